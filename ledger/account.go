@@ -1,0 +1,123 @@
+package ledger
+
+import (
+	"fmt"
+	"time"
+)
+
+// Kind says whose money an account holds.
+type Kind int
+
+// Account kinds.
+const (
+	KindUnspecified Kind = iota
+	// KindCustomer accounts may never have a negative available balance.
+	KindCustomer
+	// KindInternal accounts are the bank's own (vault, ATM cash, settlement)
+	// and may go negative.
+	KindInternal
+)
+
+// String returns the kind's name.
+func (k Kind) String() string {
+	switch k {
+	case KindCustomer:
+		return "CUSTOMER"
+	case KindInternal:
+		return "INTERNAL"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Status says whether an account accepts postings.
+type Status int
+
+// Account statuses.
+const (
+	StatusUnspecified Status = iota
+	StatusActive
+	StatusFrozen
+	StatusClosed
+)
+
+// String returns the status's name.
+func (s Status) String() string {
+	switch s {
+	case StatusActive:
+		return "ACTIVE"
+	case StatusFrozen:
+		return "FROZEN"
+	case StatusClosed:
+		return "CLOSED"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Account is a ledger account in one currency. Its balance is kept in
+// Shards rows whose sum is the balance; customer accounts have one shard,
+// busy internal accounts (the vault) several, so no single row is hot.
+type Account struct {
+	ID         string
+	CustomerID string
+	Currency   string
+	Kind       Kind
+	Status     Status
+	Shards     int
+	CreatedAt  time.Time
+}
+
+// CheckPostable returns an error if the account cannot take a posting in
+// currency.
+func (a Account) CheckPostable(currency string) error {
+	switch a.Status {
+	case StatusFrozen:
+		return Errorf(CodeAccountFrozen, "account %s is frozen", a.ID)
+	case StatusClosed:
+		return Errorf(CodeAccountClosed, "account %s is closed", a.ID)
+	}
+	if a.Currency != currency {
+		return Errorf(CodeCurrencyMismatch, "account %s holds %s, not %s", a.ID, a.Currency, currency)
+	}
+	return nil
+}
+
+// CheckDebit returns INSUFFICIENT_FUNDS if debiting amount would take a
+// customer account's available balance (posted minus held) below zero.
+// posted and held are the balance before the debit. Internal accounts may go
+// negative, down to the balance limit.
+func (a Account) CheckDebit(posted, held, amount int64) error {
+	if a.Kind == KindCustomer && posted-held < amount {
+		return Errorf(CodeInsufficientFunds, "account %s has %d available, needs %d", a.ID, posted-held, amount)
+	}
+	return CheckBalance(a.ID, posted-amount)
+}
+
+// Balance is an account's balance in minor units.
+type Balance struct {
+	AccountID string
+	Currency  string
+	// Posted is the sum of all postings.
+	Posted int64
+	// Held is the sum of active, unexpired holds.
+	Held int64
+}
+
+// Available is what the account can spend: posted minus held.
+func (b Balance) Available() int64 { return b.Posted - b.Held }
+
+// System accounts are internal accounts the ledger opens itself. Their ids
+// start with "sys:", which customers' account ids may not.
+const systemPrefix = "sys:"
+
+// VaultAccountID is the vault cash account of a currency: deposits are
+// paid in from it.
+func VaultAccountID(currency string) string { return systemPrefix + "vault:" + currency }
+
+// ATMAccountID is the cash account of one ATM in one currency: withdrawals
+// and captured holds at that ATM are paid out of it.
+func ATMAccountID(atmID, currency string) string {
+	return systemPrefix + "atm:" + atmID + ":" + currency
+}
+
+// SettlementAccountID receives captured holds that name no ATM.
+func SettlementAccountID(currency string) string { return systemPrefix + "settlement:" + currency }

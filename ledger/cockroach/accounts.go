@@ -1,0 +1,153 @@
+package cockroach
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// OpenAccount implements ledger.Ledger.
+func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (ledger.Account, error) {
+	if err := r.Validate(); err != nil {
+		return ledger.Account{}, err
+	}
+	if r.AccountID == "" {
+		r.AccountID = uuid.NewString()
+	}
+	fp := r.Fingerprint()
+	var out ledger.Account
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(sqlGetRequest, r.RequestID)
+		b.Queue(sqlGetAccount, r.AccountID)
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		if done, err := replayed(br.QueryRow(), r.RequestID, fp, &out); done || err != nil {
+			return err
+		}
+		if _, err := scanAccount(br.QueryRow()); err == nil {
+			return ledger.Errorf(ledger.CodeAccountExists, "account %s already exists", r.AccountID)
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+		a := ledger.Account{
+			ID: r.AccountID, CustomerID: r.CustomerID, Currency: r.Currency,
+			Kind: r.Kind, Status: ledger.StatusActive, Shards: 1, CreatedAt: s.now(),
+		}
+		b = &pgx.Batch{}
+		queueCreateAccount(b, a)
+		if err := queueRequest(b, r.RequestID, fp, a, a.CreatedAt); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+func queueCreateAccount(b *pgx.Batch, a ledger.Account) {
+	b.Queue(sqlInsertAccount, a.ID, a.CustomerID, a.Currency, a.Kind.String(), a.Status.String(), a.Shards, a.CreatedAt)
+	b.Queue(sqlInsertShard, a.ID, a.Shards)
+}
+
+// GetAccount implements ledger.Ledger.
+func (s *Store) GetAccount(ctx context.Context, accountID string) (ledger.Account, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, sqlGetAccount, accountID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", accountID)
+	}
+	return a, s.translate(err)
+}
+
+// GetBalance implements ledger.Ledger.
+func (s *Store) GetBalance(ctx context.Context, accountID string) (ledger.Balance, error) {
+	b := ledger.Balance{AccountID: accountID}
+	err := s.pool.QueryRow(ctx, sqlGetBalance, accountID, s.now()).Scan(&b.Currency, &b.Posted, &b.Held)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return b, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", accountID)
+	}
+	return b, s.translate(err)
+}
+
+// ListEntries implements ledger.Ledger.
+func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledger.StatementPage, error) {
+	var page ledger.StatementPage
+	if err := q.Validate(); err != nil {
+		return page, err
+	}
+	size := q.PageSize
+	if size == 0 {
+		size = ledger.DefaultPageSize
+	}
+	var rows pgx.Rows
+	var err error
+	if q.PageToken == "" {
+		rows, err = s.pool.Query(ctx, sqlStatementFirst, q.AccountID, size+1)
+	} else {
+		at, id, ok := parsePageToken(q.PageToken)
+		if !ok {
+			return page, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "bad page token",
+				Fields: []ledger.FieldViolation{{Field: "page_token", Description: "is not a token this server issued"}}}
+		}
+		rows, err = s.pool.Query(ctx, sqlStatementAfter, q.AccountID, size+1, at, id)
+	}
+	if err != nil {
+		return page, s.translate(err)
+	}
+	lines, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.StatementLine, error) {
+		var l ledger.StatementLine
+		var kind string
+		err := row.Scan(&l.EntryID, &kind, &l.Amount, &l.Memo, &l.PostedAt, &l.BalanceAfter)
+		l.Kind, l.PostedAt = entryKinds[kind], l.PostedAt.UTC()
+		return l, err
+	})
+	if err != nil {
+		return page, s.translate(err)
+	}
+	if len(lines) > size {
+		lines = lines[:size]
+		last := lines[size-1]
+		page.NextPageToken = pageToken(last.PostedAt, last.EntryID)
+	}
+	page.Lines = lines
+	if len(lines) == 0 && q.PageToken == "" {
+		// An empty first page: tell a new account from a missing one.
+		if _, err := s.GetAccount(ctx, q.AccountID); err != nil {
+			return page, err
+		}
+	}
+	return page, nil
+}
+
+// A page token is the position of the last line shown: its time and entry
+// id, base64url-encoded. It is opaque to clients.
+func pageToken(at time.Time, entryID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "/" + entryID))
+}
+
+func parsePageToken(tok string) (time.Time, string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	micros, id, ok := strings.Cut(string(raw), "/")
+	us, err := strconv.ParseInt(micros, 10, 64)
+	if !ok || err != nil || uuid.Validate(id) != nil {
+		return time.Time{}, "", false
+	}
+	return time.UnixMicro(us).UTC(), id, true
+}

@@ -1,0 +1,93 @@
+package cockroach
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// Enums are stored by name, so that a person reading the tables (an auditor
+// with psql) needs no lookup table.
+var (
+	kinds      = map[string]ledger.Kind{"CUSTOMER": ledger.KindCustomer, "INTERNAL": ledger.KindInternal}
+	statuses   = map[string]ledger.Status{"ACTIVE": ledger.StatusActive, "FROZEN": ledger.StatusFrozen, "CLOSED": ledger.StatusClosed}
+	holdStates = map[string]ledger.HoldStatus{"ACTIVE": ledger.HoldActive, "CAPTURED": ledger.HoldCaptured, "VOIDED": ledger.HoldVoided}
+	entryKinds = map[string]ledger.EntryKind{
+		"DEPOSIT": ledger.EntryDeposit, "TRANSFER": ledger.EntryTransfer,
+		"WITHDRAWAL": ledger.EntryWithdrawal, "HOLD_CAPTURE": ledger.EntryHoldCapture,
+	}
+)
+
+func scanAccount(row pgx.Row) (ledger.Account, error) {
+	var a ledger.Account
+	var kind, status string
+	err := row.Scan(&a.ID, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt)
+	a.Kind, a.Status, a.CreatedAt = kinds[kind], statuses[status], a.CreatedAt.UTC()
+	return a, err
+}
+
+// scanAccounts reads the rows of sqlGetAccounts into a map by id.
+func scanAccounts(rows pgx.Rows) (map[string]ledger.Account, error) {
+	defer rows.Close()
+	out := make(map[string]ledger.Account, 2)
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[a.ID] = a
+	}
+	return out, rows.Err()
+}
+
+func scanHold(row pgx.Row) (ledger.Hold, error) {
+	var h ledger.Hold
+	var status string
+	err := row.Scan(&h.ID, &h.AccountID, &h.Currency, &h.Amount, &h.CapturedAmount, &status, &h.ATMID,
+		&h.CreatedAt, &h.ExpiresAt)
+	h.Status, h.CreatedAt, h.ExpiresAt = holdStates[status], h.CreatedAt.UTC(), h.ExpiresAt.UTC()
+	return h, err
+}
+
+// replayed reads the result of sqlGetRequest. It reports true, with the
+// stored result decoded into out, when requestID was already done with the
+// same content; IDEMPOTENCY_CONFLICT when it was done with other content;
+// false when it is new.
+func replayed(row pgx.Row, requestID string, fingerprint []byte, out any) (bool, error) {
+	var fp, result []byte
+	err := row.Scan(&fp, &result)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if string(fp) != string(fingerprint) {
+		return false, ledger.Errorf(ledger.CodeIdempotencyConflict,
+			"request %s was already used for a different request", requestID)
+	}
+	return true, json.Unmarshal(result, out)
+}
+
+// queueRequest queues the idempotency record of requestID with its result.
+func queueRequest(b *pgx.Batch, requestID string, fingerprint []byte, result any, now time.Time) error {
+	buf, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	b.Queue(sqlPutRequest, requestID, fingerprint, buf, now)
+	return nil
+}
+
+func holdStatusName(s ledger.HoldStatus) string {
+	for name, v := range holdStates {
+		if v == s {
+			return name
+		}
+	}
+	return s.String()
+}

@@ -1,0 +1,57 @@
+package cockroach
+
+// Every statement the store issues is here, so that one test can parse them
+// all with CockroachDB's own parser. They use only the dialect that both
+// CockroachDB and PostgreSQL accept.
+const (
+	sqlGetRequest = `SELECT fingerprint, result FROM requests WHERE request_id = $1`
+	sqlPutRequest = `INSERT INTO requests (request_id, fingerprint, result, created_at) VALUES ($1, $2, $3, $4)`
+
+	sqlGetAccount = `SELECT account_id, customer_id, currency, kind, status, shards, created_at
+		FROM accounts WHERE account_id = $1`
+	sqlGetAccounts = `SELECT account_id, customer_id, currency, kind, status, shards, created_at
+		FROM accounts WHERE account_id = ANY($1) ORDER BY account_id`
+	sqlInsertAccount = `INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING`
+	sqlInsertShard = `INSERT INTO balances (account_id, shard, posted)
+		SELECT $1, s, 0 FROM generate_series(0, $2 - 1) AS s ON CONFLICT (account_id, shard) DO NOTHING`
+
+	sqlGetBalance = `SELECT a.currency,
+		(SELECT CAST(COALESCE(SUM(b.posted), 0) AS INT8) FROM balances AS b WHERE b.account_id = a.account_id),
+		(SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8) FROM holds AS h
+			WHERE h.account_id = a.account_id AND h.status = 'ACTIVE' AND h.expires_at > $2)
+		FROM accounts AS a WHERE a.account_id = $1`
+	sqlLockBalances = `SELECT posted FROM balances WHERE account_id = $1 ORDER BY shard FOR UPDATE`
+	sqlAddToShard   = `UPDATE balances SET posted = posted + $3 WHERE account_id = $1 AND shard = $2 RETURNING posted`
+	sqlHeld         = `SELECT CAST(COALESCE(SUM(amount), 0) AS INT8) FROM holds
+		WHERE account_id = $1 AND status = 'ACTIVE' AND expires_at > $2 AND hold_id <> $3`
+
+	sqlInsertEntry   = `INSERT INTO entries (entry_id, kind, request_id, memo, posted_at) VALUES ($1, $2, $3, $4, $5)`
+	sqlInsertPosting = `INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`
+
+	sqlStatementFirst = `SELECT p.entry_id, e.kind, p.amount, e.memo, p.posted_at, p.balance_after
+		FROM postings AS p JOIN entries AS e ON e.entry_id = p.entry_id
+		WHERE p.account_id = $1
+		ORDER BY p.posted_at DESC, p.entry_id DESC LIMIT $2`
+	sqlStatementAfter = `SELECT p.entry_id, e.kind, p.amount, e.memo, p.posted_at, p.balance_after
+		FROM postings AS p JOIN entries AS e ON e.entry_id = p.entry_id
+		WHERE p.account_id = $1 AND (p.posted_at, p.entry_id) < ($3, $4)
+		ORDER BY p.posted_at DESC, p.entry_id DESC LIMIT $2`
+
+	sqlInsertHold = `INSERT INTO holds (hold_id, account_id, currency, amount, captured_amount, status, atm_id,
+		request_id, created_at, expires_at) VALUES ($1, $2, $3, $4, 0, 'ACTIVE', $5, $6, $7, $8)`
+	sqlGetHoldForUpdate = `SELECT hold_id, account_id, currency, amount, captured_amount, status, atm_id,
+		created_at, expires_at FROM holds WHERE hold_id = $1 FOR UPDATE`
+	sqlFinishHold = `UPDATE holds SET status = $2, captured_amount = $3 WHERE hold_id = $1 AND status = 'ACTIVE'`
+)
+
+// statements lists every statement above, for the parser test.
+var statements = []string{
+	sqlGetRequest, sqlPutRequest,
+	sqlGetAccount, sqlGetAccounts, sqlInsertAccount, sqlInsertShard,
+	sqlGetBalance, sqlLockBalances, sqlAddToShard, sqlHeld,
+	sqlInsertEntry, sqlInsertPosting,
+	sqlStatementFirst, sqlStatementAfter,
+	sqlInsertHold, sqlGetHoldForUpdate, sqlFinishHold,
+}

@@ -1,0 +1,168 @@
+// Package cockroach stores the ledger in CockroachDB, or in PostgreSQL,
+// which speaks the same wire protocol, through pgx. Every write runs as one
+// SERIALIZABLE transaction that is retried as a whole when the database
+// asks for a retry.
+package cockroach
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cockroachdb/cockroach-go/v2/crdb"
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// Options tune a Store. The zero value of each field means its default.
+type Options struct {
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+	// VaultShards is how many balance rows the vault and settlement accounts
+	// of each currency are split into; 16 by default.
+	VaultShards int
+	// ATMShards is how many balance rows each ATM's cash account has; 4 by default.
+	ATMShards int
+	// MaxRetries bounds how often a transaction is retried after a
+	// serialization failure; 30 by default.
+	MaxRetries int
+	// Logger receives retries and internal errors; slog.Default() by default.
+	Logger *slog.Logger
+}
+
+// Store is a ledger.Ledger on a pgx connection pool.
+type Store struct {
+	pool *pgxpool.Pool
+	opt  Options
+}
+
+var _ ledger.Ledger = (*Store)(nil)
+
+// New returns a Store that runs its queries on pool. The schema must have
+// been migrated (see Migrate).
+func New(pool *pgxpool.Pool, opt Options) *Store {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.VaultShards <= 0 {
+		opt.VaultShards = 16
+	}
+	if opt.ATMShards <= 0 {
+		opt.ATMShards = 4
+	}
+	opt.VaultShards = min(opt.VaultShards, ledger.MaxShards)
+	opt.ATMShards = min(opt.ATMShards, ledger.MaxShards)
+	if opt.MaxRetries <= 0 {
+		opt.MaxRetries = 30
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	return &Store{pool: pool, opt: opt}
+}
+
+// now returns the store's time at the database's precision, so that a
+// result replayed from the idempotency record equals the original.
+func (s *Store) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microsecond) }
+
+// inTx runs fn in a SERIALIZABLE transaction and retries the whole
+// transaction, with jittered exponential backoff, while the database
+// reports a serialization failure. The error of COMMIT is fn's error too: a
+// transaction that did not commit is never reported as done.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	attempt := 0
+	ctx = crdb.WithMaxRetries(ctx, s.opt.MaxRetries)
+	err := crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return err
+			}
+		}
+		attempt++
+		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
+		return retryable(err)
+	})
+	return s.translate(err)
+}
+
+// backoff is full jitter over an exponential ceiling: 1ms, 2ms, ... 64ms.
+func backoff(attempt int) time.Duration {
+	ceiling := time.Millisecond << min(attempt-1, 6)
+	return rand.N(ceiling) + time.Millisecond/4
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// retryError marks an error that should restart the whole transaction; it
+// reports SQLSTATE 40001 so that crdb.ExecuteCtx retries it.
+type retryError struct{ cause error }
+
+func (e retryError) Error() string    { return e.cause.Error() }
+func (e retryError) Unwrap() error    { return e.cause }
+func (e retryError) SQLState() string { return pgerrcode.SerializationFailure }
+
+// retryable marks the errors besides 40001 that a fresh attempt resolves:
+// a deadlock, and a unique violation, which means a concurrent transaction
+// inserted the same key first (every insert path checks for the key before
+// it inserts, so the next attempt sees the row and answers from it).
+func retryable(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (pg.Code == pgerrcode.DeadlockDetected || pg.Code == pgerrcode.UniqueViolation) {
+		return retryError{err}
+	}
+	return err
+}
+
+// translate turns what the driver and the retry loop return into the
+// ledger's errors, by SQLSTATE and error type, never by message text.
+func (s *Store) translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *ledger.Error
+	if errors.As(err, &le) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch {
+		case pg.Code == pgerrcode.NumericValueOutOfRange:
+			return &ledger.Error{Code: ledger.CodeBalanceLimitExceeded, Message: "balance limit", Err: err}
+		case pg.Code == pgerrcode.SerializationFailure, pg.Code == pgerrcode.DeadlockDetected,
+			pg.Code == pgerrcode.UniqueViolation:
+			return &ledger.Error{Code: ledger.CodeUnavailable, Message: "contention: retries exhausted", Err: err}
+		case pg.Code == pgerrcode.QueryCanceled, pg.Code == pgerrcode.LockNotAvailable,
+			pg.Code == pgerrcode.TooManyConnections, pg.Code == pgerrcode.AdminShutdown,
+			pg.Code == pgerrcode.CannotConnectNow, pgerrcode.IsConnectionException(pg.Code):
+			return &ledger.Error{Code: ledger.CodeUnavailable, Message: "database unavailable", Err: err}
+		}
+		return &ledger.Error{Code: ledger.CodeInternal, Message: "database error", Err: err}
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || isConnectError(err) {
+		return &ledger.Error{Code: ledger.CodeUnavailable, Message: "database unavailable", Err: err}
+	}
+	return &ledger.Error{Code: ledger.CodeInternal, Message: "unexpected store error", Err: err}
+}
+
+func isConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || errors.Is(err, pgx.ErrTxClosed) || errors.Is(err, context.DeadlineExceeded)
+}

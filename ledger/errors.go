@@ -1,0 +1,116 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable reason for a failed operation. Clients
+// switch on it; it never changes meaning once published.
+type Code string
+
+// The reasons the ledger can give. The transport maps each to a status code
+// and a customer-readable message in exactly one table.
+const (
+	CodeInvalidArgument      Code = "INVALID_ARGUMENT"
+	CodeAccountNotFound      Code = "ACCOUNT_NOT_FOUND"
+	CodeAccountExists        Code = "ACCOUNT_EXISTS"
+	CodeAccountFrozen        Code = "ACCOUNT_FROZEN"
+	CodeAccountClosed        Code = "ACCOUNT_CLOSED"
+	CodeCurrencyMismatch     Code = "CURRENCY_MISMATCH"
+	CodeInsufficientFunds    Code = "INSUFFICIENT_FUNDS"
+	CodeBalanceLimitExceeded Code = "BALANCE_LIMIT_EXCEEDED"
+	CodeIdempotencyConflict  Code = "IDEMPOTENCY_CONFLICT"
+	CodeHoldNotFound         Code = "HOLD_NOT_FOUND"
+	CodeHoldExpired          Code = "HOLD_EXPIRED"
+	CodeHoldNotActive        Code = "HOLD_NOT_ACTIVE"
+	CodeHoldAmountExceeded   Code = "HOLD_AMOUNT_EXCEEDED"
+	CodeUnavailable          Code = "UNAVAILABLE"
+	CodeInternal             Code = "INTERNAL"
+)
+
+// FieldViolation names one invalid request field and why it is invalid.
+type FieldViolation struct {
+	Field       string
+	Description string
+}
+
+// Error is a domain error: a stable Code, a message for the logs, and for
+// invalid input the offending fields.
+type Error struct {
+	Code    Code
+	Message string
+	Fields  []FieldViolation
+	// Err is the underlying cause, if any; it is logged, never shown to a caller.
+	Err error
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same Code, so that
+// errors.Is(err, ledger.ErrInsufficientFunds) works for any message.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the Code of err: CodeInternal for any error that is not
+// an *Error, and "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// Sentinels for errors.Is; they match any *Error with the same Code.
+var (
+	ErrInvalidArgument      = &Error{Code: CodeInvalidArgument}
+	ErrAccountNotFound      = &Error{Code: CodeAccountNotFound}
+	ErrAccountExists        = &Error{Code: CodeAccountExists}
+	ErrAccountFrozen        = &Error{Code: CodeAccountFrozen}
+	ErrAccountClosed        = &Error{Code: CodeAccountClosed}
+	ErrCurrencyMismatch     = &Error{Code: CodeCurrencyMismatch}
+	ErrInsufficientFunds    = &Error{Code: CodeInsufficientFunds}
+	ErrBalanceLimitExceeded = &Error{Code: CodeBalanceLimitExceeded}
+	ErrIdempotencyConflict  = &Error{Code: CodeIdempotencyConflict}
+	ErrHoldNotFound         = &Error{Code: CodeHoldNotFound}
+	ErrHoldExpired          = &Error{Code: CodeHoldExpired}
+	ErrHoldNotActive        = &Error{Code: CodeHoldNotActive}
+	ErrHoldAmountExceeded   = &Error{Code: CodeHoldAmountExceeded}
+	ErrUnavailable          = &Error{Code: CodeUnavailable}
+)
+
+// violations collects field violations while a request is validated.
+type violations []FieldViolation
+
+func (v *violations) add(field, format string, args ...any) {
+	*v = append(*v, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
+}
+
+// err returns nil when nothing was collected, otherwise an INVALID_ARGUMENT
+// error listing every violation.
+func (v violations) err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return &Error{Code: CodeInvalidArgument, Message: "invalid request", Fields: v}
+}

@@ -1,0 +1,267 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Limits on request fields.
+const (
+	MaxIDLength    = 64
+	MaxMemoLength  = 140 // characters
+	DefaultHoldTTL = 15 * time.Minute
+	MaxHoldTTL     = 7 * 24 * time.Hour
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
+
+// OpenAccountRequest opens an account. AccountID is generated when empty.
+type OpenAccountRequest struct {
+	RequestID  string
+	AccountID  string
+	CustomerID string
+	Currency   string
+	Kind       Kind
+}
+
+// DepositRequest credits cash paid in to an account, from the vault.
+type DepositRequest struct {
+	RequestID string
+	AccountID string
+	Amount    int64
+	Currency  string
+	Memo      string
+}
+
+// TransferRequest moves Amount from one account to another.
+type TransferRequest struct {
+	RequestID string
+	From      string
+	To        string
+	Amount    int64
+	Currency  string
+	Memo      string
+}
+
+// WithdrawRequest pays cash out of an account at an ATM.
+type WithdrawRequest struct {
+	RequestID string
+	AccountID string
+	Amount    int64
+	Currency  string
+	ATMID     string
+}
+
+// PlaceHoldRequest reserves Amount of an account's available balance for TTL.
+type PlaceHoldRequest struct {
+	RequestID string
+	AccountID string
+	Amount    int64
+	Currency  string
+	TTL       time.Duration // DefaultHoldTTL when zero
+	ATMID     string        // optional: the ATM a capture pays out at
+}
+
+// CaptureHoldRequest takes Amount of a hold (the whole hold when zero) and
+// releases the rest.
+type CaptureHoldRequest struct {
+	RequestID string
+	HoldID    string
+	Amount    int64
+}
+
+// VoidHoldRequest releases a hold without moving money.
+type VoidHoldRequest struct {
+	RequestID string
+	HoldID    string
+}
+
+// Validate reports every invalid field of r.
+func (r OpenAccountRequest) Validate() error {
+	var v violations
+	checkID(&v, "request_id", r.RequestID, true)
+	checkID(&v, "account_id", r.AccountID, false)
+	if strings.HasPrefix(r.AccountID, systemPrefix) {
+		v.add("account_id", "must not start with %q, which is reserved for the ledger's own accounts", systemPrefix)
+	}
+	checkID(&v, "customer_id", r.CustomerID, r.Kind == KindCustomer)
+	checkCurrency(&v, r.Currency)
+	if r.Kind != KindCustomer && r.Kind != KindInternal {
+		v.add("kind", "must be CUSTOMER or INTERNAL")
+	}
+	return v.err()
+}
+
+// Validate reports every invalid field of r.
+func (r DepositRequest) Validate() error {
+	var v violations
+	checkID(&v, "request_id", r.RequestID, true)
+	checkID(&v, "account_id", r.AccountID, true)
+	checkAmount(&v, "amount", r.Amount)
+	checkCurrency(&v, r.Currency)
+	checkMemo(&v, r.Memo)
+	return v.err()
+}
+
+// Validate reports every invalid field of r.
+func (r TransferRequest) Validate() error {
+	var v violations
+	checkID(&v, "request_id", r.RequestID, true)
+	checkID(&v, "from_account_id", r.From, true)
+	checkID(&v, "to_account_id", r.To, true)
+	if r.From != "" && r.From == r.To {
+		v.add("to_account_id", "must differ from from_account_id")
+	}
+	checkAmount(&v, "amount", r.Amount)
+	checkCurrency(&v, r.Currency)
+	checkMemo(&v, r.Memo)
+	return v.err()
+}
+
+// Validate reports every invalid field of r.
+func (r WithdrawRequest) Validate() error {
+	var v violations
+	checkID(&v, "request_id", r.RequestID, true)
+	checkID(&v, "account_id", r.AccountID, true)
+	checkAmount(&v, "amount", r.Amount)
+	checkCurrency(&v, r.Currency)
+	checkID(&v, "atm_id", r.ATMID, true)
+	return v.err()
+}
+
+// Validate reports every invalid field of r.
+func (r PlaceHoldRequest) Validate() error {
+	var v violations
+	checkID(&v, "request_id", r.RequestID, true)
+	checkID(&v, "account_id", r.AccountID, true)
+	checkAmount(&v, "amount", r.Amount)
+	checkCurrency(&v, r.Currency)
+	checkID(&v, "atm_id", r.ATMID, false)
+	if r.TTL < 0 || r.TTL > MaxHoldTTL || (r.TTL > 0 && r.TTL < time.Second) {
+		v.add("ttl", "must be between 1s and %s", MaxHoldTTL)
+	}
+	return v.err()
+}
+
+// Validate reports every invalid field of r.
+func (r CaptureHoldRequest) Validate() error {
+	var v violations
+	checkID(&v, "request_id", r.RequestID, true)
+	checkHoldID(&v, r.HoldID)
+	if r.Amount != 0 {
+		checkAmount(&v, "amount", r.Amount)
+	}
+	return v.err()
+}
+
+// Validate reports every invalid field of r.
+func (r VoidHoldRequest) Validate() error {
+	var v violations
+	checkID(&v, "request_id", r.RequestID, true)
+	checkHoldID(&v, r.HoldID)
+	return v.err()
+}
+
+// Fingerprints identify a request's content, so that a replay of a
+// request_id can be told from a reuse with other content. Each field is
+// written length-prefixed after the operation's name, so no two different
+// requests share a fingerprint.
+
+// Fingerprint returns the SHA-256 of r's content.
+func (r OpenAccountRequest) Fingerprint() []byte {
+	return fingerprint("open_account", r.AccountID, r.CustomerID, r.Currency, r.Kind.String())
+}
+
+// Fingerprint returns the SHA-256 of r's content.
+func (r DepositRequest) Fingerprint() []byte {
+	return fingerprint("deposit", r.AccountID, itoa(r.Amount), r.Currency, r.Memo)
+}
+
+// Fingerprint returns the SHA-256 of r's content.
+func (r TransferRequest) Fingerprint() []byte {
+	return fingerprint("transfer", r.From, r.To, itoa(r.Amount), r.Currency, r.Memo)
+}
+
+// Fingerprint returns the SHA-256 of r's content.
+func (r WithdrawRequest) Fingerprint() []byte {
+	return fingerprint("withdraw", r.AccountID, itoa(r.Amount), r.Currency, r.ATMID)
+}
+
+// Fingerprint returns the SHA-256 of r's content.
+func (r PlaceHoldRequest) Fingerprint() []byte {
+	return fingerprint("place_hold", r.AccountID, itoa(r.Amount), r.Currency, r.TTL.String(), r.ATMID)
+}
+
+// Fingerprint returns the SHA-256 of r's content.
+func (r CaptureHoldRequest) Fingerprint() []byte {
+	return fingerprint("capture_hold", r.HoldID, itoa(r.Amount))
+}
+
+// Fingerprint returns the SHA-256 of r's content.
+func (r VoidHoldRequest) Fingerprint() []byte {
+	return fingerprint("void_hold", r.HoldID)
+}
+
+func fingerprint(op string, fields ...string) []byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, f := range append([]string{op}, fields...) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return h.Sum(nil)
+}
+
+func itoa(n int64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	return string(b[:])
+}
+
+func checkID(v *violations, field, id string, required bool) {
+	switch {
+	case id == "":
+		if required {
+			v.add(field, "is required")
+		}
+	case len(id) > MaxIDLength:
+		v.add(field, "must be at most %d characters", MaxIDLength)
+	case !idPattern.MatchString(id):
+		v.add(field, "may contain only letters, digits, '.', '_', ':' and '-', and must start with a letter or digit")
+	}
+}
+
+func checkHoldID(v *violations, id string) {
+	if id == "" {
+		v.add("hold_id", "is required")
+	} else if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		v.add("hold_id", "must be a hold id returned by PlaceHold")
+	}
+}
+
+func checkAmount(v *violations, field string, amount int64) {
+	if amount <= 0 || amount > MaxAmount {
+		v.add(field, "must be between 1 and %d minor units", MaxAmount)
+	}
+}
+
+func checkCurrency(v *violations, code string) {
+	if _, ok := MinorUnits(code); !ok {
+		v.add("currency", "must be a supported ISO 4217 code (%s)", strings.Join(sortedCurrencies(), ", "))
+	}
+}
+
+func checkMemo(v *violations, memo string) {
+	if !utf8.ValidString(memo) {
+		v.add("memo", "must be valid UTF-8")
+	} else if utf8.RuneCountInString(memo) > MaxMemoLength {
+		v.add("memo", "must be at most %d characters", MaxMemoLength)
+	}
+}
