@@ -1,0 +1,124 @@
+// Package pgtest gives tests throwaway databases on one server per test
+// binary: a private PostgreSQL started with pgserver, a CockroachDB started
+// from $COCKROACH_BINARY, or the server at $LEDGER_TEST_DATABASE_URL.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// adminURL is the superuser URL of the server, set by Main.
+var adminURL string
+
+// Main starts the server, runs the tests, stops the server and exits; call it from TestMain.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	stop, err := start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		return 1
+	}
+	code := m.Run()
+	if err := stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		code = max(code, 1)
+	}
+	return code
+}
+
+// start brings up the server the environment asks for and returns how to stop it.
+func start() (stop func() error, err error) {
+	if u := os.Getenv("LEDGER_TEST_DATABASE_URL"); u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "postgres" && p.Scheme != "postgresql") {
+			return nil, fmt.Errorf("LEDGER_TEST_DATABASE_URL must be a postgres:// URL, got %q", u)
+		}
+		adminURL = u
+		return func() error { return nil }, nil
+	}
+	if bin := os.Getenv("COCKROACH_BINARY"); bin != "" {
+		return startCockroach(bin)
+	}
+	return startPostgres()
+}
+
+// AdminURL returns the superuser URL of the shared server, for work outside one test database.
+func AdminURL(tb testing.TB) string {
+	tb.Helper()
+	if adminURL == "" {
+		tb.Fatal("pgtest: no server; call pgtest.Main(m) from TestMain")
+	}
+	return adminURL
+}
+
+// NewDatabase creates an empty database, dropped when the test ends, and returns its URL.
+func NewDatabase(tb testing.TB) string {
+	tb.Helper()
+	admin := AdminURL(tb)
+	name := dbName(tb.Name())
+	withConn(tb, admin, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+		return err
+	})
+	tb.Cleanup(func() {
+		withConn(tb, admin, func(ctx context.Context, conn *pgx.Conn) error { return dropDatabase(ctx, conn, name) })
+	})
+	u, _ := url.Parse(admin) // validated by start
+	u.Path = "/" + name
+	return u.String()
+}
+
+// dbName makes a unique, recognisable database name from a test name.
+func dbName(test string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(test))
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "t_" + clean[:min(len(clean), 40)] + "_" + hex.EncodeToString(b)
+}
+
+func dropDatabase(ctx context.Context, conn *pgx.Conn, name string) error {
+	var version string
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		return err
+	}
+	drop := "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize()
+	if strings.Contains(version, "CockroachDB") {
+		drop += " CASCADE"
+	} else {
+		drop += " WITH (FORCE)" // PostgreSQL only: ends connections a test left open
+	}
+	_, err := conn.Exec(ctx, drop)
+	return err
+}
+
+// withConn runs f on a fresh connection to url, failing tb on error.
+func withConn(tb testing.TB, url string, f func(context.Context, *pgx.Conn) error) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err == nil {
+		err = f(ctx, conn)
+		conn.Close(ctx)
+	}
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// errorDomain names this service in errdetails.ErrorInfo.
+const errorDomain = "ledger.corebanking"
+
+// reason is how one ledger error code reaches a caller: a gRPC code and a
+// message in each language that an app can show a customer as it is.
+type reason struct {
+	code codes.Code
+	en   string
+	ko   string
+}
+
+// reasons is the one table that maps the ledger's errors to gRPC. Every
+// Code the ledger can return has a row; a test checks that.
+var reasons = map[ledger.Code]reason{
+	ledger.CodeInvalidArgument: {codes.InvalidArgument,
+		"Some of the details you entered are not valid. Please check them and try again.",
+		"입력하신 정보 중 올바르지 않은 항목이 있습니다. 확인 후 다시 시도해 주세요."},
+	ledger.CodeAccountNotFound: {codes.NotFound,
+		"We could not find that account. Please check the account number.",
+		"계좌를 찾을 수 없습니다. 계좌번호를 확인해 주세요."},
+	ledger.CodeAccountExists: {codes.AlreadyExists,
+		"An account with this number already exists.",
+		"이미 같은 번호의 계좌가 있습니다."},
+	ledger.CodeAccountFrozen: {codes.FailedPrecondition,
+		"This account is frozen and cannot be used right now. Please contact us.",
+		"이 계좌는 지급정지 상태라 지금은 이용할 수 없습니다. 고객센터로 문의해 주세요."},
+	ledger.CodeAccountClosed: {codes.FailedPrecondition,
+		"This account has been closed.",
+		"해지된 계좌입니다."},
+	ledger.CodeCurrencyMismatch: {codes.FailedPrecondition,
+		"This account holds a different currency.",
+		"이 계좌의 통화와 요청한 통화가 다릅니다."},
+	ledger.CodeInsufficientFunds: {codes.FailedPrecondition,
+		"Your available balance is not enough for this payment.",
+		"출금 가능 잔액이 부족합니다."},
+	ledger.CodeBalanceLimitExceeded: {codes.FailedPrecondition,
+		"This payment would take the account over its balance limit.",
+		"이 거래를 하면 계좌의 잔액 한도를 넘게 됩니다."},
+	ledger.CodeIdempotencyConflict: {codes.FailedPrecondition,
+		"This request number was already used for a different request. Please start again.",
+		"이미 다른 요청에 사용된 요청 번호입니다. 처음부터 다시 시도해 주세요."},
+	ledger.CodeHoldNotFound: {codes.NotFound,
+		"We could not find that authorization.",
+		"해당 승인 내역을 찾을 수 없습니다."},
+	ledger.CodeHoldExpired: {codes.FailedPrecondition,
+		"This authorization has expired. Please start the payment again.",
+		"승인 유효시간이 지났습니다. 거래를 처음부터 다시 진행해 주세요."},
+	ledger.CodeHoldNotActive: {codes.FailedPrecondition,
+		"This authorization has already been completed or cancelled.",
+		"이미 완료되었거나 취소된 승인입니다."},
+	ledger.CodeHoldAmountExceeded: {codes.FailedPrecondition,
+		"The amount is larger than the authorized amount.",
+		"승인된 금액보다 큰 금액입니다."},
+	ledger.CodeUnavailable: {codes.Unavailable,
+		"The service is busy right now. Please try again in a moment.",
+		"지금은 요청이 많아 처리할 수 없습니다. 잠시 후 다시 시도해 주세요."},
+	ledger.CodeInternal: {codes.Internal,
+		"Something went wrong on our side. Please try again later.",
+		"일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."},
+}
+
+// Reasons the transport itself gives, beside the ledger's.
+const (
+	reasonDeadline = "DEADLINE_EXCEEDED"
+	reasonCanceled = "CANCELED"
+)
+
+var transportReasons = map[string]reason{
+	reasonDeadline: {codes.DeadlineExceeded,
+		"The request took too long. Please check your history before trying again.",
+		"요청 처리 시간이 초과되었습니다. 거래 내역을 확인한 후 다시 시도해 주세요."},
+	reasonCanceled: {codes.Canceled,
+		"The request was cancelled.",
+		"요청이 취소되었습니다."},
+}
+
+// unavailableRetry is the retry advice sent with UNAVAILABLE.
+const unavailableRetry = time.Second
+
+// toStatus turns any error a handler returns into the status a caller sees:
+// a code, a stable reason in ErrorInfo, field violations in BadRequest, and
+// messages in en-US and ko-KR. Internal detail is logged, never sent.
+func toStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err // already a deliberate status (for example from the bulkhead)
+	}
+	var name string
+	var r reason
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		name, r = reasonDeadline, transportReasons[reasonDeadline]
+	case errors.Is(err, context.Canceled):
+		name, r = reasonCanceled, transportReasons[reasonCanceled]
+	default:
+		code := ledger.ErrorCode(err)
+		var ok bool
+		if r, ok = reasons[code]; !ok {
+			code, r = ledger.CodeInternal, reasons[ledger.CodeInternal]
+		}
+		name = string(code)
+	}
+	callID := CallID(ctx)
+	if r.code == codes.Internal || r.code == codes.Unavailable {
+		log.ErrorContext(ctx, "call failed", "method", method, "call_id", callID, "reason", name, "error", err)
+	}
+	return statusOf(r, name, callID, err)
+}
+
+func statusOf(r reason, name, callID string, err error) error {
+	st := status.New(r.code, r.en)
+	details := []protoadapt.MessageV1{
+		&errdetails.ErrorInfo{Reason: name, Domain: errorDomain, Metadata: map[string]string{"call_id": callID}},
+		&errdetails.LocalizedMessage{Locale: "en-US", Message: r.en},
+		&errdetails.LocalizedMessage{Locale: "ko-KR", Message: r.ko},
+	}
+	var le *ledger.Error
+	if errors.As(err, &le) && len(le.Fields) > 0 {
+		br := &errdetails.BadRequest{}
+		for _, f := range le.Fields {
+			br.FieldViolations = append(br.FieldViolations,
+				&errdetails.BadRequest_FieldViolation{Field: f.Field, Description: f.Description})
+		}
+		details = append(details, br)
+	}
+	if r.code == codes.Unavailable {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(unavailableRetry)})
+	}
+	if withDetails, derr := st.WithDetails(details...); derr == nil {
+		st = withDetails
+	}
+	return st.Err()
+}

@@ -1,0 +1,157 @@
+// Package server is the gRPC face of the ledger: it serves ledger.v1 over a
+// chain of interceptors (call ids, metrics, logging, recovery, error mapping,
+// validation), the standard health service and reflection, and an admin
+// HTTP port with /metrics and /healthz.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/corebanking/ledger/ledger"
+	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
+)
+
+// Config configures a Server. Zero values mean the documented defaults.
+type Config struct {
+	// Listen is the gRPC address; "127.0.0.1:7070" by default. Port 0 picks a free port.
+	Listen string
+	// AdminListen is the HTTP address for /metrics and /healthz;
+	// "127.0.0.1:7071" by default. "-" turns the admin port off.
+	AdminListen string
+	// Ledger serves every call.
+	Ledger ledger.Ledger
+	// Logger receives one line per call; slog.Default() by default.
+	Logger *slog.Logger
+	// Now is the clock used to show hold status; time.Now by default.
+	Now func() time.Time
+	// DefaultTimeout bounds calls whose client set no deadline; 10s by default.
+	DefaultTimeout time.Duration
+	// MaxRecvBytes bounds one request message; 64 KiB by default.
+	MaxRecvBytes int
+}
+
+// Server is a running ledger server.
+type Server struct {
+	cfg      Config
+	grpc     *grpc.Server
+	health   *health.Server
+	http     *http.Server
+	lis      net.Listener
+	adminLis net.Listener
+	Registry *prometheus.Registry
+}
+
+// Services lists the ledger.v1 services this server reports health for.
+var Services = []string{
+	ledgerv1.AccountService_ServiceDesc.ServiceName,
+	ledgerv1.PaymentService_ServiceDesc.ServiceName,
+}
+
+// Start listens on the configured addresses and serves until Stop.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:7070"
+	}
+	if cfg.AdminListen == "" {
+		cfg.AdminListen = "127.0.0.1:7071"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 10 * time.Second
+	}
+	if cfg.MaxRecvBytes <= 0 {
+		cfg.MaxRecvBytes = 64 << 10
+	}
+	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry()}
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	s.Registry.MustRegister(metrics)
+
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
+			defaultDeadline(cfg.DefaultTimeout))...),
+		grpc.ChainStreamInterceptor(identifyStream, metrics.StreamServerInterceptor()),
+	)
+	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
+	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	for _, svc := range Services {
+		s.health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+	}
+	reflection.Register(s.grpc)
+	metrics.InitializeMetrics(s.grpc)
+
+	var err error
+	if s.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, err
+	}
+	go s.grpc.Serve(s.lis)
+	if cfg.AdminListen != "-" {
+		if s.adminLis, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+			s.grpc.Stop()
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go s.http.Serve(s.adminLis)
+	}
+	cfg.Logger.Info("serving", "grpc", s.Addr(), "admin", s.AdminAddr())
+	return s, nil
+}
+
+// Addr is the gRPC address the server listens on.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// AdminAddr is the admin HTTP address, or "" when it is off.
+func (s *Server) AdminAddr() string {
+	if s.adminLis == nil {
+		return ""
+	}
+	return s.adminLis.Addr().String()
+}
+
+// Health is the server's health service, for components that report on
+// their own services.
+func (s *Server) Health() *health.Server { return s.health }
+
+// Stop reports NOT_SERVING, lets in-flight calls finish until ctx ends,
+// then closes every connection.
+func (s *Server) Stop(ctx context.Context) error {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+	}
+	if s.http != nil {
+		if err := s.http.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return nil
+}

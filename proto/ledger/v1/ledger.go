@@ -1,0 +1,108 @@
+package ledgerv1
+
+// This file is written by hand. It gives each request message a Validate
+// method, so that go-grpc-middleware's validator interceptor rejects bad
+// input before it reaches a handler, and a Ledger method that turns the
+// message into the domain request. The rules themselves live in package
+// ledger; this is their only door from the wire.
+
+import (
+	"github.com/corebanking/ledger/ledger"
+)
+
+// Ledger returns the domain request.
+func (r *OpenAccountRequest) Ledger() ledger.OpenAccountRequest {
+	return ledger.OpenAccountRequest{
+		RequestID: r.GetRequestId(), AccountID: r.GetAccountId(), CustomerID: r.GetCustomerId(),
+		Currency: r.GetCurrency(), Kind: ledger.Kind(r.GetKind()),
+	}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *OpenAccountRequest) Validate() error { return r.Ledger().Validate() }
+
+// Validate checks r against the ledger's rules.
+func (r *GetAccountRequest) Validate() error { return validateAccountID(r.GetAccountId()) }
+
+// Validate checks r against the ledger's rules.
+func (r *GetBalanceRequest) Validate() error { return validateAccountID(r.GetAccountId()) }
+
+func validateAccountID(id string) error {
+	return ledger.StatementQuery{AccountID: id}.Validate()
+}
+
+// Ledger returns the domain query.
+func (r *ListEntriesRequest) Ledger() ledger.StatementQuery {
+	return ledger.StatementQuery{AccountID: r.GetAccountId(), PageSize: int(r.GetPageSize()), PageToken: r.GetPageToken()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *ListEntriesRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *DepositRequest) Ledger() ledger.DepositRequest {
+	return ledger.DepositRequest{
+		RequestID: r.GetRequestId(), AccountID: r.GetAccountId(), Amount: r.GetAmount(),
+		Currency: r.GetCurrency(), Memo: r.GetMemo(),
+	}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *DepositRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *TransferRequest) Ledger() ledger.TransferRequest {
+	return ledger.TransferRequest{
+		RequestID: r.GetRequestId(), From: r.GetFromAccountId(), To: r.GetToAccountId(),
+		Amount: r.GetAmount(), Currency: r.GetCurrency(), Memo: r.GetMemo(),
+	}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *TransferRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *WithdrawRequest) Ledger() ledger.WithdrawRequest {
+	return ledger.WithdrawRequest{
+		RequestID: r.GetRequestId(), AccountID: r.GetAccountId(), Amount: r.GetAmount(),
+		Currency: r.GetCurrency(), ATMID: r.GetAtmId(),
+	}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *WithdrawRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request. A negative or malformed ttl becomes -1,
+// which Validate rejects.
+func (r *PlaceHoldRequest) Ledger() ledger.PlaceHoldRequest {
+	req := ledger.PlaceHoldRequest{
+		RequestID: r.GetRequestId(), AccountID: r.GetAccountId(), Amount: r.GetAmount(),
+		Currency: r.GetCurrency(), ATMID: r.GetAtmId(),
+	}
+	if ttl := r.GetTtl(); ttl != nil {
+		req.TTL = -1
+		if ttl.CheckValid() == nil {
+			req.TTL = ttl.AsDuration()
+		}
+	}
+	return req
+}
+
+// Validate checks r against the ledger's rules.
+func (r *PlaceHoldRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *CaptureHoldRequest) Ledger() ledger.CaptureHoldRequest {
+	return ledger.CaptureHoldRequest{RequestID: r.GetRequestId(), HoldID: r.GetHoldId(), Amount: r.GetAmount()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *CaptureHoldRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *VoidHoldRequest) Ledger() ledger.VoidHoldRequest {
+	return ledger.VoidHoldRequest{RequestID: r.GetRequestId(), HoldID: r.GetHoldId()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *VoidHoldRequest) Validate() error { return r.Ledger().Validate() }
