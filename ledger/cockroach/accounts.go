@@ -19,10 +19,10 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 	if err := r.Validate(); err != nil {
 		return ledger.Account{}, err
 	}
+	fp := r.Fingerprint() // of the request as sent: a generated id is not content
 	if r.AccountID == "" {
 		r.AccountID = uuid.NewString()
 	}
-	fp := r.Fingerprint()
 	var out ledger.Account
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}

@@ -7,6 +7,7 @@ package cockroach
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -34,7 +35,16 @@ type Options struct {
 	MaxRetries int
 	// Logger receives retries and internal errors; slog.Default() by default.
 	Logger *slog.Logger
+	// OnRetry, if set, is told of every failed attempt that will be retried.
+	OnRetry func(attempt int, err error)
+	// BeforeCommit, if set, runs just before each attempt's COMMIT. Fault
+	// injection tests use it to provoke commit-time serialization failures.
+	BeforeCommit func(ctx context.Context, attempt int) error
 }
+
+// ErrCommit marks an error returned by COMMIT: the transaction did not
+// commit. It wraps the database's error, so a 40001 is still retried.
+var ErrCommit = errors.New("commit failed")
 
 // Store is a ledger.Ledger on a pgx connection pool.
 type Store struct {
@@ -85,10 +95,45 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 			}
 		}
 		attempt++
-		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
-		return retryable(err)
+		err := retryable(s.attempt(ctx, attempt, fn))
+		if err != nil && s.opt.OnRetry != nil && crdbRetryable(err) {
+			s.opt.OnRetry(attempt, err)
+		}
+		return err
 	})
 	return s.translate(err)
+}
+
+// attempt is one try of a transaction, as pgx.BeginTxFunc does it, with
+// COMMIT's error marked so that retries at commit time can be told apart.
+func (s *Store) attempt(ctx context.Context, n int, fn func(pgx.Tx) error) (err error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if s.opt.BeforeCommit != nil {
+		if err := s.opt.BeforeCommit(ctx, n); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrCommit, err)
+	}
+	return nil
+}
+
+// crdbRetryable reports whether crdb.ExecuteCtx will retry err.
+func crdbRetryable(err error) bool {
+	var st interface{ SQLState() string }
+	return errors.As(err, &st) && st.SQLState() == pgerrcode.SerializationFailure
 }
 
 // backoff is full jitter over an exponential ceiling: 1ms, 2ms, ... 64ms.

@@ -1,0 +1,52 @@
+package ctl_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/corebanking/ledger/internal/ctl"
+)
+
+// unreachable is an address where nothing listens.
+const unreachable = "127.0.0.1:1"
+
+func TestUsage(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // a substring of stdout; "" for none
+		stderr string // a substring of stderr
+	}{
+		{"Help", []string{"help"}, ctl.ExitOK, "hold capture", ""},
+		{"HelpFlag", []string{"-h"}, ctl.ExitOK, "minor units", ""},
+		{"HelpCommand", []string{"help", "hold", "place"}, ctl.ExitOK, "--ttl", ""},
+		{"CommandHelpFlag", []string{"deposit", "-h"}, ctl.ExitOK, "usage: ledgerctl deposit ACCOUNT_ID AMOUNT CURRENCY", ""},
+		{"ErrNoCommand", nil, ctl.ExitUsage, "", "no command given"},
+		{"ErrUnknownCommand", []string{"refund"}, ctl.ExitUsage, "", `unknown command "refund"`},
+		{"ErrGroupWithoutSubcommand", []string{"hold"}, ctl.ExitUsage, "", "hold needs one of: place, capture, void"},
+		{"ErrArgCount", []string{"balance"}, ctl.ExitUsage, "", "balance takes 1 argument, got 0"},
+		{"ErrDecimalAmount", []string{"deposit", "A-1", "12.50", "usd"}, ctl.ExitUsage, "", "(1250 is 12.50 USD)"},
+		{"ErrUnknownFlag", []string{"balance", "A-1", "--bogus"}, ctl.ExitUsage, "", "flag provided but not defined: -bogus"},
+		{"ErrFlagValueMissing", []string{"deposit", "A-1", "5", "KRW", "--memo"}, ctl.ExitUsage, "", "flag needs an argument: -memo"},
+		{"ErrLang", []string{"--lang", "fr", "balance", "A-1"}, ctl.ExitUsage, "", "--lang must be en or ko"},
+		{"ErrWithdrawWithoutATM", []string{"withdraw", "A-1", "5000", "KRW"}, ctl.ExitUsage, "", "--atm is required"},
+		{"ErrKind", []string{"account", "open", "--currency", "KRW", "--kind", "bank"}, ctl.ExitUsage, "", "usage: ledgerctl account open"},
+		{"ErrUnreachable", []string{"--timeout", "5s", "balance", "A-1"}, ctl.ExitFailure, "", "(UNAVAILABLE)"},
+		{"ErrUnreachableOutcomeUnknown", []string{"deposit", "A-1", "5000", "KRW", "--request-id", "r-1"}, ctl.ExitFailure, "",
+			"replay with --request-id r-1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ledgerctl(t, unreachable, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d", r.code, tt.code)
+			}
+			if tt.stdout == "" && r.stdout != "" || !strings.Contains(r.stdout, tt.stdout) {
+				t.Errorf("stdout does not contain %q:\n%s", tt.stdout, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tt.stderr, r.stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package cockroach_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/corebanking/ledger/internal/pgtest"
+	"github.com/corebanking/ledger/ledger"
+	"github.com/corebanking/ledger/ledger/cockroach"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// fixture is a migrated store on a fresh database.
+type fixture struct {
+	*cockroach.Store
+	pool  *pgxpool.Pool
+	clock *clock
+	seq   atomic.Int64
+}
+
+// clock is a test clock that starts at the real time and moves only when told.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time           { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// MustOpenStore returns a store on a fresh database; opt.Now is set to a
+// test clock unless given.
+func MustOpenStore(tb testing.TB, opt cockroach.Options) *fixture {
+	tb.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	if err := cockroach.Migrate(ctx, pool); err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{pool: pool, clock: &clock{}}
+	f.clock.ns.Store(time.Now().UnixNano())
+	if opt.Now == nil {
+		opt.Now = f.clock.Now
+	}
+	f.Store = cockroach.New(pool, opt)
+	return f
+}
+
+// rid returns a fresh request id.
+func (f *fixture) rid() string { return fmt.Sprintf("req-%d", f.seq.Add(1)) }
+
+// MustOpen opens a customer account in KRW holding balance won.
+func (f *fixture) MustOpen(tb testing.TB, id string, balance int64) {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := f.OpenAccount(ctx, ledger.OpenAccountRequest{
+		RequestID: f.rid(), AccountID: id, CustomerID: "cust-" + id, Currency: "KRW", Kind: ledger.KindCustomer,
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	if balance > 0 {
+		if _, err := f.Deposit(ctx, ledger.DepositRequest{RequestID: f.rid(), AccountID: id, Amount: balance, Currency: "KRW"}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// MustBalance returns an account's balance.
+func (f *fixture) MustBalance(tb testing.TB, id string) ledger.Balance {
+	tb.Helper()
+	b, err := f.GetBalance(context.Background(), id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// AssertCode fails unless err carries the ledger code want.
+func AssertCode(tb testing.TB, err error, want ledger.Code) {
+	tb.Helper()
+	if got := ledger.ErrorCode(err); got != want {
+		tb.Fatalf("error = %v (code %q), want code %q", err, got, want)
+	}
+}
+
+// AssertBooksBalance checks the whole database: every entry's postings sum
+// to zero, each currency's balances sum to zero, every account's balance
+// rows equal the sum of its postings, and no customer is below zero.
+func (f *fixture) AssertBooksBalance(tb testing.TB) {
+	tb.Helper()
+	AssertBooksBalance(tb, f.pool)
+}
+
+// AssertBooksBalance is the pool form of fixture.AssertBooksBalance.
+func AssertBooksBalance(tb testing.TB, pool *pgxpool.Pool) {
+	tb.Helper()
+	ctx := context.Background()
+	var n int
+	checks := []struct{ what, sql string }{
+		{"entries whose postings do not sum to zero",
+			`SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id HAVING sum(amount) <> 0) AS x`},
+		{"entries with fewer than two postings",
+			`SELECT count(*) FROM entries AS e WHERE (SELECT count(*) FROM postings AS p WHERE p.entry_id = e.entry_id) < 2`},
+		{"currencies whose balances do not sum to zero",
+			`SELECT count(*) FROM (SELECT a.currency FROM balances AS b JOIN accounts AS a ON a.account_id = b.account_id
+				GROUP BY a.currency HAVING sum(b.posted) <> 0) AS x`},
+		{"accounts whose balance differs from the sum of their postings",
+			`SELECT count(*) FROM (SELECT b.account_id, sum(b.posted) AS bal FROM balances AS b GROUP BY b.account_id) AS x
+				WHERE x.bal <> COALESCE((SELECT sum(p.amount) FROM postings AS p WHERE p.account_id = x.account_id), 0)`},
+		{"customer accounts below zero",
+			`SELECT count(*) FROM balances AS b JOIN accounts AS a ON a.account_id = b.account_id
+				WHERE a.kind = 'CUSTOMER' AND b.posted < 0`},
+		{"request ids with more than one entry",
+			`SELECT count(*) FROM (SELECT request_id FROM entries GROUP BY request_id HAVING count(*) > 1) AS x`},
+	}
+	for _, c := range checks {
+		if err := pool.QueryRow(ctx, c.sql).Scan(&n); err != nil {
+			tb.Fatalf("%s: %v", c.what, err)
+		}
+		if n != 0 {
+			tb.Errorf("%d %s", n, c.what)
+		}
+	}
+}
