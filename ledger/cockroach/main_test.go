@@ -27,7 +27,7 @@ type fixture struct {
 // clock is a test clock that starts at the real time and moves only when told.
 type clock struct{ ns atomic.Int64 }
 
-func (c *clock) Now() time.Time           { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // MustOpenStore returns a store on a fresh database; opt.Now is set to a

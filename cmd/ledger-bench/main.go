@@ -1,0 +1,41 @@
+// Command ledger-bench measures the ledger's transfers/s and latency through
+// gRPC, and pgbench's transfers/s on the same PostgreSQL in the same run.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/corebanking/ledger/internal/bench"
+)
+
+func main() {
+	var cfg bench.Config
+	flag.DurationVar(&cfg.Duration, "duration", 20*time.Second, "length of each ledger and each pgbench phase")
+	flag.IntVar(&cfg.Clients, "clients", 32, "concurrent clients (and pgbench -c)")
+	flag.IntVar(&cfg.Accounts, "accounts", 10000, "customer accounts to transfer between")
+	flag.IntVar(&cfg.Runs, "runs", 3, "ledger+pgbench runs; the report shows each and the median")
+	flag.StringVar(&cfg.DatabaseURL, "database-url", "", "existing database for the ledger; empty starts a throwaway PostgreSQL")
+	flag.StringVar(&cfg.PgbenchURL, "pgbench-url", "", "database for pgbench (its tables are dropped and recreated); needed with --database-url, else pgbench is skipped")
+	flag.StringVar(&cfg.PgbenchScript, "pgbench-script", "../shared/bench/pgbench-transfer.sql", "pgbench transfer script")
+	flag.StringVar(&cfg.JSONPath, "json", "", "also write the report as JSON to this file (\"-\": JSON only, to standard output)")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of ledgerd and the load generator to this file")
+	flag.Parse()
+	cfg.Command = append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	b := bench.New(cfg)
+	err := errors.Join(b.Run(ctx), b.Close())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ledger-bench:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,239 @@
+// Package bench measures the ledger's transfer throughput through gRPC and,
+// in the same run and on the same PostgreSQL, pgbench's throughput for the
+// same work written as bare SQL: the database's own ceiling. The ratio of
+// the two says how much of that ceiling the ledger reaches.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/corebanking/ledger/internal/ledgerd"
+	"github.com/corebanking/ledger/internal/pgserver"
+)
+
+// Config is what one benchmark does. Zero values mean the defaults shown.
+type Config struct {
+	// Duration is how long each phase (ledger, then pgbench) of a run lasts; 20s.
+	Duration time.Duration
+	// Clients is the number of concurrent callers, and pgbench's -c; 32.
+	Clients int
+	// Accounts is how many customer accounts the ledger transfers between; 10000.
+	Accounts int
+	// Runs is how many ledger+pgbench runs to make; the report shows each and the median; 3.
+	Runs int
+	// DatabaseURL is an existing database for the ledger; empty starts a
+	// throwaway PostgreSQL with databases "ledger" and "pgbench".
+	DatabaseURL string
+	// PgbenchURL is the database pgbench initialises (pgbench -i drops and
+	// recreates its tables there). With DatabaseURL set and this empty,
+	// pgbench is skipped.
+	PgbenchURL string
+	// PgbenchScript is the transfer script pgbench runs;
+	// "../shared/bench/pgbench-transfer.sql".
+	PgbenchScript string
+	// JSONPath, when set, receives the report as JSON too ("-": standard output).
+	JSONPath string
+	// CPUProfile, when set, receives a CPU profile of this process (ledgerd
+	// and the load generator) over all the runs.
+	CPUProfile string
+	// Command is the command line, for the report.
+	Command []string
+	// Out receives the report; os.Stdout by default.
+	Out io.Writer
+	// Log receives progress; os.Stderr by default.
+	Log io.Writer
+}
+
+func (c *Config) defaults() {
+	if c.Duration <= 0 {
+		c.Duration = 20 * time.Second
+	}
+	if c.Clients <= 0 {
+		c.Clients = 32
+	}
+	if c.Accounts < 2 {
+		c.Accounts = 10000
+	}
+	if c.Runs <= 0 {
+		c.Runs = 3
+	}
+	if c.PgbenchScript == "" {
+		c.PgbenchScript = "../shared/bench/pgbench-transfer.sql"
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	if c.Log == nil {
+		c.Log = os.Stderr
+	}
+}
+
+// Main is one benchmark and everything it started.
+type Main struct {
+	cfg      Config
+	tmp      string           // throwaway directory holding the server's data
+	pg       *pgserver.Server // the throwaway server, if we started one
+	ledger   *ledgerd.Main    // the in-process ledger server
+	conns    []*grpc.ClientConn
+	ledgerDB string   // URL of the ledger's database
+	pgbench  *pgbench // nil when pgbench is skipped
+	accounts []string
+}
+
+// New returns a benchmark for cfg; Run runs it and Close cleans up after it.
+func New(cfg Config) *Main {
+	cfg.defaults()
+	return &Main{cfg: cfg}
+}
+
+// Run starts the databases and the ledger, opens the accounts, runs the
+// phases and writes the report. When ctx ends early, the runs completed so
+// far are still reported.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.setup(ctx); err != nil {
+		return err
+	}
+	rep := &Report{Command: m.cfg.Command, Config: reportConfig(m.cfg)}
+	rep.Machine = probeMachine(ctx, m.ledgerDB, m.pgbench)
+	if m.pgbench != nil {
+		rep.PgbenchCommand = m.pgbench.command(m.cfg.Clients, m.cfg.Duration)
+	}
+	stopProfile, err := m.startProfile()
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= m.cfg.Runs; i++ {
+		r, err := m.run(ctx, i)
+		if err != nil {
+			err = fmt.Errorf("run %d: %w", i, err)
+			if len(rep.Runs) > 0 {
+				err = errors.Join(err, m.write(rep.finish()))
+			}
+			return errors.Join(err, stopProfile())
+		}
+		rep.Runs = append(rep.Runs, r)
+	}
+	return errors.Join(stopProfile(), m.write(rep.finish()))
+}
+
+// run is one ledger phase followed by one pgbench phase.
+func (m *Main) run(ctx context.Context, n int) (Run, error) {
+	r := Run{N: n}
+	m.logf("run %d/%d: ledger, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
+	var err error
+	var db pendingDB
+	if r.Ledger, db, err = m.ledgerPhase(ctx); err != nil {
+		return r, err
+	}
+	m.logf("run %d/%d: ledger %.1f transfers/s, p99 %.1fms", n, m.cfg.Runs, r.Ledger.TPS, r.Ledger.P99ms)
+	if err := m.pgbenchPhase(ctx, &r); err != nil {
+		return r, err
+	}
+	// Read after pgbench, which gives the ledger's idle backends time to publish.
+	r.Ledger.DB, err = db.finish(ctx)
+	return r, err
+}
+
+// pgbenchPhase runs pgbench, when it runs at all, and sets the run's ratio.
+func (m *Main) pgbenchPhase(ctx context.Context, r *Run) error {
+	if m.pgbench == nil {
+		return nil
+	}
+	n := r.N
+	m.logf("run %d/%d: pgbench, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
+	if err := checkpoint(ctx, m.pgbench.url); err != nil {
+		m.logf("checkpoint: %v", err)
+	}
+	pr, err := m.pgbench.run(ctx, m.cfg.Clients, m.cfg.Duration)
+	if err != nil {
+		return err
+	}
+	r.Pgbench = &pr
+	if pr.TPS > 0 {
+		r.Ratio = r.Ledger.TPS / pr.TPS
+	}
+	m.logf("run %d/%d: pgbench %.1f transactions/s", n, m.cfg.Runs, pr.TPS)
+	return nil
+}
+
+func (m *Main) startProfile() (stop func() error, err error) {
+	if m.cfg.CPUProfile == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(m.cfg.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
+}
+
+// write prints the report, and writes it as JSON when asked.
+func (m *Main) write(rep *Report) error {
+	if m.cfg.JSONPath == "-" {
+		return rep.WriteJSON(m.cfg.Out)
+	}
+	if err := rep.WriteText(m.cfg.Out); err != nil {
+		return err
+	}
+	if m.cfg.JSONPath == "" {
+		return nil
+	}
+	f, err := os.Create(m.cfg.JSONPath)
+	if err != nil {
+		return err
+	}
+	return errors.Join(rep.WriteJSON(f), f.Close())
+}
+
+// Close stops the ledger and the database and removes the throwaway
+// directory. It is safe after a failed or interrupted Run.
+func (m *Main) Close() error {
+	var errs []error
+	for _, c := range m.conns {
+		errs = append(errs, c.Close())
+	}
+	m.conns = nil
+	if m.ledger != nil {
+		errs = append(errs, m.ledger.Close())
+		m.ledger = nil
+	}
+	if m.pg != nil {
+		errs = append(errs, m.pg.Stop())
+		m.pg = nil
+	}
+	if m.tmp != "" {
+		errs = append(errs, os.RemoveAll(m.tmp))
+		m.tmp = ""
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) logf(format string, args ...any) {
+	fmt.Fprintf(m.cfg.Log, "ledger-bench: "+format+"\n", args...)
+}
+
+// absScript resolves the pgbench script against the working directory, so
+// the report shows where it came from, and checks it is there.
+func absScript(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return "", fmt.Errorf("pgbench script: %w (set --pgbench-script)", err)
+	}
+	return abs, nil
+}

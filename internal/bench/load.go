@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
+)
+
+const (
+	// callTimeout bounds one call; a call that takes this long is an error.
+	callTimeout = 30 * time.Second
+	// maxAmount matches the pgbench script's random(1, 5000).
+	maxAmount = 5000
+	// histMaxMicros is the largest latency the histograms hold.
+	histMaxMicros = int64(callTimeout / time.Microsecond)
+)
+
+// LedgerResult is one ledger phase: transfers through gRPC.
+type LedgerResult struct {
+	Transfers  int64            `json:"transfers"`
+	Errors     map[string]int64 `json:"errors,omitempty"` // by gRPC code
+	ElapsedSec float64          `json:"elapsed_s"`
+	TPS        float64          `json:"transfers_per_s"`
+	P50ms      float64          `json:"p50_ms"`
+	P99ms      float64          `json:"p99_ms"`
+	P999ms     float64          `json:"p99_9_ms"`
+	MaxMs      float64          `json:"max_ms"`
+	CPU        CPUUse           `json:"cpu"`
+	DB         DBActivity       `json:"db"`
+}
+
+// worker is one client's tally; merged after the phase, so no locks.
+type worker struct {
+	ok   int64
+	errs map[codes.Code]int64
+	hist *hdrhistogram.Histogram // successful calls, in microseconds
+}
+
+// ledgerPhase has every client transfer between random accounts until the
+// duration is up, then waits for the calls in flight. The database's own
+// counts come later, from the pendingDB it returns.
+func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error) {
+	if err := checkpoint(ctx, m.ledgerDB); err != nil {
+		m.logf("checkpoint: %v", err)
+	}
+	db0, err := dbActivity(ctx, m.ledgerDB)
+	if err != nil {
+		return LedgerResult{}, pendingDB{}, err
+	}
+	cpu0 := sampleCPU()
+	workers := make([]*worker, m.cfg.Clients)
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(m.cfg.Duration)
+	for i := range workers {
+		w := &worker{errs: map[codes.Code]int64{}, hist: hdrhistogram.New(1, histMaxMicros, 3)}
+		workers[i] = w
+		client := ledgerv1.NewPaymentServiceClient(m.conns[i%len(m.conns)])
+		wg.Go(func() { w.loop(ctx, client, m.accounts, deadline) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu := sampleCPU().since(cpu0, elapsed)
+	if err := ctx.Err(); err != nil {
+		return LedgerResult{}, pendingDB{}, err
+	}
+	r := summarize(workers, elapsed)
+	r.CPU = cpu
+	return r, pendingDB{url: m.ledgerDB, before: db0, end: time.Now(), elapsed: elapsed}, nil
+}
+
+func (w *worker) loop(ctx context.Context, client ledgerv1.PaymentServiceClient, accounts []string, deadline time.Time) {
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		from := rand.IntN(len(accounts))
+		to := rand.IntN(len(accounts) - 1)
+		if to >= from {
+			to++ // distinct, and still uniform
+		}
+		req := &ledgerv1.TransferRequest{
+			RequestId: uuid.NewString(), FromAccountId: accounts[from], ToAccountId: accounts[to],
+			Amount: 1 + rand.Int64N(maxAmount), Currency: currency, Memo: "bench",
+		}
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		t0 := time.Now()
+		_, err := client.Transfer(cctx, req)
+		d := time.Since(t0)
+		cancel()
+		if err != nil {
+			w.errs[status.Code(err)]++
+			continue
+		}
+		w.ok++
+		_ = w.hist.RecordValue(min(max(d.Microseconds(), 1), histMaxMicros))
+	}
+}
+
+func summarize(workers []*worker, elapsed time.Duration) LedgerResult {
+	hist := hdrhistogram.New(1, histMaxMicros, 3)
+	r := LedgerResult{ElapsedSec: elapsed.Seconds()}
+	for _, w := range workers {
+		r.Transfers += w.ok
+		hist.Merge(w.hist)
+		for c, n := range w.errs {
+			if r.Errors == nil {
+				r.Errors = map[string]int64{}
+			}
+			r.Errors[c.String()] += n
+		}
+	}
+	r.TPS = float64(r.Transfers) / elapsed.Seconds()
+	ms := func(q float64) float64 { return float64(hist.ValueAtQuantile(q)) / 1000 }
+	r.P50ms, r.P99ms, r.P999ms = ms(50), ms(99), ms(99.9)
+	r.MaxMs = float64(hist.Max()) / 1000
+	return r
+}
