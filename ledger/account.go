@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -108,6 +109,9 @@ func (b Balance) Available() int64 { return b.Posted - b.Held }
 // System accounts are internal accounts the ledger opens itself. Their ids
 // start with "sys:", which customers' account ids may not.
 const systemPrefix = "sys:"
+
+// IsSystemAccount reports whether id names one of the ledger's own accounts.
+func IsSystemAccount(id string) bool { return strings.HasPrefix(id, systemPrefix) }
 
 // VaultAccountID is the vault cash account of a currency: deposits are
 // paid in from it.

@@ -24,22 +24,26 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 		r.AccountID = uuid.NewString()
 	}
 	var out ledger.Account
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(t *txn) error {
+		var replay, exists bool
 		b := &pgx.Batch{}
-		b.Queue(sqlGetRequest, r.RequestID)
-		b.Queue(sqlGetAccount, r.AccountID)
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		if done, err := replayed(br.QueryRow(), r.RequestID, fp, &out); done || err != nil {
+		b.Queue(sqlGetRequest, r.RequestID).QueryRow(func(row pgx.Row) (err error) {
+			replay, err = replayed(row, r.RequestID, fp, &out)
+			return err
+		})
+		b.Queue(sqlGetAccount, r.AccountID).QueryRow(func(row pgx.Row) error {
+			_, err := scanAccount(row)
+			exists = err == nil
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
+		if err := t.exec(ctx, b); err != nil || replay {
 			return err
 		}
-		if _, err := scanAccount(br.QueryRow()); err == nil {
+		if exists {
 			return ledger.Errorf(ledger.CodeAccountExists, "account %s already exists", r.AccountID)
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if err := br.Close(); err != nil {
-			return err
 		}
 		a := ledger.Account{
 			ID: r.AccountID, CustomerID: r.CustomerID, Currency: r.Currency,
@@ -50,7 +54,7 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 		if err := queueRequest(b, r.RequestID, fp, a, a.CreatedAt); err != nil {
 			return err
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := t.commit(ctx, b); err != nil {
 			return err
 		}
 		out = a

@@ -16,13 +16,14 @@ import (
 	"github.com/corebanking/ledger/ledger/cockroach"
 )
 
-// TestCommitTimeSerializationFailure makes the COMMIT of every transfer's
-// first attempt fail with SQLSTATE 40001, the failure that cockroach-go's
-// savepoint helper reports as success on PostgreSQL. Just before that
-// COMMIT a second transaction reads the balance the transfer is changing
-// and rewrites the account row the transfer read, then commits: a read-write
-// cycle that PostgreSQL's serializable isolation can only break by
-// cancelling the transfer when it commits. The store must retry the whole
+// TestCommitTimeSerializationFailure makes every transfer's first attempt
+// fail with SQLSTATE 40001 at commit time, the failure that cockroach-go's
+// savepoint helper reports as success on PostgreSQL. Just before the round
+// trip that carries the transfer's last writes and COMMIT, a second
+// transaction reads the balance the transfer changed and rewrites the
+// account row the transfer read, then commits: a read-write cycle that
+// PostgreSQL's serializable isolation can only break by cancelling the
+// transfer as it tries to commit. The store must retry the whole
 // transaction, and every acknowledged transfer must be in the books exactly
 // once.
 func TestCommitTimeSerializationFailure(t *testing.T) {

@@ -2,10 +2,10 @@ package cockroach
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,10 +18,8 @@ func (s *Store) Deposit(ctx context.Context, r ledger.DepositRequest) (ledger.En
 	if err := r.Validate(); err != nil {
 		return ledger.Entry{}, err
 	}
-	return s.move(ctx, move{
-		kind: ledger.EntryDeposit, requestID: r.RequestID, fingerprint: r.Fingerprint(), memo: r.Memo,
-		from: ledger.VaultAccountID(r.Currency), to: r.AccountID, currency: r.Currency, amount: r.Amount,
-	})
+	return s.move(ctx, r.RequestID, r.Fingerprint(), ledger.NewMove(ledger.EntryDeposit, r.RequestID, r.Memo,
+		ledger.VaultAccountID(r.Currency), r.AccountID, r.Currency, r.Amount))
 }
 
 // Transfer implements ledger.Ledger.
@@ -29,10 +27,8 @@ func (s *Store) Transfer(ctx context.Context, r ledger.TransferRequest) (ledger.
 	if err := r.Validate(); err != nil {
 		return ledger.Entry{}, err
 	}
-	return s.move(ctx, move{
-		kind: ledger.EntryTransfer, requestID: r.RequestID, fingerprint: r.Fingerprint(), memo: r.Memo,
-		from: r.From, to: r.To, currency: r.Currency, amount: r.Amount,
-	})
+	return s.move(ctx, r.RequestID, r.Fingerprint(), ledger.NewMove(ledger.EntryTransfer, r.RequestID, r.Memo,
+		r.From, r.To, r.Currency, r.Amount))
 }
 
 // Withdraw implements ledger.Ledger: the ATM's cash account pays out.
@@ -40,160 +36,115 @@ func (s *Store) Withdraw(ctx context.Context, r ledger.WithdrawRequest) (ledger.
 	if err := r.Validate(); err != nil {
 		return ledger.Entry{}, err
 	}
-	return s.move(ctx, move{
-		kind: ledger.EntryWithdrawal, requestID: r.RequestID, fingerprint: r.Fingerprint(), memo: "ATM " + r.ATMID,
-		from: r.AccountID, to: ledger.ATMAccountID(r.ATMID, r.Currency), currency: r.Currency, amount: r.Amount,
-	})
+	return s.move(ctx, r.RequestID, r.Fingerprint(), ledger.NewMove(ledger.EntryWithdrawal, r.RequestID, "ATM "+r.ATMID,
+		r.AccountID, ledger.ATMAccountID(r.ATMID, r.Currency), r.Currency, r.Amount))
 }
 
-// move is a two-posting entry to make: amount from one account to another.
-type move struct {
-	kind        ledger.EntryKind
-	requestID   string
-	fingerprint []byte
-	memo        string
-	from, to    string
-	currency    string
-	amount      int64
-}
-
-func (s *Store) move(ctx context.Context, m move) (ledger.Entry, error) {
+// move posts entry e in two round trips: the first looks up the request id
+// and changes the balances, the second writes the entry and commits.
+func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
 	var out ledger.Entry
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(sqlGetRequest, m.requestID)
-		b.Queue(sqlGetAccounts, []string{m.from, m.to})
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		if done, err := replayed(br.QueryRow(), m.requestID, m.fingerprint, &out); done || err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		accts, err := scanAccounts(rows)
-		if err != nil {
-			return err
-		}
-		if err := br.Close(); err != nil {
-			return err
-		}
-		now := s.now()
-		from, to, err := s.resolve(ctx, tx, accts, m.from, m.to, m.currency, now)
-		if err != nil {
-			return err
-		}
-		e := ledger.NewMove(m.kind, m.requestID, m.memo, m.from, m.to, m.currency, m.amount)
-		e.ID, e.PostedAt = uuid.NewString(), now
-		tail := &pgx.Batch{}
-		if err := queueRequest(tail, m.requestID, m.fingerprint, e, now); err != nil {
-			return err
-		}
-		if err := s.post(ctx, tx, e, []ledger.Account{from, to}, "", tail); err != nil {
-			return err
-		}
-		out = e
-		return nil
+	err := s.withSystemAccounts(ctx, func() error {
+		return s.inTx(ctx, func(t *txn) error {
+			e.ID, e.PostedAt = uuid.NewString(), s.now()
+			b := &pgx.Batch{}
+			var replay bool
+			b.Queue(sqlGetRequest, requestID).QueryRow(func(row pgx.Row) (err error) {
+				replay, err = replayed(row, requestID, fp, &out)
+				return err
+			})
+			legs := s.queueLegs(b, e, nilHold)
+			if err := t.exec(ctx, b); err != nil || replay {
+				return err
+			}
+			if err := checkLegs(legs, e.Postings[0].Currency); err != nil {
+				return err
+			}
+			b = &pgx.Batch{}
+			queueEntry(b, e, legs)
+			if err := queueRequest(b, requestID, fp, e, e.PostedAt); err != nil {
+				return err
+			}
+			if err := t.commit(ctx, b); err != nil {
+				return err
+			}
+			out = e
+			return nil
+		})
 	})
 	return out, err
 }
 
-// resolve returns the accounts of a move, checked for postability. The
-// ledger's own system accounts (vault, ATM cash, settlement) are opened on
-// first use, in the same transaction.
-func (s *Store) resolve(ctx context.Context, tx pgx.Tx, accts map[string]ledger.Account, fromID, toID, currency string, now time.Time) (from, to ledger.Account, err error) {
-	b := &pgx.Batch{}
-	for _, id := range []string{fromID, toID} {
-		if _, ok := accts[id]; ok || !strings.HasPrefix(id, "sys:") {
-			continue
-		}
-		a := ledger.Account{ID: id, Currency: currency, Kind: ledger.KindInternal, Status: ledger.StatusActive,
-			Shards: s.opt.VaultShards, CreatedAt: now}
-		if strings.HasPrefix(id, "sys:atm:") {
-			a.Shards = s.opt.ATMShards
-		}
-		queueCreateAccount(b, a)
-		accts[id] = a
-	}
-	if b.Len() > 0 {
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return from, to, err
-		}
-	}
-	for _, id := range []string{fromID, toID} {
-		a, ok := accts[id]
-		if !ok {
-			return from, to, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", id)
-		}
-		if err := a.CheckPostable(currency); err != nil {
-			return from, to, err
-		}
-	}
-	return accts[fromID], accts[toID], nil
+// leg is one posting's balance change, filled in when its batch is read.
+type leg struct {
+	posting ledger.Posting
+	shard   int
+	acct    ledger.Account
+	found   bool
+	posted  int64 // the shard's balance after the change
+	held    int64 // for debits: the account's other holds
 }
 
 // nilHold is a hold id no hold has, for sqlHeld when no hold is excluded.
 const nilHold = "00000000-0000-0000-0000-000000000000"
 
-// post writes entry e, whose postings are on accts (same order), and then
-// the statements in tail, in one round trip after the balance updates. It
-// updates balance rows in (account, shard) order, so that two transactions
-// always lock shared rows in the same order and cannot deadlock, and checks
-// each debited account's rules against the balance it returns. excludeHold
-// is a hold whose amount is being captured by this entry, so must not count
-// as held.
-func (s *Store) post(ctx context.Context, tx pgx.Tx, e ledger.Entry, accts []ledger.Account, excludeHold string, tail *pgx.Batch) error {
-	if err := e.Validate(); err != nil {
-		return err
-	}
-	if excludeHold == "" {
-		excludeHold = nilHold
-	}
-	type leg struct {
-		acct   ledger.Account
-		shard  int
-		amount int64
-		posted int64
-		held   int64
-	}
-	legs := make([]leg, len(e.Postings))
+// queueLegs queues the balance change of each posting of e, in (account,
+// shard) order so that two transactions always lock shared rows in the same
+// order and cannot deadlock, and for each debit the account's held amount,
+// leaving out excludeHold (the hold being captured, if any). Busy internal
+// accounts are split in shards; each change picks one at random.
+func (s *Store) queueLegs(b *pgx.Batch, e ledger.Entry, excludeHold string) []*leg {
+	legs := make([]*leg, len(e.Postings))
 	for i, p := range e.Postings {
-		legs[i] = leg{acct: accts[i], amount: p.Amount}
-		if n := accts[i].Shards; n > 1 {
+		legs[i] = &leg{posting: p}
+		if n := s.shards(p.AccountID); n > 1 {
 			legs[i].shard = rand.IntN(n)
 		}
 	}
-	order := make([]int, len(legs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := strings.Compare(legs[a].acct.ID, legs[b].acct.ID); c != 0 {
+	sorted := slices.Clone(legs)
+	slices.SortFunc(sorted, func(a, b *leg) int {
+		if c := strings.Compare(a.posting.AccountID, b.posting.AccountID); c != 0 {
 			return c
 		}
-		return legs[a].shard - legs[b].shard
+		return a.shard - b.shard
 	})
-
-	b := &pgx.Batch{}
-	for _, i := range order {
-		l := &legs[i]
-		b.Queue(sqlAddToShard, l.acct.ID, l.shard, l.amount).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&l.posted)
+	for _, l := range sorted {
+		b.Queue(sqlAddToShard, l.posting.AccountID, l.shard, l.posting.Amount).QueryRow(func(row pgx.Row) error {
+			var kind, status string
+			a := &l.acct
+			err := row.Scan(&a.ID, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt, &l.posted)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			l.found, a.Kind, a.Status, a.CreatedAt = true, kinds[kind], statuses[status], a.CreatedAt.UTC()
+			return err
 		})
-		if l.amount < 0 && l.acct.Kind == ledger.KindCustomer {
-			b.Queue(sqlHeld, l.acct.ID, e.PostedAt, excludeHold).QueryRow(func(row pgx.Row) error {
+		if l.posting.Amount < 0 {
+			b.Queue(sqlHeld, l.posting.AccountID, e.PostedAt, excludeHold).QueryRow(func(row pgx.Row) error {
 				return row.Scan(&l.held)
 			})
 		}
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
+	return legs
+}
+
+// checkLegs applies the ledger's rules to the changed balances.
+func checkLegs(legs []*leg, currency string) error {
+	for _, l := range legs {
+		if !l.found {
+			if ledger.IsSystemAccount(l.posting.AccountID) {
+				return missingSystemAccount{id: l.posting.AccountID, currency: currency}
+			}
+			return ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", l.posting.AccountID)
+		}
+		if err := l.acct.CheckPostable(currency); err != nil {
+			return err
+		}
 	}
 	for _, l := range legs {
 		var err error
-		if l.amount < 0 {
-			err = l.acct.CheckDebit(l.posted-l.amount, l.held, -l.amount)
+		if amount := l.posting.Amount; amount < 0 {
+			err = l.acct.CheckDebit(l.posted-amount, l.held, -amount)
 		} else {
 			err = ledger.CheckBalance(l.acct.ID, l.posted)
 		}
@@ -201,18 +152,60 @@ func (s *Store) post(ctx context.Context, tx pgx.Tx, e ledger.Entry, accts []led
 			return err
 		}
 	}
+	return nil
+}
 
-	b = &pgx.Batch{}
-	b.Queue(sqlInsertEntry, e.ID, e.Kind.String(), e.RequestID, e.Memo, e.PostedAt)
-	for i, p := range e.Postings {
-		after := legs[i].posted
-		if legs[i].acct.Shards > 1 {
-			after = 0 // a shard's balance is not the account's
+// queueEntry queues the inserts of e and its two postings.
+func queueEntry(b *pgx.Batch, e ledger.Entry, legs []*leg) {
+	after := func(l *leg) int64 {
+		if l.acct.Shards > 1 {
+			return 0 // a shard's balance is not the account's
 		}
-		b.Queue(sqlInsertPosting, e.ID, p.AccountID, p.Currency, p.Amount, after, e.PostedAt)
+		return l.posted
 	}
-	if tail != nil {
-		b.QueuedQueries = append(b.QueuedQueries, tail.QueuedQueries...)
+	b.Queue(sqlInsertEntry, e.ID, e.Kind.String(), e.RequestID, e.Memo, e.PostedAt)
+	p, q := e.Postings[0], e.Postings[1]
+	b.Queue(sqlInsertPostings, e.ID, p.AccountID, p.Currency, p.Amount, after(legs[0]), e.PostedAt,
+		q.AccountID, q.Amount, after(legs[1]))
+}
+
+// shards is how many balance rows an account has. It follows from the id:
+// the ledger's vault and settlement accounts have VaultShards, each ATM's
+// cash account ATMShards, every other account one.
+func (s *Store) shards(accountID string) int {
+	switch {
+	case strings.HasPrefix(accountID, "sys:vault:"), strings.HasPrefix(accountID, "sys:settlement:"):
+		return s.opt.VaultShards
+	case strings.HasPrefix(accountID, "sys:atm:"):
+		return s.opt.ATMShards
 	}
-	return tx.SendBatch(ctx, b).Close()
+	return 1
+}
+
+// missingSystemAccount is returned by a transaction that needs one of the
+// ledger's own accounts that does not exist yet.
+type missingSystemAccount struct{ id, currency string }
+
+func (m missingSystemAccount) Error() string { return "system account " + m.id + " does not exist yet" }
+
+// withSystemAccounts runs fn, and when fn needs a system account (vault,
+// ATM cash, settlement) that does not exist yet, opens it and runs fn again.
+func (s *Store) withSystemAccounts(ctx context.Context, fn func() error) error {
+	for range 3 {
+		err := fn()
+		var m missingSystemAccount
+		if !errors.As(err, &m) {
+			return err
+		}
+		a := ledger.Account{ID: m.id, Currency: m.currency, Kind: ledger.KindInternal, Status: ledger.StatusActive,
+			Shards: s.shards(m.id), CreatedAt: s.now()}
+		if err := s.inTx(ctx, func(t *txn) error {
+			b := &pgx.Batch{}
+			queueCreateAccount(b, a)
+			return t.commit(ctx, b)
+		}); err != nil {
+			return err
+		}
+	}
+	return ledger.Errorf(ledger.CodeInternal, "system accounts could not be opened")
 }

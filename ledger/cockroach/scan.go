@@ -30,20 +30,6 @@ func scanAccount(row pgx.Row) (ledger.Account, error) {
 	return a, err
 }
 
-// scanAccounts reads the rows of sqlGetAccounts into a map by id.
-func scanAccounts(rows pgx.Rows) (map[string]ledger.Account, error) {
-	defer rows.Close()
-	out := make(map[string]ledger.Account, 2)
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[a.ID] = a
-	}
-	return out, rows.Err()
-}
-
 func scanHold(row pgx.Row) (ledger.Hold, error) {
 	var h ledger.Hold
 	var status string

@@ -9,8 +9,6 @@ const (
 
 	sqlGetAccount = `SELECT account_id, customer_id, currency, kind, status, shards, created_at
 		FROM accounts WHERE account_id = $1`
-	sqlGetAccounts = `SELECT account_id, customer_id, currency, kind, status, shards, created_at
-		FROM accounts WHERE account_id = ANY($1) ORDER BY account_id`
 	sqlInsertAccount = `INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING`
 	sqlInsertShard = `INSERT INTO balances (account_id, shard, posted)
@@ -22,13 +20,18 @@ const (
 			WHERE h.account_id = a.account_id AND h.status = 'ACTIVE' AND h.expires_at > $2)
 		FROM accounts AS a WHERE a.account_id = $1`
 	sqlLockBalances = `SELECT posted FROM balances WHERE account_id = $1 ORDER BY shard FOR UPDATE`
-	sqlAddToShard   = `UPDATE balances SET posted = posted + $3 WHERE account_id = $1 AND shard = $2 RETURNING posted`
-	sqlHeld         = `SELECT CAST(COALESCE(SUM(amount), 0) AS INT8) FROM holds
+	// sqlAddToShard changes one balance row and returns it with its account,
+	// so that a transfer needs no separate read of the accounts.
+	sqlAddToShard = `UPDATE balances AS b SET posted = b.posted + $3 FROM accounts AS a
+		WHERE b.account_id = $1 AND b.shard = $2 AND a.account_id = b.account_id
+		RETURNING a.account_id, a.customer_id, a.currency, a.kind, a.status, a.shards, a.created_at, b.posted`
+	sqlHeld = `SELECT CAST(COALESCE(SUM(amount), 0) AS INT8) FROM holds
 		WHERE account_id = $1 AND status = 'ACTIVE' AND expires_at > $2 AND hold_id <> $3`
 
-	sqlInsertEntry   = `INSERT INTO entries (entry_id, kind, request_id, memo, posted_at) VALUES ($1, $2, $3, $4, $5)`
-	sqlInsertPosting = `INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`
+	sqlInsertEntry = `INSERT INTO entries (entry_id, kind, request_id, memo, posted_at) VALUES ($1, $2, $3, $4, $5)`
+	// Every entry the ledger makes today has two postings.
+	sqlInsertPostings = `INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
+		VALUES ($1, $2, $3, $4, $5, $6), ($1, $7, $3, $8, $9, $6)`
 
 	sqlStatementFirst = `SELECT p.entry_id, e.kind, p.amount, e.memo, p.posted_at, p.balance_after
 		FROM postings AS p JOIN entries AS e ON e.entry_id = p.entry_id
@@ -49,9 +52,9 @@ const (
 // statements lists every statement above, for the parser test.
 var statements = []string{
 	sqlGetRequest, sqlPutRequest,
-	sqlGetAccount, sqlGetAccounts, sqlInsertAccount, sqlInsertShard,
+	sqlGetAccount, sqlInsertAccount, sqlInsertShard,
 	sqlGetBalance, sqlLockBalances, sqlAddToShard, sqlHeld,
-	sqlInsertEntry, sqlInsertPosting,
+	sqlInsertEntry, sqlInsertPostings,
 	sqlStatementFirst, sqlStatementAfter,
 	sqlInsertHold, sqlGetHoldForUpdate, sqlFinishHold,
 }

@@ -7,14 +7,12 @@ package cockroach
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
 	"github.com/cockroachdb/cockroach-go/v2/crdb"
 	"github.com/jackc/pgerrcode"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -37,13 +35,15 @@ type Options struct {
 	Logger *slog.Logger
 	// OnRetry, if set, is told of every failed attempt that will be retried.
 	OnRetry func(attempt int, err error)
-	// BeforeCommit, if set, runs just before each attempt's COMMIT. Fault
-	// injection tests use it to provoke commit-time serialization failures.
+	// BeforeCommit, if set, runs just before each attempt's last round trip,
+	// which carries COMMIT. Fault injection tests use it to provoke
+	// serialization failures at commit time.
 	BeforeCommit func(ctx context.Context, attempt int) error
 }
 
-// ErrCommit marks an error returned by COMMIT: the transaction did not
-// commit. It wraps the database's error, so a 40001 is still retried.
+// ErrCommit marks a failure of a transaction's last round trip, the one
+// that carries its final writes and COMMIT: the transaction did not commit.
+// It wraps the database's error, so a 40001 is still retried.
 var ErrCommit = errors.New("commit failed")
 
 // Store is a ledger.Ledger on a pgx connection pool.
@@ -85,7 +85,7 @@ func (s *Store) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microse
 // transaction, with jittered exponential backoff, while the database
 // reports a serialization failure. The error of COMMIT is fn's error too: a
 // transaction that did not commit is never reported as done.
-func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(*txn) error) error {
 	attempt := 0
 	ctx = crdb.WithMaxRetries(ctx, s.opt.MaxRetries)
 	err := crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
@@ -104,30 +104,22 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.translate(err)
 }
 
-// attempt is one try of a transaction, as pgx.BeginTxFunc does it, with
-// COMMIT's error marked so that retries at commit time can be told apart.
-func (s *Store) attempt(ctx context.Context, n int, fn func(pgx.Tx) error) (err error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+// attempt is one try of a transaction on one connection. A transaction that
+// fn did not commit (an error, a replay, a refusal) is rolled back.
+func (s *Store) attempt(ctx context.Context, n int, fn func(*txn) error) error {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if s.opt.BeforeCommit != nil {
-		if err := s.opt.BeforeCommit(ctx, n); err != nil {
-			return err
+	defer conn.Release()
+	t := &txn{conn: conn.Conn(), attempt: n, beforeCommit: s.opt.BeforeCommit}
+	err = fn(t)
+	if t.begun && !t.committed {
+		if _, rerr := t.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			conn.Hijack().Close(context.WithoutCancel(ctx)) // unknown state: never reuse it
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("%w: %w", ErrCommit, err)
-	}
-	return nil
+	return err
 }
 
 // crdbRetryable reports whether crdb.ExecuteCtx will retry err.
@@ -209,5 +201,5 @@ func (s *Store) translate(err error) error {
 
 func isConnectError(err error) bool {
 	var ce *pgconn.ConnectError
-	return errors.As(err, &ce) || errors.Is(err, pgx.ErrTxClosed) || errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &ce)
 }

@@ -30,8 +30,12 @@ CREATE TABLE entries (
     posted_at  TIMESTAMPTZ NOT NULL
 );
 
+-- No foreign keys on the journal: each check would cost every posting a
+-- lookup and a row lock on the hot path, and the journal is verified as a
+-- whole instead (every entry's postings sum to zero, every balance equals
+-- the sum of its postings).
 CREATE TABLE postings (
-    entry_id      UUID NOT NULL REFERENCES entries (entry_id),
+    entry_id      UUID NOT NULL,
     account_id    TEXT NOT NULL,
     currency      TEXT NOT NULL,
     amount        INT8 NOT NULL,
