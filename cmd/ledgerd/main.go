@@ -19,8 +19,30 @@ func main() {
 	flag.StringVar(&cfg.AdminListen, "admin-listen", env("LEDGER_ADMIN_LISTEN", "127.0.0.1:7071"), "HTTP address for /metrics and /healthz (LEDGER_ADMIN_LISTEN)")
 	flag.StringVar(&cfg.DataDir, "data-dir", env("LEDGER_DATA_DIR", "ledger-data"), "directory of the embedded PostgreSQL (LEDGER_DATA_DIR)")
 	flag.StringVar(&cfg.DatabaseURL, "database-url", env("LEDGER_DATABASE_URL", ""), "CockroachDB or PostgreSQL URL; empty starts the embedded PostgreSQL (LEDGER_DATABASE_URL)")
+	configFile := flag.String("config", env("LEDGER_CONFIG", ""), "YAML file of compartment limits and the method map (LEDGER_CONFIG); built-in defaults otherwise")
+	bulkheads := flag.String("bulkheads", env("LEDGER_BULKHEADS", "on"), "on: a compartment per traffic class; off: one shared compartment and pool, only to measure the difference (LEDGER_BULKHEADS)")
+	var limits []string
+	flag.Func("limit", "override one limit, COMPARTMENT.FIELD=VALUE, e.g. promo.max_concurrent=2 (repeatable)", func(v string) error {
+		limits = append(limits, v)
+		return nil
+	})
 	flag.Parse()
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	iso, err := ledgerd.LoadIsolation(*configFile)
+	for _, l := range limits {
+		if err == nil {
+			err = iso.Set(l)
+		}
+	}
+	if err == nil && *bulkheads != "on" && *bulkheads != "off" {
+		err = fmt.Errorf("--bulkheads must be on or off, not %q", *bulkheads)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(2)
+	}
+	cfg.Isolation, cfg.BulkheadsOff = &iso, *bulkheads == "off"
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -55,6 +55,8 @@ var commands = []*command{
 		minArgs: 1, maxArgs: 2, setup: holdCapture},
 	{name: "hold void", synopsis: "HOLD_ID", summary: "release a hold without moving money",
 		minArgs: 1, maxArgs: 1, setup: holdVoid},
+	{name: "compartments", summary: "show every bulkhead compartment's breaker, load and rejections",
+		setup: compartments},
 }
 
 // lookup finds the command named by the first one or two words of args and

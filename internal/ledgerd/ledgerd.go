@@ -28,19 +28,29 @@ type Config struct {
 	DatabaseURL string
 	// DataDir holds the embedded database; "ledger-data" by default.
 	DataDir string
-	// MaxConns bounds the connection pool; 32 by default.
+	// Isolation divides traffic into compartments; DefaultIsolation() when nil.
+	Isolation *Isolation
+	// BulkheadsOff runs every method through one shared compartment and one
+	// shared pool: the naive design, kept only to measure the difference.
+	BulkheadsOff bool
+	// MaxConns, when set, overrides the pool size and worker slots of the
+	// routine and shared compartments (benchmarks size them to their clients).
 	MaxConns int32
 	// Logger receives the program's log; slog.Default() by default.
 	Logger *slog.Logger
 	// Now is the ledger's clock; time.Now by default. Tests move it.
 	Now func() time.Time
+	// StoreOptions, if set, may change the store options of each
+	// compartment; fault-injection tests use it to slow one compartment's
+	// database work.
+	StoreOptions func(compartment string, opt *cockroach.Options)
 }
 
 // Main is a running ledger server and what it started.
 type Main struct {
 	cfg    Config
 	pg     *pgserver.Server
-	pool   *pgxpool.Pool
+	pools  []*pgxpool.Pool
 	Server *server.Server
 }
 
@@ -49,9 +59,6 @@ type Main struct {
 func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = "ledger-data"
-	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 32
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -77,31 +84,85 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		}
 		url = m.pg.URL("ledger")
 	}
-	pcfg, err := pxpoolConfig(url, cfg.MaxConns)
-	if err != nil {
+	iso := DefaultIsolation()
+	if cfg.Isolation != nil {
+		iso = *cfg.Isolation
+	}
+	if n := cfg.MaxConns; n > 0 {
+		iso.Shared.PoolSize, iso.Shared.MaxConcurrent = n, int(n)
+		if l, ok := iso.Compartments["routine"]; ok {
+			l.PoolSize, l.MaxConcurrent = n, int(n)
+			iso.Compartments["routine"] = l
+		}
+	}
+	if cfg.BulkheadsOff {
+		iso = iso.shared()
+	}
+	if err = iso.validate(); err != nil {
 		return m, err
 	}
-	if m.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
-		return m, fmt.Errorf("database: %w", err)
+
+	var compartments []server.CompartmentConfig
+	for i, name := range iso.names() {
+		l := iso.Compartments[name]
+		pool, err := openPool(ctx, url, name, l)
+		if err != nil {
+			return m, err
+		}
+		m.pools = append(m.pools, pool)
+		if i == 0 {
+			if err = cockroach.Migrate(ctx, pool); err != nil {
+				return m, err
+			}
+		}
+		opt := cockroach.Options{Now: cfg.Now, Logger: cfg.Logger}
+		if cfg.StoreOptions != nil {
+			cfg.StoreOptions(name, &opt)
+		}
+		compartments = append(compartments, server.CompartmentConfig{
+			Settings: l.settings(name),
+			Ledger:   cockroach.New(pool, opt),
+			Pool: func() (int32, int32) {
+				st := pool.Stat()
+				return st.MaxConns(), st.AcquiredConns()
+			},
+		})
 	}
-	if err = cockroach.Migrate(ctx, m.pool); err != nil {
-		return m, err
-	}
-	store := cockroach.New(m.pool, cockroach.Options{Now: cfg.Now, Logger: cfg.Logger})
 	m.Server, err = server.Start(server.Config{
-		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Ledger: store, Logger: cfg.Logger, Now: cfg.Now,
+		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
+		Ledger: compartments[0].Ledger, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
 	return m, err
 }
 
-func pxpoolConfig(url string, maxConns int32) (*pgxpool.Config, error) {
+// shared returns the naive layout: one compartment, one pool, every method.
+func (iso Isolation) shared() Isolation {
+	out := Isolation{Compartments: map[string]Limits{sharedCompartment: iso.Shared}, Methods: map[string]string{}, Shared: iso.Shared}
+	for method := range iso.Methods {
+		out.Methods[method] = sharedCompartment
+	}
+	return out
+}
+
+// openPool opens a compartment's own connection pool, whose queries run
+// under the compartment's statement timeout.
+func openPool(ctx context.Context, url, name string, l Limits) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
 	}
-	pcfg.MaxConns = maxConns
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "ledgerd"
-	return pcfg, nil
+	if l.PoolSize > 0 {
+		pcfg.MaxConns = l.PoolSize
+	}
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "ledgerd-" + name
+	if l.StatementTimeout > 0 {
+		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return pool, nil
 }
 
 // Close drains in-flight calls (up to 15 seconds), then closes the pool
@@ -113,8 +174,8 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Server.Stop(ctx))
 		cancel()
 	}
-	if m.pool != nil {
-		m.pool.Close()
+	for _, p := range m.pools {
+		p.Close()
 	}
 	if m.pg != nil {
 		errs = append(errs, m.pg.Stop())

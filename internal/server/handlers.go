@@ -15,7 +15,7 @@ type accounts struct {
 }
 
 func (s *accounts) OpenAccount(ctx context.Context, r *ledgerv1.OpenAccountRequest) (*ledgerv1.OpenAccountResponse, error) {
-	a, err := s.l.OpenAccount(ctx, r.Ledger())
+	a, err := ledgerFor(ctx, s.l).OpenAccount(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +23,7 @@ func (s *accounts) OpenAccount(ctx context.Context, r *ledgerv1.OpenAccountReque
 }
 
 func (s *accounts) GetAccount(ctx context.Context, r *ledgerv1.GetAccountRequest) (*ledgerv1.GetAccountResponse, error) {
-	a, err := s.l.GetAccount(ctx, r.GetAccountId())
+	a, err := ledgerFor(ctx, s.l).GetAccount(ctx, r.GetAccountId())
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (s *accounts) GetAccount(ctx context.Context, r *ledgerv1.GetAccountRequest
 }
 
 func (s *accounts) GetBalance(ctx context.Context, r *ledgerv1.GetBalanceRequest) (*ledgerv1.GetBalanceResponse, error) {
-	b, err := s.l.GetBalance(ctx, r.GetAccountId())
+	b, err := ledgerFor(ctx, s.l).GetBalance(ctx, r.GetAccountId())
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (s *accounts) GetBalance(ctx context.Context, r *ledgerv1.GetBalanceRequest
 }
 
 func (s *accounts) ListEntries(ctx context.Context, r *ledgerv1.ListEntriesRequest) (*ledgerv1.ListEntriesResponse, error) {
-	p, err := s.l.ListEntries(ctx, r.Ledger())
+	p, err := ledgerFor(ctx, s.l).ListEntries(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ type payments struct {
 }
 
 func (s *payments) Deposit(ctx context.Context, r *ledgerv1.DepositRequest) (*ledgerv1.DepositResponse, error) {
-	e, err := s.l.Deposit(ctx, r.Ledger())
+	e, err := ledgerFor(ctx, s.l).Deposit(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (s *payments) Deposit(ctx context.Context, r *ledgerv1.DepositRequest) (*le
 }
 
 func (s *payments) Transfer(ctx context.Context, r *ledgerv1.TransferRequest) (*ledgerv1.TransferResponse, error) {
-	e, err := s.l.Transfer(ctx, r.Ledger())
+	e, err := ledgerFor(ctx, s.l).Transfer(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *payments) Transfer(ctx context.Context, r *ledgerv1.TransferRequest) (*
 }
 
 func (s *payments) Withdraw(ctx context.Context, r *ledgerv1.WithdrawRequest) (*ledgerv1.WithdrawResponse, error) {
-	e, err := s.l.Withdraw(ctx, r.Ledger())
+	e, err := ledgerFor(ctx, s.l).Withdraw(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *payments) Withdraw(ctx context.Context, r *ledgerv1.WithdrawRequest) (*
 }
 
 func (s *payments) PlaceHold(ctx context.Context, r *ledgerv1.PlaceHoldRequest) (*ledgerv1.PlaceHoldResponse, error) {
-	h, err := s.l.PlaceHold(ctx, r.Ledger())
+	h, err := ledgerFor(ctx, s.l).PlaceHold(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (s *payments) PlaceHold(ctx context.Context, r *ledgerv1.PlaceHoldRequest) 
 }
 
 func (s *payments) CaptureHold(ctx context.Context, r *ledgerv1.CaptureHoldRequest) (*ledgerv1.CaptureHoldResponse, error) {
-	c, err := s.l.CaptureHold(ctx, r.Ledger())
+	c, err := ledgerFor(ctx, s.l).CaptureHold(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (s *payments) CaptureHold(ctx context.Context, r *ledgerv1.CaptureHoldReque
 }
 
 func (s *payments) VoidHold(ctx context.Context, r *ledgerv1.VoidHoldRequest) (*ledgerv1.VoidHoldResponse, error) {
-	h, err := s.l.VoidHold(ctx, r.Ledger())
+	h, err := ledgerFor(ctx, s.l).VoidHold(ctx, r.Ledger())
 	if err != nil {
 		return nil, err
 	}

@@ -32,8 +32,18 @@ type Config struct {
 	// AdminListen is the HTTP address for /metrics and /healthz;
 	// "127.0.0.1:7071" by default. "-" turns the admin port off.
 	AdminListen string
-	// Ledger serves every call.
+	// Ledger serves calls that no compartment takes.
 	Ledger ledger.Ledger
+	// Compartments isolate traffic classes from each other; Methods maps
+	// each full method name ("/ledger.v1.PaymentService/Transfer") to one
+	// of them by name. The map is configuration: a client cannot choose.
+	Compartments []CompartmentConfig
+	Methods      map[string]string
+	// Bulkheads is reported by AdminService: false when every method shares
+	// one compartment.
+	Bulkheads bool
+	// HealthPoll is how often breaker state is turned into health; 100ms by default.
+	HealthPoll time.Duration
 	// Logger receives one line per call; slog.Default() by default.
 	Logger *slog.Logger
 	// Now is the clock used to show hold status; time.Now by default.
@@ -46,12 +56,14 @@ type Config struct {
 
 // Server is a running ledger server.
 type Server struct {
-	cfg      Config
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	lis      net.Listener
-	adminLis net.Listener
+	cfg       Config
+	grpc      *grpc.Server
+	health    *health.Server
+	http      *http.Server
+	lis       net.Listener
+	adminLis  net.Listener
+	stopWatch context.CancelFunc
+	// Registry holds every metric the admin port serves.
 	Registry *prometheus.Registry
 }
 
@@ -59,6 +71,7 @@ type Server struct {
 var Services = []string{
 	ledgerv1.AccountService_ServiceDesc.ServiceName,
 	ledgerv1.PaymentService_ServiceDesc.ServiceName,
+	ledgerv1.AdminService_ServiceDesc.ServiceName,
 }
 
 // Start listens on the configured addresses and serves until Stop.
@@ -81,19 +94,29 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.MaxRecvBytes <= 0 {
 		cfg.MaxRecvBytes = 64 << 10
 	}
+	if cfg.HealthPoll <= 0 {
+		cfg.HealthPoll = 100 * time.Millisecond
+	}
+	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry()}
+	s.Registry.MustRegister(iso.metrics)
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.Registry.MustRegister(metrics)
 
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.InTapHandle(iso.tap),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
-			defaultDeadline(cfg.DefaultTimeout))...),
+			defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
 		grpc.ChainStreamInterceptor(identifyStream, metrics.StreamServerInterceptor()),
 	)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
+	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	for _, svc := range Services {
@@ -101,15 +124,19 @@ func Start(cfg Config) (*Server, error) {
 	}
 	reflection.Register(s.grpc)
 	metrics.InitializeMetrics(s.grpc)
+	var watchCtx context.Context
+	watchCtx, s.stopWatch = context.WithCancel(context.Background())
+	go iso.watchHealth(watchCtx, s.health, cfg.HealthPoll)
 
-	var err error
 	if s.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+		s.stopWatch()
 		return nil, err
 	}
 	go s.grpc.Serve(s.lis)
 	if cfg.AdminListen != "-" {
 		if s.adminLis, err = net.Listen("tcp", cfg.AdminListen); err != nil {
 			s.grpc.Stop()
+			s.stopWatch()
 			return nil, err
 		}
 		mux := http.NewServeMux()
@@ -140,6 +167,7 @@ func (s *Server) Health() *health.Server { return s.health }
 // Stop reports NOT_SERVING, lets in-flight calls finish until ctx ends,
 // then closes every connection.
 func (s *Server) Stop(ctx context.Context) error {
+	s.stopWatch()
 	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(done) }()

@@ -1,0 +1,181 @@
+package ledgerd
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/corebanking/ledger/bulkhead"
+	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
+)
+
+// Limits are one compartment's bulkhead settings and database pool. A zero
+// field takes bulkhead.Settings' default.
+type Limits struct {
+	MaxConcurrent    int           `yaml:"max_concurrent"`
+	MaxQueue         int           `yaml:"max_queue"`
+	MaxWait          time.Duration `yaml:"max_wait"`
+	Timeout          time.Duration `yaml:"timeout"`
+	SlowCall         time.Duration `yaml:"slow_call"`
+	MinRequests      uint32        `yaml:"min_requests"`
+	FailureRatio     float64       `yaml:"failure_ratio"`
+	OpenTimeout      time.Duration `yaml:"open_timeout"`
+	HalfOpenProbes   uint32        `yaml:"half_open_probes"`
+	PoolSize         int32         `yaml:"pool_size"`
+	StatementTimeout time.Duration `yaml:"statement_timeout"`
+}
+
+func (l Limits) settings(name string) bulkhead.Settings {
+	return bulkhead.Settings{
+		Name: name, MaxConcurrent: l.MaxConcurrent, MaxQueue: l.MaxQueue, MaxWait: l.MaxWait,
+		Timeout: l.Timeout, SlowCall: l.SlowCall, MinRequests: l.MinRequests, FailureRatio: l.FailureRatio,
+		OpenTimeout: l.OpenTimeout, HalfOpenProbes: l.HalfOpenProbes,
+	}
+}
+
+// Isolation is how traffic is divided: the compartments, and which
+// compartment serves each method. It is configuration, never chosen by a
+// client.
+type Isolation struct {
+	Compartments map[string]Limits `yaml:"compartments"`
+	Methods      map[string]string `yaml:"methods"`
+	// Shared is the one compartment every method uses when bulkheads are off.
+	Shared Limits `yaml:"shared"`
+}
+
+// The compartment every method shares when bulkheads are off.
+const sharedCompartment = "shared"
+
+// DefaultIsolation is sized for a 2-core machine with one local database of
+// 300 connections: routine payments get most of the pool, a promotion
+// stampede gets a few connections and a short fuse, teller reads and audit
+// reads their own.
+func DefaultIsolation() Isolation {
+	return Isolation{
+		Compartments: map[string]Limits{
+			"routine": {MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
+				PoolSize: 32, StatementTimeout: 2 * time.Second},
+			"promo": {MaxConcurrent: 4, MaxQueue: 8, MaxWait: 50 * time.Millisecond, Timeout: time.Second,
+				MinRequests: 10, OpenTimeout: 3 * time.Second, PoolSize: 4, StatementTimeout: time.Second},
+			"teller": {MaxConcurrent: 8, MaxQueue: 32, MaxWait: 100 * time.Millisecond, Timeout: 2 * time.Second,
+				PoolSize: 8, StatementTimeout: 2 * time.Second},
+			"audit": {MaxConcurrent: 2, MaxQueue: 4, MaxWait: 200 * time.Millisecond, Timeout: 10 * time.Second,
+				SlowCall: -1, PoolSize: 2, StatementTimeout: 10 * time.Second},
+		},
+		Methods: map[string]string{
+			ledgerv1.AccountService_OpenAccount_FullMethodName: "routine",
+			ledgerv1.AccountService_GetAccount_FullMethodName:  "teller",
+			ledgerv1.AccountService_GetBalance_FullMethodName:  "teller",
+			ledgerv1.AccountService_ListEntries_FullMethodName: "teller",
+			ledgerv1.PaymentService_Deposit_FullMethodName:     "routine",
+			ledgerv1.PaymentService_Transfer_FullMethodName:    "routine",
+			ledgerv1.PaymentService_Withdraw_FullMethodName:    "routine",
+			ledgerv1.PaymentService_PlaceHold_FullMethodName:   "routine",
+			ledgerv1.PaymentService_CaptureHold_FullMethodName: "routine",
+			ledgerv1.PaymentService_VoidHold_FullMethodName:    "routine",
+		},
+		Shared: Limits{MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
+			PoolSize: 32, StatementTimeout: 2 * time.Second},
+	}
+}
+
+// LoadIsolation reads a YAML file over the defaults: a compartment in the
+// file keeps the default of every field it does not set.
+func LoadIsolation(path string) (Isolation, error) {
+	iso := DefaultIsolation()
+	if path == "" {
+		return iso, nil
+	}
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		return iso, err
+	}
+	var file struct {
+		Compartments map[string]yaml.Node `yaml:"compartments"`
+		Methods      map[string]string    `yaml:"methods"`
+		Shared       yaml.Node            `yaml:"shared"`
+	}
+	if err := yaml.Unmarshal(buf, &file); err != nil {
+		return iso, fmt.Errorf("%s: %w", path, err)
+	}
+	for name, node := range file.Compartments {
+		l := iso.Compartments[name]
+		if err := node.Decode(&l); err != nil {
+			return iso, fmt.Errorf("%s: compartment %s: %w", path, name, err)
+		}
+		iso.Compartments[name] = l
+	}
+	if !file.Shared.IsZero() {
+		if err := file.Shared.Decode(&iso.Shared); err != nil {
+			return iso, fmt.Errorf("%s: shared: %w", path, err)
+		}
+	}
+	for method, name := range file.Methods {
+		iso.Methods[method] = name
+	}
+	return iso, iso.validate()
+}
+
+// Set overrides one limit, written as COMPARTMENT.FIELD=VALUE with the
+// file's field names, for example "promo.max_concurrent=2".
+func (iso *Isolation) Set(kv string) error {
+	key, value, ok := strings.Cut(kv, "=")
+	name, field, ok2 := strings.Cut(key, ".")
+	if !ok || !ok2 {
+		return fmt.Errorf("limit %q: want COMPARTMENT.FIELD=VALUE", kv)
+	}
+	var l Limits
+	switch {
+	case name == sharedCompartment:
+		l = iso.Shared
+	default:
+		var known bool
+		if l, known = iso.Compartments[name]; !known {
+			return fmt.Errorf("limit %q: no compartment %q", kv, name)
+		}
+	}
+	if !knownField(field) {
+		return fmt.Errorf("limit %q: no field %q", kv, field)
+	}
+	if err := yaml.Unmarshal([]byte(field+": "+value), &l); err != nil {
+		return fmt.Errorf("limit %q: %w", kv, err)
+	}
+	if name == sharedCompartment {
+		iso.Shared = l
+	} else {
+		iso.Compartments[name] = l
+	}
+	return nil
+}
+
+func knownField(f string) bool {
+	switch f {
+	case "max_concurrent", "max_queue", "max_wait", "timeout", "slow_call", "min_requests", "failure_ratio",
+		"open_timeout", "half_open_probes", "pool_size", "statement_timeout":
+		return true
+	}
+	return false
+}
+
+func (iso Isolation) validate() error {
+	for method, name := range iso.Methods {
+		if _, ok := iso.Compartments[name]; !ok {
+			return fmt.Errorf("method %s is mapped to compartment %q, which is not configured", method, name)
+		}
+	}
+	return nil
+}
+
+// names returns the compartments' names, sorted.
+func (iso Isolation) names() []string {
+	out := make([]string, 0, len(iso.Compartments))
+	for n := range iso.Compartments {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

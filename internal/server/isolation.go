@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/corebanking/ledger/bulkhead"
+	"github.com/corebanking/ledger/ledger"
+)
+
+// CompartmentConfig is one traffic class: its bulkhead limits and the
+// ledger, on the compartment's own connection pool, that serves its calls.
+type CompartmentConfig struct {
+	Settings bulkhead.Settings
+	Ledger   ledger.Ledger
+	// Pool reports the compartment's database pool: its size and the
+	// connections in use. Optional.
+	Pool func() (max, acquired int32)
+}
+
+// compartment is a running CompartmentConfig.
+type compartment struct {
+	*bulkhead.Compartment
+	ledger  ledger.Ledger
+	pool    func() (max, acquired int32)
+	latency prometheus.Observer
+}
+
+// isolation routes each method to its compartment, sheds what a compartment
+// cannot take as early as possible, and reports breaker state to health.
+type isolation struct {
+	log     *slog.Logger
+	byName  map[string]*compartment
+	methods map[string]*compartment // full method name -> compartment
+	metrics *compartmentMetrics
+}
+
+func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string]string) (*isolation, error) {
+	iso := &isolation{log: log, byName: map[string]*compartment{}, methods: map[string]*compartment{}}
+	iso.metrics = newCompartmentMetrics(iso)
+	for _, c := range cfgs {
+		s := c.Settings
+		s.IsFailure = isInfrastructureFailure
+		s.OnStateChange = iso.onStateChange
+		iso.byName[s.Name] = &compartment{
+			Compartment: bulkhead.New(s), ledger: c.Ledger, pool: c.Pool,
+			latency: iso.metrics.latency.WithLabelValues(s.Name),
+		}
+	}
+	for method, name := range methods {
+		c, ok := iso.byName[name]
+		if !ok {
+			return nil, errors.New("method " + method + " is mapped to unknown compartment " + name)
+		}
+		iso.methods[method] = c
+	}
+	return iso, nil
+}
+
+// isInfrastructureFailure is what trips a breaker: the database being
+// unavailable or slow, deadlines, internal faults. The handler's error has
+// already been mapped to a status; business outcomes (insufficient funds,
+// not found, invalid input) are successes to a breaker.
+func isInfrastructureFailure(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Internal, codes.Unknown:
+		return true
+	}
+	return false
+}
+
+// onStateChange runs under the breaker's lock: it only logs and counts.
+func (iso *isolation) onStateChange(name string, from, to bulkhead.State) {
+	iso.log.Warn("circuit breaker", "compartment", name, "from", from.String(), "to", to.String())
+	iso.metrics.transitions.WithLabelValues(name, to.String()).Inc()
+}
+
+// tap rejects a call before its request is even read when its compartment
+// is full or its breaker open. It runs on the connection's reader
+// goroutine, so it only looks at counters.
+func (iso *isolation) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	c, ok := iso.methods[info.FullMethodName]
+	if !ok {
+		return ctx, nil
+	}
+	if err := c.TryReject(); err != nil {
+		return nil, rejection(c, err)
+	}
+	return ctx, nil
+}
+
+type compartmentKey struct{}
+
+// unary admits the call to its compartment, runs it under the
+// compartment's deadline budget with the compartment's ledger, and records
+// the outcome for the breaker.
+func (iso *isolation) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	c, ok := iso.methods[info.FullMethod]
+	if !ok {
+		return next(ctx, req)
+	}
+	callCtx, release, err := c.Admit(ctx)
+	if err != nil {
+		return nil, rejection(c, err)
+	}
+	start := time.Now()
+	resp, err := next(context.WithValue(callCtx, compartmentKey{}, c), req)
+	release(err)
+	c.latency.Observe(time.Since(start).Seconds())
+	return resp, err
+}
+
+// ledgerFor returns the ledger of the call's compartment, or def.
+func ledgerFor(ctx context.Context, def ledger.Ledger) ledger.Ledger {
+	if c, ok := ctx.Value(compartmentKey{}).(*compartment); ok && c.ledger != nil {
+		return c.ledger
+	}
+	return def
+}
+
+// Reasons for calls the bulkhead refuses.
+const (
+	reasonSaturated   = "COMPARTMENT_SATURATED"
+	reasonCircuitOpen = "CIRCUIT_OPEN"
+	reasonNoTime      = "DEADLINE_TOO_SHORT"
+)
+
+var rejectionReasons = map[string]reason{
+	reasonSaturated: {codes.ResourceExhausted,
+		"Too many people are doing this right now. Please try again in a moment.",
+		"지금은 이용자가 많아 처리하지 못했습니다. 잠시 후 다시 시도해 주세요."},
+	reasonCircuitOpen: {codes.Unavailable,
+		"This service is taking a short break. Please try again in a few seconds.",
+		"이 서비스가 잠시 혼잡합니다. 몇 초 후 다시 시도해 주세요."},
+	reasonNoTime: {codes.DeadlineExceeded,
+		"The request could not be started in time. Please try again.",
+		"요청을 제시간에 처리하지 못했습니다. 다시 시도해 주세요."},
+}
+
+// rejection is the status of a call the bulkhead refused: RESOURCE_EXHAUSTED
+// when the compartment is saturated, UNAVAILABLE when its breaker is open,
+// each with when to retry, the reason and compartment, and messages a
+// customer can read.
+func rejection(c *compartment, err error) error {
+	name := reasonSaturated
+	switch {
+	case errors.Is(err, bulkhead.ErrCircuitOpen):
+		name = reasonCircuitOpen
+	case errors.Is(err, bulkhead.ErrNoTime):
+		name = reasonNoTime
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "the request was cancelled")
+	}
+	r := rejectionReasons[name]
+	st, derr := status.New(r.code, r.en).WithDetails([]protoadapt.MessageV1{
+		&errdetails.ErrorInfo{Reason: name, Domain: errorDomain, Metadata: map[string]string{"compartment": c.Name()}},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(c.RetryAfter())},
+		&errdetails.LocalizedMessage{Locale: "en-US", Message: r.en},
+		&errdetails.LocalizedMessage{Locale: "ko-KR", Message: r.ko},
+	}...)
+	if derr != nil {
+		return status.Error(r.code, r.en)
+	}
+	return st.Err()
+}
+
+// watchHealth reports each service NOT_SERVING while the breaker of any
+// compartment serving its methods is open, and SERVING otherwise. Polling
+// Stats is also what moves an idle open breaker to half-open, so callers
+// that obey health come back and probe it.
+func (iso *isolation) watchHealth(ctx context.Context, h healthSetter, every time.Duration) {
+	services := map[string][]*compartment{}
+	for method, c := range iso.methods {
+		svc := strings.TrimPrefix(method[:strings.LastIndex(method, "/")], "/")
+		services[svc] = append(services[svc], c)
+	}
+	last := map[string]healthpb.HealthCheckResponse_ServingStatus{}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		open := map[*compartment]bool{}
+		for _, c := range iso.byName {
+			open[c] = c.Stats().State == bulkhead.StateOpen
+		}
+		for svc, cs := range services {
+			st := healthpb.HealthCheckResponse_SERVING
+			for _, c := range cs {
+				if open[c] {
+					st = healthpb.HealthCheckResponse_NOT_SERVING
+				}
+			}
+			if last[svc] != st {
+				h.SetServingStatus(svc, st)
+				last[svc] = st
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+type healthSetter interface {
+	SetServingStatus(service string, status healthpb.HealthCheckResponse_ServingStatus)
+}
+
+// names returns the compartments' names, sorted.
+func (iso *isolation) names() []string {
+	out := make([]string, 0, len(iso.byName))
+	for n := range iso.byName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// methodsOf returns the methods routed to compartment name, sorted.
+func (iso *isolation) methodsOf(name string) []string {
+	var out []string
+	for m, c := range iso.methods {
+		if c.Name() == name {
+			out = append(out, m)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
