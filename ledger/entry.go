@@ -15,6 +15,7 @@ const (
 	EntryTransfer
 	EntryWithdrawal
 	EntryHoldCapture
+	EntryPromoSubscription
 )
 
 // String returns the kind's name.
@@ -28,6 +29,8 @@ func (k EntryKind) String() string {
 		return "WITHDRAWAL"
 	case EntryHoldCapture:
 		return "HOLD_CAPTURE"
+	case EntryPromoSubscription:
+		return "PROMO_SUBSCRIPTION"
 	}
 	return fmt.Sprintf("EntryKind(%d)", int(k))
 }

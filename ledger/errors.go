@@ -12,21 +12,28 @@ type Code string
 // The reasons the ledger can give. The transport maps each to a status code
 // and a customer-readable message in exactly one table.
 const (
-	CodeInvalidArgument      Code = "INVALID_ARGUMENT"
-	CodeAccountNotFound      Code = "ACCOUNT_NOT_FOUND"
-	CodeAccountExists        Code = "ACCOUNT_EXISTS"
-	CodeAccountFrozen        Code = "ACCOUNT_FROZEN"
-	CodeAccountClosed        Code = "ACCOUNT_CLOSED"
-	CodeCurrencyMismatch     Code = "CURRENCY_MISMATCH"
-	CodeInsufficientFunds    Code = "INSUFFICIENT_FUNDS"
-	CodeBalanceLimitExceeded Code = "BALANCE_LIMIT_EXCEEDED"
-	CodeIdempotencyConflict  Code = "IDEMPOTENCY_CONFLICT"
-	CodeHoldNotFound         Code = "HOLD_NOT_FOUND"
-	CodeHoldExpired          Code = "HOLD_EXPIRED"
-	CodeHoldNotActive        Code = "HOLD_NOT_ACTIVE"
-	CodeHoldAmountExceeded   Code = "HOLD_AMOUNT_EXCEEDED"
-	CodeUnavailable          Code = "UNAVAILABLE"
-	CodeInternal             Code = "INTERNAL"
+	CodeInvalidArgument        Code = "INVALID_ARGUMENT"
+	CodeAccountNotFound        Code = "ACCOUNT_NOT_FOUND"
+	CodeAccountExists          Code = "ACCOUNT_EXISTS"
+	CodeAccountFrozen          Code = "ACCOUNT_FROZEN"
+	CodeAccountClosed          Code = "ACCOUNT_CLOSED"
+	CodeCurrencyMismatch       Code = "CURRENCY_MISMATCH"
+	CodeInsufficientFunds      Code = "INSUFFICIENT_FUNDS"
+	CodeBalanceLimitExceeded   Code = "BALANCE_LIMIT_EXCEEDED"
+	CodeIdempotencyConflict    Code = "IDEMPOTENCY_CONFLICT"
+	CodeHoldNotFound           Code = "HOLD_NOT_FOUND"
+	CodeHoldExpired            Code = "HOLD_EXPIRED"
+	CodeHoldNotActive          Code = "HOLD_NOT_ACTIVE"
+	CodeHoldAmountExceeded     Code = "HOLD_AMOUNT_EXCEEDED"
+	CodePromoNotFound          Code = "PROMO_NOT_FOUND"
+	CodePromoExists            Code = "PROMO_EXISTS"
+	CodePromoSoldOut           Code = "PROMO_SOLD_OUT"
+	CodePromoNotOpen           Code = "PROMO_NOT_OPEN"
+	CodePromoClosed            Code = "PROMO_CLOSED"
+	CodePromoAlreadySubscribed Code = "PROMO_ALREADY_SUBSCRIBED"
+	CodePromoLimitExceeded     Code = "PROMO_LIMIT_EXCEEDED"
+	CodeUnavailable            Code = "UNAVAILABLE"
+	CodeInternal               Code = "INTERNAL"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.
@@ -96,6 +103,7 @@ var (
 	ErrHoldExpired          = &Error{Code: CodeHoldExpired}
 	ErrHoldNotActive        = &Error{Code: CodeHoldNotActive}
 	ErrHoldAmountExceeded   = &Error{Code: CodeHoldAmountExceeded}
+	ErrPromoSoldOut         = &Error{Code: CodePromoSoldOut}
 	ErrUnavailable          = &Error{Code: CodeUnavailable}
 )
 

@@ -23,6 +23,8 @@ func TestReasonsCoverEveryCode(t *testing.T) {
 		ledger.CodeAccountClosed, ledger.CodeCurrencyMismatch, ledger.CodeInsufficientFunds,
 		ledger.CodeBalanceLimitExceeded, ledger.CodeIdempotencyConflict, ledger.CodeHoldNotFound,
 		ledger.CodeHoldExpired, ledger.CodeHoldNotActive, ledger.CodeHoldAmountExceeded, ledger.CodeUnavailable,
+		ledger.CodePromoNotFound, ledger.CodePromoExists, ledger.CodePromoSoldOut, ledger.CodePromoNotOpen,
+		ledger.CodePromoClosed, ledger.CodePromoAlreadySubscribed, ledger.CodePromoLimitExceeded,
 		ledger.CodeInternal,
 	}
 	for _, c := range codes {
@@ -48,6 +50,7 @@ func TestEnumsAlign(t *testing.T) {
 		{ledger.EntryTransfer.String(), ledgerv1.EntryKind(ledger.EntryTransfer).String()},
 		{ledger.EntryWithdrawal.String(), ledgerv1.EntryKind(ledger.EntryWithdrawal).String()},
 		{ledger.EntryHoldCapture.String(), ledgerv1.EntryKind(ledger.EntryHoldCapture).String()},
+		{ledger.EntryPromoSubscription.String(), ledgerv1.EntryKind(ledger.EntryPromoSubscription).String()},
 		{ledger.HoldActive.String(), ledgerv1.HoldStatus(ledger.HoldActive).String()},
 		{ledger.HoldCaptured.String(), ledgerv1.HoldStatus(ledger.HoldCaptured).String()},
 		{ledger.HoldVoided.String(), ledgerv1.HoldStatus(ledger.HoldVoided).String()},

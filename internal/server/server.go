@@ -71,6 +71,7 @@ type Server struct {
 var Services = []string{
 	ledgerv1.AccountService_ServiceDesc.ServiceName,
 	ledgerv1.PaymentService_ServiceDesc.ServiceName,
+	ledgerv1.PromoService_ServiceDesc.ServiceName,
 	ledgerv1.AdminService_ServiceDesc.ServiceName,
 }
 
@@ -116,6 +117,7 @@ func Start(cfg Config) (*Server, error) {
 	)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
+	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{l: cfg.Ledger})
 	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)

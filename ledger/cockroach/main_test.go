@@ -58,9 +58,15 @@ func (f *fixture) rid() string { return fmt.Sprintf("req-%d", f.seq.Add(1)) }
 // MustOpen opens a customer account in KRW holding balance won.
 func (f *fixture) MustOpen(tb testing.TB, id string, balance int64) {
 	tb.Helper()
+	f.MustOpenFor(tb, id, "cust-"+id, balance)
+}
+
+// MustOpenFor opens customer's account in KRW holding balance won.
+func (f *fixture) MustOpenFor(tb testing.TB, id, customer string, balance int64) {
+	tb.Helper()
 	ctx := context.Background()
 	if _, err := f.OpenAccount(ctx, ledger.OpenAccountRequest{
-		RequestID: f.rid(), AccountID: id, CustomerID: "cust-" + id, Currency: "KRW", Kind: ledger.KindCustomer,
+		RequestID: f.rid(), AccountID: id, CustomerID: customer, Currency: "KRW", Kind: ledger.KindCustomer,
 	}); err != nil {
 		tb.Fatal(err)
 	}

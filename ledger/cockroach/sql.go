@@ -49,6 +49,27 @@ const (
 	sqlFinishHold = `UPDATE holds SET status = $2, captured_amount = $3 WHERE hold_id = $1 AND status = 'ACTIVE'`
 )
 
+// Promotions.
+const (
+	sqlGetPromo = `SELECT promo_id, currency, total_quota, max_per_customer, annual_rate_bps, opens_at, closes_at,
+		created_at, shards FROM promos WHERE promo_id = $1`
+	sqlInsertPromo = `INSERT INTO promos (promo_id, currency, total_quota, max_per_customer, annual_rate_bps,
+		opens_at, closes_at, shards, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	sqlInsertQuota = `INSERT INTO promo_quota (promo_id, shard, quota, used) VALUES ($1, $2, $3, 0)`
+	sqlPromoUsed   = `SELECT CAST(COALESCE(SUM(used), 0) AS INT8) FROM promo_quota WHERE promo_id = $1`
+	// sqlTakeQuota takes amount from one shard if it has room for all of it.
+	sqlTakeQuota = `UPDATE promo_quota SET used = used + $3
+		WHERE promo_id = $1 AND shard = $2 AND used + $3 <= quota RETURNING used`
+	sqlLockQuota = `SELECT shard, quota, used FROM promo_quota WHERE promo_id = $1 ORDER BY shard FOR UPDATE`
+	sqlAddQuota  = `UPDATE promo_quota SET used = used + $3 WHERE promo_id = $1 AND shard = $2`
+
+	sqlGetSubscription    = `SELECT request_id FROM subscriptions WHERE promo_id = $1 AND customer_id = $2`
+	sqlInsertSubscription = `INSERT INTO subscriptions (promo_id, customer_id, account_id, amount, entry_id,
+		request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	sqlSubscriptionRequests = `SELECT request_id FROM subscriptions WHERE promo_id = $1`
+	sqlInsertBalance        = `INSERT INTO balances (account_id, shard, posted) VALUES ($1, 0, $2)`
+)
+
 // statements lists every statement above, for the parser test.
 var statements = []string{
 	sqlGetRequest, sqlPutRequest,
@@ -57,4 +78,6 @@ var statements = []string{
 	sqlInsertEntry, sqlInsertPostings,
 	sqlStatementFirst, sqlStatementAfter,
 	sqlInsertHold, sqlGetHoldForUpdate, sqlFinishHold,
+	sqlGetPromo, sqlInsertPromo, sqlInsertQuota, sqlPromoUsed, sqlTakeQuota, sqlLockQuota, sqlAddQuota,
+	sqlGetSubscription, sqlInsertSubscription, sqlSubscriptionRequests, sqlInsertBalance,
 }

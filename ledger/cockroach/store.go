@@ -28,6 +28,9 @@ type Options struct {
 	VaultShards int
 	// ATMShards is how many balance rows each ATM's cash account has; 4 by default.
 	ATMShards int
+	// PromoShards is how many rows a promo's quota is split into; 16 by
+	// default. 1 is the single counter row, kept to measure the difference.
+	PromoShards int
 	// MaxRetries bounds how often a transaction is retried after a
 	// serialization failure; 30 by default.
 	MaxRetries int
@@ -48,8 +51,9 @@ var ErrCommit = errors.New("commit failed")
 
 // Store is a ledger.Ledger on a pgx connection pool.
 type Store struct {
-	pool *pgxpool.Pool
-	opt  Options
+	pool   *pgxpool.Pool
+	opt    Options
+	promos promoCache
 }
 
 var _ ledger.Ledger = (*Store)(nil)
@@ -68,6 +72,10 @@ func New(pool *pgxpool.Pool, opt Options) *Store {
 	}
 	opt.VaultShards = min(opt.VaultShards, ledger.MaxShards)
 	opt.ATMShards = min(opt.ATMShards, ledger.MaxShards)
+	if opt.PromoShards <= 0 {
+		opt.PromoShards = 16
+	}
+	opt.PromoShards = min(opt.PromoShards, ledger.MaxShards)
 	if opt.MaxRetries <= 0 {
 		opt.MaxRetries = 30
 	}

@@ -7,6 +7,10 @@ package ledgerv1
 // ledger; this is their only door from the wire.
 
 import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/corebanking/ledger/ledger"
 )
 
@@ -106,3 +110,38 @@ func (r *VoidHoldRequest) Ledger() ledger.VoidHoldRequest {
 
 // Validate checks r against the ledger's rules.
 func (r *VoidHoldRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *CreatePromoRequest) Ledger() ledger.CreatePromoRequest {
+	return ledger.CreatePromoRequest{
+		RequestID: r.GetRequestId(), PromoID: r.GetPromoId(), Currency: r.GetCurrency(),
+		TotalQuota: r.GetTotalQuota(), MaxPerCustomer: r.GetMaxPerCustomer(), AnnualRateBps: r.GetAnnualRateBps(),
+		OpensAt: timeOrZero(r.GetOpensAt()), ClosesAt: timeOrZero(r.GetClosesAt()),
+	}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *CreatePromoRequest) Validate() error { return r.Ledger().Validate() }
+
+// Validate checks r against the ledger's rules.
+func (r *GetPromoRequest) Validate() error { return ledger.ValidatePromoID(r.GetPromoId()) }
+
+// Ledger returns the domain request.
+func (r *SubscribeRequest) Ledger() ledger.SubscribeRequest {
+	return ledger.SubscribeRequest{
+		RequestID: r.GetRequestId(), PromoID: r.GetPromoId(), CustomerID: r.GetCustomerId(),
+		FromAccount: r.GetFromAccountId(), Amount: r.GetAmount(), AllowPartial: r.GetAllowPartial(),
+	}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *SubscribeRequest) Validate() error { return r.Ledger().Validate() }
+
+// timeOrZero returns the zero time, which Validate rejects, for a missing
+// or malformed timestamp.
+func timeOrZero(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil || ts.CheckValid() != nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}

@@ -131,11 +131,12 @@ func (AccountStatus) EnumDescriptor() ([]byte, []int) {
 type EntryKind int32
 
 const (
-	EntryKind_ENTRY_KIND_UNSPECIFIED  EntryKind = 0
-	EntryKind_ENTRY_KIND_DEPOSIT      EntryKind = 1
-	EntryKind_ENTRY_KIND_TRANSFER     EntryKind = 2
-	EntryKind_ENTRY_KIND_WITHDRAWAL   EntryKind = 3
-	EntryKind_ENTRY_KIND_HOLD_CAPTURE EntryKind = 4
+	EntryKind_ENTRY_KIND_UNSPECIFIED        EntryKind = 0
+	EntryKind_ENTRY_KIND_DEPOSIT            EntryKind = 1
+	EntryKind_ENTRY_KIND_TRANSFER           EntryKind = 2
+	EntryKind_ENTRY_KIND_WITHDRAWAL         EntryKind = 3
+	EntryKind_ENTRY_KIND_HOLD_CAPTURE       EntryKind = 4
+	EntryKind_ENTRY_KIND_PROMO_SUBSCRIPTION EntryKind = 5
 )
 
 // Enum value maps for EntryKind.
@@ -146,13 +147,15 @@ var (
 		2: "ENTRY_KIND_TRANSFER",
 		3: "ENTRY_KIND_WITHDRAWAL",
 		4: "ENTRY_KIND_HOLD_CAPTURE",
+		5: "ENTRY_KIND_PROMO_SUBSCRIPTION",
 	}
 	EntryKind_value = map[string]int32{
-		"ENTRY_KIND_UNSPECIFIED":  0,
-		"ENTRY_KIND_DEPOSIT":      1,
-		"ENTRY_KIND_TRANSFER":     2,
-		"ENTRY_KIND_WITHDRAWAL":   3,
-		"ENTRY_KIND_HOLD_CAPTURE": 4,
+		"ENTRY_KIND_UNSPECIFIED":        0,
+		"ENTRY_KIND_DEPOSIT":            1,
+		"ENTRY_KIND_TRANSFER":           2,
+		"ENTRY_KIND_WITHDRAWAL":         3,
+		"ENTRY_KIND_HOLD_CAPTURE":       4,
+		"ENTRY_KIND_PROMO_SUBSCRIPTION": 5,
 	}
 )
 
@@ -813,13 +816,14 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x1aACCOUNT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_ACTIVE\x10\x01\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_FROZEN\x10\x02\x12\x19\n" +
-	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\x90\x01\n" +
+	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\xb3\x01\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ENTRY_KIND_DEPOSIT\x10\x01\x12\x17\n" +
 	"\x13ENTRY_KIND_TRANSFER\x10\x02\x12\x19\n" +
 	"\x15ENTRY_KIND_WITHDRAWAL\x10\x03\x12\x1b\n" +
-	"\x17ENTRY_KIND_HOLD_CAPTURE\x10\x04*\x8c\x01\n" +
+	"\x17ENTRY_KIND_HOLD_CAPTURE\x10\x04\x12!\n" +
+	"\x1dENTRY_KIND_PROMO_SUBSCRIPTION\x10\x05*\x8c\x01\n" +
 	"\n" +
 	"HoldStatus\x12\x1b\n" +
 	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +

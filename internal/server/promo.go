@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/corebanking/ledger/ledger"
+	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
+)
+
+// promos implements ledger.v1.PromoService on a ledger that sells promotions.
+type promos struct {
+	ledgerv1.UnimplementedPromoServiceServer
+	l ledger.Ledger
+}
+
+func (s *promos) promotions(ctx context.Context) (ledger.Promotions, error) {
+	if p, ok := ledgerFor(ctx, s.l).(ledger.Promotions); ok {
+		return p, nil
+	}
+	return nil, status.Error(codes.Unimplemented, "promotions are not served here")
+}
+
+func (s *promos) CreatePromo(ctx context.Context, r *ledgerv1.CreatePromoRequest) (*ledgerv1.CreatePromoResponse, error) {
+	p, err := s.promotions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.CreatePromo(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.CreatePromoResponse{Promo: promoPB(st)}, nil
+}
+
+func (s *promos) GetPromo(ctx context.Context, r *ledgerv1.GetPromoRequest) (*ledgerv1.GetPromoResponse, error) {
+	p, err := s.promotions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.GetPromo(ctx, r.GetPromoId())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.GetPromoResponse{Promo: promoPB(st)}, nil
+}
+
+func (s *promos) Subscribe(ctx context.Context, r *ledgerv1.SubscribeRequest) (*ledgerv1.SubscribeResponse, error) {
+	p, err := s.promotions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := p.Subscribe(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.SubscribeResponse{Subscription: &ledgerv1.Subscription{
+		PromoId: sub.PromoID, CustomerId: sub.CustomerID, AccountId: sub.AccountID, Amount: sub.Amount,
+		Entry: entryPB(sub.Entry),
+	}}, nil
+}
+
+func promoPB(st ledger.PromoStatus) *ledgerv1.Promo {
+	return &ledgerv1.Promo{
+		PromoId: st.ID, Currency: st.Currency, TotalQuota: st.TotalQuota, MaxPerCustomer: st.MaxPerCustomer,
+		AnnualRateBps: st.AnnualRateBps, OpensAt: timestamppb.New(st.OpensAt), ClosesAt: timestamppb.New(st.ClosesAt),
+		Subscribed: st.Subscribed, Remaining: st.Remaining(), SoldOut: st.SoldOut(),
+	}
+}

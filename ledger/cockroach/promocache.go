@@ -1,0 +1,89 @@
+package cockroach
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// promoCache keeps what never changes about a promo (its terms, once
+// created) and, once it is sold out, the final set of request ids that
+// subscribed. A sold-out promo stays sold out: its quota never grows.
+type promoCache struct{ m sync.Map } // promo id -> *promoEntry
+
+type promoEntry struct {
+	promo  ledger.Promo
+	shards int
+	// sold is nil until the promo is known to be sold out; then it holds
+	// the request ids of every subscription, so that a replay of one is
+	// still answered with its result.
+	sold atomic.Pointer[map[string]bool]
+}
+
+func (e *promoEntry) soldOut() bool { return e.sold.Load() != nil }
+
+func (e *promoEntry) subscribed(requestID string) bool {
+	m := e.sold.Load()
+	return m != nil && (*m)[requestID]
+}
+
+// promo returns the cached promo, loading it on first use.
+func (s *Store) promo(ctx context.Context, id string) (*promoEntry, error) {
+	if e, ok := s.promos.m.Load(id); ok {
+		return e.(*promoEntry), nil
+	}
+	e := &promoEntry{}
+	err := s.pool.QueryRow(ctx, sqlGetPromo, id).Scan(&e.promo.ID, &e.promo.Currency, &e.promo.TotalQuota,
+		&e.promo.MaxPerCustomer, &e.promo.AnnualRateBps, &e.promo.OpensAt, &e.promo.ClosesAt, &e.promo.CreatedAt, &e.shards)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ledger.Errorf(ledger.CodePromoNotFound, "promo %s not found", id)
+	}
+	if err != nil {
+		return nil, s.translate(err)
+	}
+	e.promo.OpensAt, e.promo.ClosesAt, e.promo.CreatedAt = e.promo.OpensAt.UTC(), e.promo.ClosesAt.UTC(), e.promo.CreatedAt.UTC()
+	actual, _ := s.promos.m.LoadOrStore(id, e)
+	return actual.(*promoEntry), nil
+}
+
+// checkSoldOut learns, after a refusal for lack of quota, whether the promo
+// is now sold out.
+func (s *Store) checkSoldOut(ctx context.Context, e *promoEntry) {
+	if !e.soldOut() {
+		s.learnSoldOut(ctx, e)
+	}
+}
+
+// learnSoldOut reads, from one snapshot, how much quota is used and which
+// requests subscribed. If no quota remains, every subscription has
+// committed in that snapshot, so the set is final and is kept.
+func (s *Store) learnSoldOut(ctx context.Context, e *promoEntry) {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var used int64
+		if err := tx.QueryRow(ctx, sqlPromoUsed, e.promo.ID).Scan(&used); err != nil || used < e.promo.TotalQuota {
+			return err
+		}
+		rows, err := tx.Query(ctx, sqlSubscriptionRequests, e.promo.ID)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		set := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			set[id] = true
+		}
+		e.sold.Store(&set)
+		return nil
+	})
+	if err != nil {
+		s.opt.Logger.WarnContext(ctx, "could not check whether a promo is sold out", "promo", e.promo.ID, "error", err)
+	}
+}
