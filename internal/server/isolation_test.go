@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/corebanking/ledger/internal/ctl"
 	"github.com/corebanking/ledger/internal/ledgerd"
@@ -26,10 +27,8 @@ import (
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
-// promoMethod stands for promotion traffic: PromoService does not exist
-// yet, so the test routes Deposit to the promo compartment, which is what
-// the method map, being configuration, is for.
-const promoMethod = ledgerv1.PaymentService_Deposit_FullMethodName
+// promoMethod is the promotion stampede's method.
+const promoMethod = ledgerv1.PromoService_Subscribe_FullMethodName
 
 // stormServer is a real ledgerd on a real database whose promo database work
 // is slow while slow is set.
@@ -38,6 +37,7 @@ type stormServer struct {
 	conn     *grpc.ClientConn
 	accounts ledgerv1.AccountServiceClient
 	payments ledgerv1.PaymentServiceClient
+	promos   ledgerv1.PromoServiceClient
 	admin    ledgerv1.AdminServiceClient
 	health   healthpb.HealthClient
 	slow     atomic.Bool
@@ -47,7 +47,6 @@ func startStormServer(t *testing.T, bulkheadsOff bool) *stormServer {
 	t.Helper()
 	s := &stormServer{}
 	iso := ledgerd.DefaultIsolation()
-	iso.Methods[promoMethod] = "promo"
 	for _, kv := range []string{
 		"promo.max_concurrent=2", "promo.max_queue=2", "promo.max_wait=20ms", "promo.timeout=300ms",
 		"promo.min_requests=5", "promo.open_timeout=1s", "promo.half_open_probes=2",
@@ -81,8 +80,15 @@ func startStormServer(t *testing.T, bulkheadsOff bool) *stormServer {
 	s.m, s.conn = m, MustDial(t, m.Server.Addr())
 	s.accounts, s.payments = ledgerv1.NewAccountServiceClient(s.conn), ledgerv1.NewPaymentServiceClient(s.conn)
 	s.admin, s.health = ledgerv1.NewAdminServiceClient(s.conn), healthpb.NewHealthClient(s.conn)
+	s.promos = ledgerv1.NewPromoServiceClient(s.conn)
 
 	ctx := context.Background()
+	now := time.Now()
+	if _, err := s.promos.CreatePromo(ctx, &ledgerv1.CreatePromoRequest{RequestId: "create", PromoId: "special", Currency: "KRW",
+		TotalQuota: 1_000_000_000, MaxPerCustomer: 10_000_000, AnnualRateBps: 500,
+		OpensAt: timestamppb.New(now.Add(-time.Minute)), ClosesAt: timestamppb.New(now.Add(time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 10 {
 		id := fmt.Sprintf("c%d", i)
 		if _, err := s.accounts.OpenAccount(ctx, &ledgerv1.OpenAccountRequest{RequestId: "o" + id, AccountId: id, CustomerId: id,
@@ -102,6 +108,7 @@ type stormResult struct {
 	routineErrs              sync.Map // code -> count
 	promoRejections          []error
 	sawOpen, sawNotServing   bool
+	otherNotServing          bool
 	compartmentsOutput       string
 	metrics                  string
 }
@@ -124,8 +131,8 @@ func (s *stormServer) storm(t *testing.T, d time.Duration) *stormResult {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				_, err := s.payments.Deposit(cctx, &ledgerv1.DepositRequest{RequestId: fmt.Sprintf("p%d-%d", w, seq.Add(1)),
-					AccountId: "c0", Amount: 1, Currency: "KRW"})
+				_, err := s.promos.Subscribe(cctx, &ledgerv1.SubscribeRequest{RequestId: fmt.Sprintf("p%d-%d", w, seq.Add(1)),
+					PromoId: "special", CustomerId: "c0", FromAccountId: "c0", Amount: 1_000})
 				cancel()
 				if c := status.Code(err); c == codes.ResourceExhausted || c == codes.Unavailable {
 					rejMu.Lock()
@@ -181,9 +188,15 @@ func (s *stormServer) storm(t *testing.T, d time.Duration) *stormResult {
 				res.metrics = scrape(t, "http://"+s.m.Server.AdminAddr()+"/metrics")
 			}
 		}
-		h, err := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "ledger.v1.PaymentService"})
+		h, err := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "ledger.v1.PromoService"})
 		if err == nil && h.Status == healthpb.HealthCheckResponse_NOT_SERVING {
 			res.sawNotServing = true
+		}
+		for _, svc := range []string{"ledger.v1.PaymentService", "ledger.v1.AccountService"} {
+			if h, err := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: svc}); err != nil ||
+				h.Status != healthpb.HealthCheckResponse_SERVING {
+				res.otherNotServing = true
+			}
 		}
 	}
 	wg.Wait()
@@ -228,8 +241,9 @@ func TestPromoFloodIsIsolated(t *testing.T) {
 			res.routineErrs.Range(func(k, v any) bool { t.Logf("routine %s: %d", k, v.(*atomic.Int64).Load()); return true })
 			t.Fatalf("routine calls: %d ok, %d failed; want all ok", res.routineOK.Load(), res.routineFailed.Load())
 		}
-		if !res.sawOpen || !res.sawNotServing {
-			t.Fatalf("promo breaker open seen: %v, PaymentService NOT_SERVING seen: %v", res.sawOpen, res.sawNotServing)
+		if !res.sawOpen || !res.sawNotServing || res.otherNotServing {
+			t.Fatalf("promo breaker open seen: %v, PromoService NOT_SERVING seen: %v, another service not serving: %v",
+				res.sawOpen, res.sawNotServing, res.otherNotServing)
 		}
 		assertRejectionDetails(t, res.promoRejections)
 		if !strings.Contains(res.compartmentsOutput, "promo") || !strings.Contains(res.compartmentsOutput, "open") {
@@ -242,9 +256,10 @@ func TestPromoFloodIsIsolated(t *testing.T) {
 		// and health is SERVING again.
 		deadline := time.Now().Add(15 * time.Second)
 		for i := 0; ; i++ {
-			_, _ = s.payments.Deposit(context.Background(), &ledgerv1.DepositRequest{RequestId: fmt.Sprintf("after-%d", i), AccountId: "c0", Amount: 1, Currency: "KRW"})
+			_, _ = s.promos.Subscribe(context.Background(), &ledgerv1.SubscribeRequest{RequestId: fmt.Sprintf("after-%d", i),
+				PromoId: "special", CustomerId: "c1", FromAccountId: "c1", Amount: 1_000})
 			list, _ := s.admin.ListCompartments(context.Background(), &ledgerv1.ListCompartmentsRequest{})
-			h, _ := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "ledger.v1.PaymentService"})
+			h, _ := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "ledger.v1.PromoService"})
 			if promoState(list) == "closed" && h.GetStatus() == healthpb.HealthCheckResponse_SERVING {
 				break
 			}
