@@ -24,13 +24,11 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 		r.AccountID = uuid.NewString()
 	}
 	var out ledger.Account
+	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err := s.inTx(ctx, func(t *txn) error {
-		var replay, exists bool
+		var exists bool
 		b := &pgx.Batch{}
-		b.Queue(sqlGetRequest, r.RequestID).QueryRow(func(row pgx.Row) (err error) {
-			replay, err = replayed(row, r.RequestID, fp, &out)
-			return err
-		})
+		rq.queueLookup(t, b)
 		b.Queue(sqlGetAccount, r.AccountID).QueryRow(func(row pgx.Row) error {
 			_, err := scanAccount(row)
 			exists = err == nil
@@ -39,11 +37,11 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 			}
 			return err
 		})
-		if err := t.exec(ctx, b); err != nil || replay {
+		if err := t.exec(ctx, b); err != nil || rq.replay {
 			return err
 		}
 		if exists {
-			return ledger.Errorf(ledger.CodeAccountExists, "account %s already exists", r.AccountID)
+			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeAccountExists, "account %s already exists", r.AccountID))
 		}
 		a := ledger.Account{
 			ID: r.AccountID, CustomerID: r.CustomerID, Currency: r.Currency,
@@ -51,7 +49,7 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 		}
 		b = &pgx.Batch{}
 		queueCreateAccount(b, a)
-		if err := queueRequest(b, r.RequestID, fp, a, a.CreatedAt); err != nil {
+		if err := rq.queueRecord(b, a, a.CreatedAt); err != nil {
 			return err
 		}
 		if err := t.commit(ctx, b); err != nil {

@@ -20,18 +20,16 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 	}
 	fp := r.Fingerprint()
 	var out ledger.Hold
+	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err := s.inTx(ctx, func(t *txn) error {
 		now := s.now()
 		var (
-			replay, found bool
-			a             ledger.Account
-			posted, held  int64
+			found        bool
+			a            ledger.Account
+			posted, held int64
 		)
 		b := &pgx.Batch{}
-		b.Queue(sqlGetRequest, r.RequestID).QueryRow(func(row pgx.Row) (err error) {
-			replay, err = replayed(row, r.RequestID, fp, &out)
-			return err
-		})
+		rq.queueLookup(t, b)
 		b.Queue(sqlGetAccount, r.AccountID).QueryRow(func(row pgx.Row) (err error) {
 			a, err = scanAccount(row)
 			found = err == nil
@@ -47,17 +45,17 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 			return err
 		})
 		b.Queue(sqlHeld, r.AccountID, now, nilHold).QueryRow(func(row pgx.Row) error { return row.Scan(&held) })
-		if err := t.exec(ctx, b); err != nil || replay {
+		if err := t.exec(ctx, b); err != nil || rq.replay {
 			return err
 		}
 		if !found {
-			return ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", r.AccountID)
+			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", r.AccountID))
 		}
 		if err := a.CheckPostable(r.Currency); err != nil {
-			return err
+			return rq.refuse(ctx, t, err)
 		}
 		if err := a.CheckDebit(posted, held, r.Amount); err != nil {
-			return err
+			return rq.refuse(ctx, t, err)
 		}
 
 		h := ledger.Hold{
@@ -66,7 +64,7 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 		}
 		b = &pgx.Batch{}
 		b.Queue(sqlInsertHold, h.ID, h.AccountID, h.Currency, h.Amount, h.ATMID, r.RequestID, h.CreatedAt, h.ExpiresAt)
-		if err := queueRequest(b, r.RequestID, fp, h, now); err != nil {
+		if err := rq.queueRecord(b, h, now); err != nil {
 			return err
 		}
 		if err := t.commit(ctx, b); err != nil {
@@ -85,11 +83,12 @@ func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (l
 	}
 	fp := r.Fingerprint()
 	var out ledger.Capture
+	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err := s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
 			now := s.now()
-			h, replay, err := lockHold(ctx, t, r.RequestID, r.HoldID, fp, &out)
-			if replay || err != nil {
+			h, err := lockHold(ctx, t, rq, r.HoldID)
+			if rq.replay || err != nil {
 				return err
 			}
 			amount := r.Amount
@@ -97,7 +96,7 @@ func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (l
 				amount = h.Amount
 			}
 			if err := h.CheckCapture(amount, now); err != nil {
-				return err
+				return rq.refuse(ctx, t, err)
 			}
 			e := ledger.NewMove(ledger.EntryHoldCapture, r.RequestID, "hold "+h.ID, h.AccountID, h.CounterAccountID(), h.Currency, amount)
 			e.ID, e.PostedAt = uuid.NewString(), now
@@ -107,14 +106,14 @@ func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (l
 				return err
 			}
 			if err := checkLegs(legs, h.Currency); err != nil {
-				return err
+				return rq.refuse(ctx, t, err)
 			}
 			h.Status, h.CapturedAmount = ledger.HoldCaptured, amount
 			c := ledger.Capture{Hold: h, Entry: e}
 			b = &pgx.Batch{}
 			queueEntry(b, e, legs)
 			b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), amount)
-			if err := queueRequest(b, r.RequestID, fp, c, now); err != nil {
+			if err := rq.queueRecord(b, c, now); err != nil {
 				return err
 			}
 			if err := t.commit(ctx, b); err != nil {
@@ -134,19 +133,20 @@ func (s *Store) VoidHold(ctx context.Context, r ledger.VoidHoldRequest) (ledger.
 	}
 	fp := r.Fingerprint()
 	var out ledger.Hold
+	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err := s.inTx(ctx, func(t *txn) error {
 		now := s.now()
-		h, replay, err := lockHold(ctx, t, r.RequestID, r.HoldID, fp, &out)
-		if replay || err != nil {
+		h, err := lockHold(ctx, t, rq, r.HoldID)
+		if rq.replay || err != nil {
 			return err
 		}
 		if err := h.CheckVoid(now); err != nil {
-			return err
+			return rq.refuse(ctx, t, err)
 		}
 		h.Status = ledger.HoldVoided
 		b := &pgx.Batch{}
 		b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), 0)
-		if err := queueRequest(b, r.RequestID, fp, h, now); err != nil {
+		if err := rq.queueRecord(b, h, now); err != nil {
 			return err
 		}
 		if err := t.commit(ctx, b); err != nil {
@@ -158,15 +158,12 @@ func (s *Store) VoidHold(ctx context.Context, r ledger.VoidHoldRequest) (ledger.
 	return out, err
 }
 
-// lockHold looks up requestID and, unless it is a replay (with the stored
-// result decoded into out), locks and returns the hold.
-func lockHold(ctx context.Context, t *txn, requestID, holdID string, fp []byte, out any) (h ledger.Hold, replay bool, err error) {
+// lockHold locks and returns the hold (on retries, after looking up the
+// request, which may be a replay).
+func lockHold(ctx context.Context, t *txn, rq *request, holdID string) (h ledger.Hold, err error) {
 	found := false
 	b := &pgx.Batch{}
-	b.Queue(sqlGetRequest, requestID).QueryRow(func(row pgx.Row) (err error) {
-		replay, err = replayed(row, requestID, fp, out)
-		return err
-	})
+	rq.queueLookup(t, b)
 	b.Queue(sqlGetHoldForUpdate, holdID).QueryRow(func(row pgx.Row) (err error) {
 		h, err = scanHold(row)
 		found = err == nil
@@ -175,11 +172,11 @@ func lockHold(ctx context.Context, t *txn, requestID, holdID string, fp []byte, 
 		}
 		return err
 	})
-	if err := t.exec(ctx, b); err != nil || replay {
-		return h, replay, err
+	if err := t.exec(ctx, b); err != nil || rq.replay {
+		return h, err
 	}
 	if !found {
-		return h, false, ledger.Errorf(ledger.CodeHoldNotFound, "hold %s not found", holdID)
+		return h, rq.refuse(ctx, t, ledger.Errorf(ledger.CodeHoldNotFound, "hold %s not found", holdID))
 	}
-	return h, false, nil
+	return h, nil
 }

@@ -40,29 +40,26 @@ func (s *Store) Withdraw(ctx context.Context, r ledger.WithdrawRequest) (ledger.
 		r.AccountID, ledger.ATMAccountID(r.ATMID, r.Currency), r.Currency, r.Amount))
 }
 
-// move posts entry e in two round trips: the first looks up the request id
-// and changes the balances, the second writes the entry and commits.
+// move posts entry e in two round trips: the first changes the balances,
+// the second writes the entry and its request's record, and commits.
 func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
 	var out ledger.Entry
+	rq := &request{id: requestID, fp: fp, out: &out}
 	err := s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
 			e.ID, e.PostedAt = uuid.NewString(), s.now()
 			b := &pgx.Batch{}
-			var replay bool
-			b.Queue(sqlGetRequest, requestID).QueryRow(func(row pgx.Row) (err error) {
-				replay, err = replayed(row, requestID, fp, &out)
-				return err
-			})
+			rq.queueLookup(t, b)
 			legs := s.queueLegs(b, e, nilHold)
-			if err := t.exec(ctx, b); err != nil || replay {
+			if err := t.exec(ctx, b); err != nil || rq.replay {
 				return err
 			}
 			if err := checkLegs(legs, e.Postings[0].Currency); err != nil {
-				return err
+				return rq.refuse(ctx, t, err)
 			}
 			b = &pgx.Batch{}
 			queueEntry(b, e, legs)
-			if err := queueRequest(b, requestID, fp, e, e.PostedAt); err != nil {
+			if err := rq.queueRecord(b, e, e.PostedAt); err != nil {
 				return err
 			}
 			if err := t.commit(ctx, b); err != nil {

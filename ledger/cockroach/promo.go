@@ -23,13 +23,11 @@ func (s *Store) CreatePromo(ctx context.Context, r ledger.CreatePromoRequest) (l
 	r.OpensAt, r.ClosesAt = r.OpensAt.UTC().Truncate(time.Microsecond), r.ClosesAt.UTC().Truncate(time.Microsecond)
 	fp := r.Fingerprint()
 	var out ledger.PromoStatus
+	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err := s.inTx(ctx, func(t *txn) error {
-		var replay, exists bool
+		var exists bool
 		b := &pgx.Batch{}
-		b.Queue(sqlGetRequest, r.RequestID).QueryRow(func(row pgx.Row) (err error) {
-			replay, err = replayed(row, r.RequestID, fp, &out)
-			return err
-		})
+		rq.queueLookup(t, b)
 		b.Queue(sqlGetPromo, r.PromoID).QueryRow(func(row pgx.Row) error {
 			var id string
 			err := row.Scan(&id, nil, nil, nil, nil, nil, nil, nil, nil)
@@ -39,17 +37,19 @@ func (s *Store) CreatePromo(ctx context.Context, r ledger.CreatePromoRequest) (l
 			}
 			return err
 		})
-		if err := t.exec(ctx, b); err != nil || replay {
+		if err := t.exec(ctx, b); err != nil || rq.replay {
 			return err
 		}
 		if exists {
-			return ledger.Errorf(ledger.CodePromoExists, "promo %s already exists", r.PromoID)
+			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodePromoExists, "promo %s already exists", r.PromoID))
 		}
 		p := ledger.PromoStatus{Promo: ledger.Promo{
 			ID: r.PromoID, Currency: r.Currency, TotalQuota: r.TotalQuota, MaxPerCustomer: r.MaxPerCustomer,
 			AnnualRateBps: r.AnnualRateBps, OpensAt: r.OpensAt, ClosesAt: r.ClosesAt, CreatedAt: s.now(),
 		}}
-		n := int64(min(s.opt.PromoShards, int(min(r.TotalQuota, ledger.MaxShards))))
+		// Each shard must hold at least one largest subscription, or the
+		// fast path (one shard) could never serve it.
+		n := max(1, min(int64(s.opt.PromoShards), r.TotalQuota/r.MaxPerCustomer))
 		b = &pgx.Batch{}
 		b.Queue(sqlInsertPromo, p.ID, p.Currency, p.TotalQuota, p.MaxPerCustomer, p.AnnualRateBps,
 			p.OpensAt, p.ClosesAt, n, p.CreatedAt)
@@ -60,7 +60,7 @@ func (s *Store) CreatePromo(ctx context.Context, r ledger.CreatePromoRequest) (l
 			}
 			b.Queue(sqlInsertQuota, p.ID, i, quota)
 		}
-		if err := queueRequest(b, r.RequestID, fp, p, p.CreatedAt); err != nil {
+		if err := rq.queueRecord(b, p, p.CreatedAt); err != nil {
 			return err
 		}
 		if err := t.commit(ctx, b); err != nil {
@@ -108,9 +108,12 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		return out, soldOut(r.PromoID)
 	}
 	fp := r.Fingerprint()
+	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err = s.inTx(ctx, func(t *txn) error {
 		now := s.now()
-		var replay bool
+		if err := e.promo.CheckOpen(now); err != nil {
+			return rq.refuse(ctx, t, err) // a replay of an earlier success still gets its result
+		}
 		existing := ""
 		shard := rand.IntN(e.shards)
 		took := false
@@ -119,26 +122,21 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		en.ID, en.PostedAt = uuid.NewString(), now
 
 		b := &pgx.Batch{}
-		b.Queue(sqlGetRequest, r.RequestID).QueryRow(func(row pgx.Row) (err error) {
-			replay, err = replayed(row, r.RequestID, fp, &out)
-			return err
-		})
-		if err := e.promo.CheckOpen(now); err != nil {
-			if xerr := t.exec(ctx, b); xerr != nil || replay { // a replay of an earlier success still answers
-				return xerr
-			}
-			return err
-		}
+		rq.queueLookup(t, b)
 		// The customer's balance row first, then quota: every subscription
 		// locks in this order.
 		legs := s.queueLegs(b, ledger.Entry{Postings: en.Postings[:1], PostedAt: now}, nilHold)
-		b.Queue(sqlGetSubscription, r.PromoID, r.CustomerID).QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&existing)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		})
+		if t.attempt > 1 {
+			// A first attempt inserts the subscription blind: its primary key
+			// refuses a second one, and the retry comes here to say why.
+			b.Queue(sqlGetSubscription, r.PromoID, r.CustomerID).QueryRow(func(row pgx.Row) error {
+				err := row.Scan(&existing)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				}
+				return err
+			})
+		}
 		b.Queue(sqlTakeQuota, r.PromoID, shard, r.Amount).QueryRow(func(row pgx.Row) error {
 			var used int64
 			err := row.Scan(&used)
@@ -148,26 +146,27 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 			}
 			return err
 		})
-		if err := t.exec(ctx, b); err != nil || replay {
+		if err := t.exec(ctx, b); err != nil || rq.replay {
 			return err
 		}
 		if existing != "" {
-			return ledger.Errorf(ledger.CodePromoAlreadySubscribed, "customer %s already subscribed to promo %s", r.CustomerID, r.PromoID)
+			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodePromoAlreadySubscribed,
+				"customer %s already subscribed to promo %s", r.CustomerID, r.PromoID))
 		}
 		if err := e.promo.CheckAmount(r.Amount); err != nil {
-			return err
+			return rq.refuse(ctx, t, err)
 		}
 		from := legs[0]
 		if from.found && from.acct.CustomerID != r.CustomerID {
-			return &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "not the customer's account",
-				Fields: []ledger.FieldViolation{{Field: "from_account_id", Description: "must be an account of customer_id"}}}
+			return rq.refuse(ctx, t, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "not the customer's account",
+				Fields: []ledger.FieldViolation{{Field: "from_account_id", Description: "must be an account of customer_id"}}})
 		}
 
 		final := &pgx.Batch{}
 		if !took { // the chosen shard had no room: spread over the others
 			amount, err := s.spreadQuota(ctx, t, final, e, r)
 			if err != nil {
-				return err
+				return rq.refuse(ctx, t, err)
 			}
 			if amount != r.Amount { // a partial subscription: redo the debit for what was taken
 				final.Queue(sqlAddToShard, from.posting.AccountID, from.shard, r.Amount-amount)
@@ -177,7 +176,7 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 			}
 		}
 		if err := checkLegs(legs, e.promo.Currency); err != nil {
-			return err
+			return rq.refuse(ctx, t, err)
 		}
 		amount := en.Postings[1].Amount
 		account := ledger.Account{ID: en.Postings[1].AccountID, CustomerID: r.CustomerID, Currency: e.promo.Currency,
@@ -188,7 +187,7 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		queueEntry(final, en, []*leg{from, {acct: account, posted: amount}})
 		final.Queue(sqlInsertSubscription, r.PromoID, r.CustomerID, account.ID, amount, en.ID, r.RequestID, now)
 		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: amount, Entry: en}
-		if err := queueRequest(final, r.RequestID, fp, sub, now); err != nil {
+		if err := rq.queueRecord(final, sub, now); err != nil {
 			return err
 		}
 		if err := t.commit(ctx, final); err != nil {

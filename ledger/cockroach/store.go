@@ -28,8 +28,10 @@ type Options struct {
 	VaultShards int
 	// ATMShards is how many balance rows each ATM's cash account has; 4 by default.
 	ATMShards int
-	// PromoShards is how many rows a promo's quota is split into; 16 by
-	// default. 1 is the single counter row, kept to measure the difference.
+	// PromoShards is how many rows a promo's quota is split into, at most;
+	// 64 by default (fewer when the quota holds fewer largest
+	// subscriptions). 1 is the single counter row, kept to measure the
+	// difference.
 	PromoShards int
 	// MaxRetries bounds how often a transaction is retried after a
 	// serialization failure; 30 by default.
@@ -73,9 +75,9 @@ func New(pool *pgxpool.Pool, opt Options) *Store {
 	opt.VaultShards = min(opt.VaultShards, ledger.MaxShards)
 	opt.ATMShards = min(opt.ATMShards, ledger.MaxShards)
 	if opt.PromoShards <= 0 {
-		opt.PromoShards = 16
+		opt.PromoShards = 64
 	}
-	opt.PromoShards = min(opt.PromoShards, ledger.MaxShards)
+	opt.PromoShards = min(opt.PromoShards, 1024)
 	if opt.MaxRetries <= 0 {
 		opt.MaxRetries = 30
 	}
