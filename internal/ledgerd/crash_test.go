@@ -73,7 +73,7 @@ func TestCrashRecovery(t *testing.T) {
 // replayAcked replays each acknowledged payment, as a client that missed
 // the answer would, and checks that it returns the acknowledged entry and
 // leaves the books as they were.
-func replayAcked(t *testing.T, s *ledgerd, db *pgxpool.Pool, acked []posted, before books) {
+func replayAcked(t *testing.T, s *proc, db *pgxpool.Pool, acked []posted, before books) {
 	t.Helper()
 	for _, p := range acked {
 		id, err := s.replay(t, p.op)
@@ -94,7 +94,7 @@ func replayAcked(t *testing.T, s *ledgerd, db *pgxpool.Pool, acked []posted, bef
 // crashed server had committed must return its committed entry; any other
 // is posted now or refused. It returns every payment applied (the
 // acknowledged ones and these) and every payment refused.
-func resolveUnknown(t *testing.T, s *ledgerd, l *load, crashed books) (applied []posted, refused []op) {
+func resolveUnknown(t *testing.T, s *proc, l *load, crashed books) (applied []posted, refused []op) {
 	t.Helper()
 	applied, refused = slices.Clone(l.acked), slices.Clone(l.refused)
 	var committed, postedNow, refusedNow int
@@ -179,7 +179,7 @@ func isRefusal(err error) bool {
 
 // replay sends o again, as a client does when it never heard back, until
 // the ledger answers or two minutes have passed.
-func (s *ledgerd) replay(t *testing.T, o op) (string, error) {
+func (s *proc) replay(t *testing.T, o op) (string, error) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -220,7 +220,7 @@ type load struct {
 }
 
 // startLoad starts crashWorkers clients paying between accts until stop.
-func startLoad(t *testing.T, s *ledgerd, accts []string) *load {
+func startLoad(t *testing.T, s *proc, accts []string) *load {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{cancel: cancel}
 	t.Cleanup(l.stop)
@@ -267,7 +267,7 @@ func (l *load) record(o op, entryID string, err error) (answered bool) {
 
 // waitAcks waits until n payments have been acknowledged, or limit has
 // passed, with the load still running.
-func (l *load) waitAcks(t *testing.T, s *ledgerd, n int64, limit time.Duration) {
+func (l *load) waitAcks(t *testing.T, s *proc, n int64, limit time.Duration) {
 	t.Helper()
 	timeout := time.After(limit)
 	for l.acks.Load() < n {
@@ -290,7 +290,7 @@ func (l *load) stop() {
 }
 
 // openAccounts opens crashAccts customer accounts holding crashOpening each.
-func openAccounts(t *testing.T, s *ledgerd) []string {
+func openAccounts(t *testing.T, s *proc) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -440,7 +440,7 @@ func assertEntries(t *testing.T, when string, b books, applied []posted, refused
 
 // assertBalances checks that each account holds its deposit plus the
 // payments applied, in the database and as the restarted server reports.
-func assertBalances(t *testing.T, s *ledgerd, b books, accts []string, applied []posted) {
+func assertBalances(t *testing.T, s *proc, b books, accts []string, applied []posted) {
 	t.Helper()
 	want := map[string]int64{}
 	for _, a := range accts {

@@ -21,8 +21,8 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// ledgerd is a ledgerd process the test started, and a client of it.
-type ledgerd struct {
+// proc is a ledgerd process the test started, and a client of it.
+type proc struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the process has been reaped
 	conn   *grpc.ClientConn
@@ -46,7 +46,7 @@ func buildLedgerd(t *testing.T) string {
 
 // startLedgerd runs bin on dbURL and returns once it reports SERVING. The
 // process is killed when the test ends; its log is shown if the test failed.
-func startLedgerd(t *testing.T, bin, dbURL string) *ledgerd {
+func startLedgerd(t *testing.T, bin, dbURL string) *proc {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "ledgerd.log")
 	logFile, err := os.Create(logPath)
@@ -60,7 +60,7 @@ func startLedgerd(t *testing.T, bin, dbURL string) *ledgerd {
 		logFile.Close()
 		t.Fatal(err)
 	}
-	s := &ledgerd{cmd: cmd, exited: make(chan struct{})}
+	s := &proc{cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		logFile.Close()
@@ -88,7 +88,7 @@ func startLedgerd(t *testing.T, bin, dbURL string) *ledgerd {
 
 // waitServing polls the health service, for at most two minutes, until the
 // payment service is SERVING.
-func (s *ledgerd) waitServing(t *testing.T) {
+func (s *proc) waitServing(t *testing.T) {
 	t.Helper()
 	health := healthpb.NewHealthClient(s.conn)
 	req := &healthpb.HealthCheckRequest{Service: ledgerv1.PaymentService_ServiceDesc.ServiceName}
@@ -113,7 +113,7 @@ func (s *ledgerd) waitServing(t *testing.T) {
 
 // kill sends SIGKILL, as the OOM killer or a power cut would, and reaps the
 // process. It returns os.ErrProcessDone if the process had already ended.
-func (s *ledgerd) kill(tb testing.TB) error {
+func (s *proc) kill(tb testing.TB) error {
 	tb.Helper()
 	err := s.cmd.Process.Kill()
 	select {

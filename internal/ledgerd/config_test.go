@@ -1,0 +1,61 @@
+package ledgerd_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corebanking/ledger/internal/ledgerd"
+)
+
+func TestLoadIsolation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledgerd.yaml")
+	if err := os.WriteFile(path, []byte(`
+compartments:
+  promo:
+    max_concurrent: 2
+    open_timeout: 10s
+  batch:
+    max_concurrent: 1
+    pool_size: 1
+methods:
+  /ledger.v1.AccountService/ListEntries: batch
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	iso, err := ledgerd.LoadIsolation(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := ledgerd.DefaultIsolation()
+	promo := iso.Compartments["promo"]
+	if promo.MaxConcurrent != 2 || promo.OpenTimeout != 10*time.Second || promo.PoolSize != def.Compartments["promo"].PoolSize {
+		t.Fatalf("promo = %+v: the file's fields should override, the rest keep their defaults", promo)
+	}
+	if iso.Methods["/ledger.v1.AccountService/ListEntries"] != "batch" || iso.Methods["/ledger.v1.PaymentService/Transfer"] != "routine" {
+		t.Fatalf("methods = %v", iso.Methods)
+	}
+
+	t.Run("Set", func(t *testing.T) {
+		if err := iso.Set("promo.max_wait=5ms"); err != nil || iso.Compartments["promo"].MaxWait != 5*time.Millisecond {
+			t.Fatalf("Set: %v, promo = %+v", err, iso.Compartments["promo"])
+		}
+		if err := iso.Set("shared.pool_size=3"); err != nil || iso.Shared.PoolSize != 3 {
+			t.Fatalf("Set shared: %v, shared = %+v", err, iso.Shared)
+		}
+		for _, bad := range []string{"promo.max_wait", "promo=1", "nowhere.max_wait=1s", "promo.colour=red", "promo.max_concurrent=many"} {
+			if err := iso.Set(bad); err == nil {
+				t.Errorf("Set(%q) succeeded", bad)
+			}
+		}
+	})
+	t.Run("ErrUnknownCompartment", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		os.WriteFile(bad, []byte("methods:\n  /ledger.v1.PaymentService/Transfer: nowhere\n"), 0o600)
+		if _, err := ledgerd.LoadIsolation(bad); err == nil || !strings.Contains(err.Error(), "nowhere") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
