@@ -55,8 +55,16 @@ var commands = []*command{
 		minArgs: 1, maxArgs: 2, setup: holdCapture},
 	{name: "hold void", synopsis: "HOLD_ID", summary: "release a hold without moving money",
 		minArgs: 1, maxArgs: 1, setup: holdVoid},
+	{name: "promo create", synopsis: "PROMO_ID --currency CURRENCY --quota AMOUNT --max-per-customer AMOUNT --rate-bps BPS [--opens RFC3339|now] --closes RFC3339|DURATION",
+		summary: "define a promotional deposit with a hard total quota", minArgs: 1, maxArgs: 1, setup: promoCreate},
+	{name: "promo show", synopsis: "PROMO_ID", summary: "show a promotion's quota, sales, rate and window",
+		minArgs: 1, maxArgs: 1, setup: promoShow},
+	{name: "promo subscribe", synopsis: "PROMO_ID CUSTOMER_ID FROM_ACCOUNT_ID AMOUNT [--allow-partial]",
+		summary: "move a customer's deposit into a promotion, consuming quota", minArgs: 4, maxArgs: 4, setup: promoSubscribe},
 	{name: "compartments", summary: "show every bulkhead compartment's breaker, load and rejections",
 		setup: compartments},
+	{name: "storm", synopsis: "[--server ADDR] [--out DIR] [--bulkheads both|on|off] [--promo-rate N] [--promo-db-delay D] ...",
+		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", setup: stormCmd},
 }
 
 // lookup finds the command named by the first one or two words of args and
