@@ -41,6 +41,11 @@ func (c *cli) reportError(err error) {
 			retry = d
 		}
 	}
+	if info == nil && st.Code() == codes.Unavailable {
+		// The transport's own words ("dial tcp ... connection refused") are for
+		// the log, not for a teller.
+		msg = fmt.Sprintf("cannot reach the ledger at %s; is it running?", c.g.server)
+	}
 	fmt.Fprintf(c.stderr, "error: %s (%s)\n", msg, reason)
 	for _, v := range bad.GetFieldViolations() {
 		fmt.Fprintf(c.stderr, "  %s: %s\n", v.GetField(), v.GetDescription())
