@@ -16,6 +16,10 @@ const (
 	EntryWithdrawal
 	EntryHoldCapture
 	EntryPromoSubscription
+	// Entries without postings record the other events an auditor must see.
+	EntryAccountOpening
+	EntryHoldPlacement
+	EntryHoldVoid
 )
 
 // String returns the kind's name.
@@ -31,6 +35,12 @@ func (k EntryKind) String() string {
 		return "HOLD_CAPTURE"
 	case EntryPromoSubscription:
 		return "PROMO_SUBSCRIPTION"
+	case EntryAccountOpening:
+		return "ACCOUNT_OPENING"
+	case EntryHoldPlacement:
+		return "HOLD_PLACEMENT"
+	case EntryHoldVoid:
+		return "HOLD_VOID"
 	}
 	return fmt.Sprintf("EntryKind(%d)", int(k))
 }
@@ -44,6 +54,8 @@ type Posting struct {
 }
 
 // Entry is one journal entry. Entries are written once and never changed.
+// Entries that move money have postings; the rest (an account opened, a
+// hold placed or voided) record the event in their memo.
 type Entry struct {
 	ID        string
 	Kind      EntryKind

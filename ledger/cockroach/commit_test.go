@@ -16,8 +16,8 @@ import (
 	"github.com/corebanking/ledger/ledger/cockroach"
 )
 
-// TestCommitTimeSerializationFailure makes every transfer's first attempt
-// fail with SQLSTATE 40001 at commit time, the failure that cockroach-go's
+// TestCommitTimeSerializationFailure makes every transfer fail once with
+// SQLSTATE 40001 at commit time, the failure that cockroach-go's
 // savepoint helper reports as success on PostgreSQL. Just before the round
 // trip that carries the transfer's last writes and COMMIT, a second
 // transaction reads the balance the transfer changed and rewrites the
@@ -29,6 +29,7 @@ import (
 func TestCommitTimeSerializationFailure(t *testing.T) {
 	ctx := context.Background()
 	var commitFailures atomic.Int64
+	var provoked sync.Map // transfers whose commit was provoked to fail, by source account
 	var f *fixture
 	f = MustOpenStore(t, cockroach.Options{
 		OnRetry: func(_ int, err error) {
@@ -37,10 +38,10 @@ func TestCommitTimeSerializationFailure(t *testing.T) {
 				commitFailures.Add(1)
 			}
 		},
-		BeforeCommit: func(ctx context.Context, attempt int) error {
+		BeforeCommit: func(ctx context.Context, _ int) error {
 			from, ok := ctx.Value(fromKey{}).(string)
-			if !ok || attempt > 1 {
-				return nil // not a transfer of this test, or already retried
+			if _, done := provoked.LoadOrStore(from, true); !ok || done {
+				return nil // not a transfer of this test, or already provoked once
 			}
 			// Its own connection: the transfer holds one of the pool's.
 			conn, err := pgx.ConnectConfig(ctx, f.pool.Config().ConnConfig.Copy())

@@ -3,6 +3,8 @@ package cockroach
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -64,6 +66,8 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 		}
 		b = &pgx.Batch{}
 		b.Queue(sqlInsertHold, h.ID, h.AccountID, h.Currency, h.Amount, h.ATMID, r.RequestID, h.CreatedAt, h.ExpiresAt)
+		queueEvent(b, ledger.EntryHoldPlacement, r.RequestID, fmt.Sprintf("hold %s of %d %s on %s until %s",
+			h.ID, h.Amount, h.Currency, h.AccountID, h.ExpiresAt.Format(time.RFC3339Nano)), now)
 		if err := rq.queueRecord(b, h, now); err != nil {
 			return err
 		}
@@ -146,6 +150,8 @@ func (s *Store) VoidHold(ctx context.Context, r ledger.VoidHoldRequest) (ledger.
 		h.Status = ledger.HoldVoided
 		b := &pgx.Batch{}
 		b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), 0)
+		queueEvent(b, ledger.EntryHoldVoid, r.RequestID, fmt.Sprintf("hold %s of %d %s on %s voided",
+			h.ID, h.Amount, h.Currency, h.AccountID), now)
 		if err := rq.queueRecord(b, h, now); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/corebanking/ledger/ledger"
@@ -19,6 +20,8 @@ var (
 	entryKinds = map[string]ledger.EntryKind{
 		"DEPOSIT": ledger.EntryDeposit, "TRANSFER": ledger.EntryTransfer,
 		"WITHDRAWAL": ledger.EntryWithdrawal, "HOLD_CAPTURE": ledger.EntryHoldCapture,
+		"PROMO_SUBSCRIPTION": ledger.EntryPromoSubscription, "ACCOUNT_OPENING": ledger.EntryAccountOpening,
+		"HOLD_PLACEMENT": ledger.EntryHoldPlacement, "HOLD_VOID": ledger.EntryHoldVoid,
 	}
 )
 
@@ -76,4 +79,10 @@ func holdStatusName(s ledger.HoldStatus) string {
 		}
 	}
 	return s.String()
+}
+
+// queueEvent queues a journal entry without postings, recording an event
+// that moves no money.
+func queueEvent(b *pgx.Batch, kind ledger.EntryKind, requestID, memo string, at time.Time) {
+	b.Queue(sqlInsertEntry, uuid.NewString(), kind.String(), requestID, memo, at)
 }
