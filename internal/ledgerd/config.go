@@ -173,6 +173,18 @@ func (iso Isolation) validate() error {
 	return nil
 }
 
+// clone returns a copy of iso that shares no map with it.
+func (iso Isolation) clone() Isolation {
+	out := Isolation{Compartments: map[string]Limits{}, Methods: map[string]string{}, Shared: iso.Shared}
+	for k, v := range iso.Compartments {
+		out.Compartments[k] = v
+	}
+	for k, v := range iso.Methods {
+		out.Methods[k] = v
+	}
+	return out
+}
+
 // names returns the compartments' names, sorted.
 func (iso Isolation) names() []string {
 	out := make([]string, 0, len(iso.Compartments))

@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	}
 	iso := DefaultIsolation()
 	if cfg.Isolation != nil {
-		iso = *cfg.Isolation
+		iso = cfg.Isolation.clone()
 	}
 	if n := cfg.MaxConns; n > 0 {
 		iso.Shared.PoolSize, iso.Shared.MaxConcurrent = n, int(n)
