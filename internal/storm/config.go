@@ -1,0 +1,150 @@
+package storm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config describes a storm. Zero values take the defaults of Defaults().
+type Config struct {
+	// Server is the address of a running ledgerd to storm once; empty
+	// starts a ledgerd in-process for each run in Modes.
+	Server string
+	// Modes are the in-process runs, in order: true runs with bulkheads on.
+	Modes []bool
+	// NewDatabase returns the URL of an empty database for an in-process
+	// run; nil starts one PostgreSQL in a temporary directory for all runs.
+	NewDatabase func(ctx context.Context, name string) (string, error)
+	// Limits override compartment limits of in-process runs, as ledgerd's
+	// --limit: COMPARTMENT.FIELD=VALUE.
+	Limits []string
+
+	// Baseline, Storm and Recovery are the phases' lengths.
+	Baseline, Storm, Recovery time.Duration
+	// Deadline bounds each request, counted from its scheduled time.
+	Deadline time.Duration
+
+	// Accounts is how many customers, each with one funded account.
+	Accounts int
+	// Rates are requests per second of each kind.
+	Rates Rates
+	// PromoQuota is how many subscriptions the promo sells.
+	PromoQuota int
+	// PromoDBDelay, if positive, holds each Subscribe transaction open this
+	// long before COMMIT: a slow promo database (in-process runs only).
+	PromoDBDelay time.Duration
+
+	// Logf reports progress; nil for silence.
+	Logf func(format string, args ...any)
+}
+
+// Rates are the arrival rates, in requests per second.
+type Rates struct {
+	Transfer float64 // routine: Transfer
+	Withdraw float64 // routine: one-step ATM Withdraw
+	Hold     float64 // routine: PlaceHold then CaptureHold, one request of two calls
+	Balance  float64 // teller: GetBalance
+	Flood    float64 // promo: Subscribe during the storm
+	Trickle  float64 // promo: Subscribe during baseline and recovery
+}
+
+// Defaults returns the full storm: about 150 routine and teller requests a
+// second, and a promo flood of 1500 a second for 20 seconds.
+func Defaults() Config {
+	return Config{
+		Modes:    []bool{true, false},
+		Baseline: 15 * time.Second, Storm: 20 * time.Second, Recovery: 20 * time.Second,
+		Deadline: 2 * time.Second,
+		Accounts: 2000,
+		Rates:    Rates{Transfer: 60, Withdraw: 25, Hold: 15, Balance: 50, Flood: 1500, Trickle: 5},
+		// Far less than the flood asks for, so that it sells out mid-storm.
+		PromoQuota: 1000,
+	}
+}
+
+// withDefaults fills zero fields from Defaults and checks the result.
+func (c Config) withDefaults() (Config, error) {
+	d := Defaults()
+	if c.Modes == nil {
+		c.Modes = d.Modes
+	}
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&c.Baseline, &d.Baseline}, {&c.Storm, &d.Storm}, {&c.Recovery, &d.Recovery}, {&c.Deadline, &d.Deadline},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
+	if c.Accounts == 0 {
+		c.Accounts = d.Accounts
+	}
+	if c.Rates == (Rates{}) {
+		c.Rates = d.Rates
+	}
+	if c.PromoQuota == 0 {
+		c.PromoQuota = d.PromoQuota
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	switch {
+	case c.Baseline < 0 || c.Storm <= 0 || c.Recovery < 0 || c.Deadline <= 0:
+		return c, errors.New("storm: the storm and the deadline must be positive, the other phases not negative")
+	case c.Accounts < 2:
+		return c, errors.New("storm: need at least 2 accounts")
+	case c.PromoQuota < 1:
+		return c, errors.New("storm: the promo quota must be at least 1")
+	case c.Server != "" && (c.PromoDBDelay > 0 || len(c.Limits) > 0):
+		return c, errors.New("storm: the promo database delay and limits apply only to an in-process ledgerd")
+	case c.Server == "" && len(c.Modes) == 0:
+		return c, errors.New("storm: no runs")
+	}
+	for _, r := range []float64{c.Rates.Transfer, c.Rates.Withdraw, c.Rates.Hold, c.Rates.Balance, c.Rates.Flood, c.Rates.Trickle} {
+		if r < 0 {
+			return c, fmt.Errorf("storm: negative rate %v", r)
+		}
+	}
+	return c, nil
+}
+
+// total is the length of a run.
+func (c Config) total() time.Duration { return c.Baseline + c.Storm + c.Recovery }
+
+// Phase is a stretch of a run.
+type Phase string
+
+// The phases of a run, in order.
+const (
+	Baseline Phase = "baseline"
+	Storm    Phase = "storm"
+	Recovery Phase = "recovery"
+)
+
+// Phases lists the phases in order.
+var Phases = []Phase{Baseline, Storm, Recovery}
+
+// phaseAt returns the phase a request scheduled at offset d belongs to.
+func (c Config) phaseAt(d time.Duration) int {
+	switch {
+	case d < c.Baseline:
+		return 0
+	case d < c.Baseline+c.Storm:
+		return 1
+	}
+	return 2
+}
+
+// Class is a traffic class, as the bulkheads divide traffic.
+type Class string
+
+// The traffic classes of the storm.
+const (
+	Routine Class = "routine" // transfers, ATM withdrawals, holds
+	Teller  Class = "teller"  // balance reads
+	Promo   Class = "promo"   // promotional deposit subscriptions
+)
+
+// Classes lists the classes in report order.
+var Classes = []Class{Routine, Teller, Promo}

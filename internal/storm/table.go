@@ -1,0 +1,146 @@
+package storm
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// WriteTable prints the runs side by side: per class and phase the
+// requests, success rate and latency, then errors, breaker transitions,
+// the routine p99 ratio and the targets.
+func (r *Report) WriteTable(w io.Writer) {
+	s := r.Settings
+	fmt.Fprintf(w, "storm: baseline %gs, storm %gs (promo flood %g/s), recovery %gs; deadline %gms; %d accounts; promo quota %d",
+		s.BaselineS, s.StormS, s.Rates.Flood, s.RecoveryS, s.DeadlineMs, s.Accounts, s.PromoQuota)
+	if s.PromoDBDelay > 0 {
+		fmt.Fprintf(w, "; promo db delay %gms", s.PromoDBDelay)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "latency: every answered request, from its scheduled send time, in ms")
+	fmt.Fprintln(w)
+
+	const cell = "| %8s %8s %7s %7s %7s "
+	fmt.Fprintf(w, "%-8s %-9s", "", "")
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "| %-40s ", run.Label)
+	}
+	fmt.Fprintf(w, "\n%-8s %-9s", "class", "phase")
+	for range r.Runs {
+		fmt.Fprintf(w, cell, "requests", "ok", "p50", "p99", "p99.9")
+	}
+	fmt.Fprintln(w)
+	for _, c := range Classes {
+		for _, p := range Phases {
+			fmt.Fprintf(w, "%-8s %-9s", c, p)
+			for _, run := range r.Runs {
+				st := run.stats(c, p)
+				fmt.Fprintf(w, cell, fmt.Sprint(st.Requests), percent(st.SuccessRate),
+					millis(st.P50Ms), millis(st.P99Ms), millis(st.P999Ms))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+
+	fmt.Fprintln(w, "\nerrors by reason (or code):")
+	for _, c := range Classes {
+		for _, p := range Phases {
+			for i, run := range r.Runs {
+				head := ""
+				if i == 0 {
+					head = fmt.Sprintf("%s %s", c, p)
+				}
+				fmt.Fprintf(w, "  %-18s %-14s %s\n", head, run.Label+":", errorList(run.stats(c, p).Errors))
+			}
+		}
+	}
+
+	fmt.Fprintln(w, "\nbreaker in front of PromoService.Subscribe (polled every 100ms):")
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "  %-14s %s\n", run.Label+":", transitions(run.Compartment, run.Breaker))
+	}
+	fmt.Fprintln(w, "\nroutine p99 storm / baseline:")
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "  %-14s %.2fx\n", run.Label+":", run.RoutineP99Ratio)
+	}
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "\ntargets, %s", run.Label)
+		if !run.Bulkheads {
+			fmt.Fprint(w, " (the naive design: for comparison, not expected to hold)")
+		}
+		fmt.Fprintln(w, ":")
+		for _, t := range run.Targets {
+			mark := "met   "
+			if !t.Met {
+				mark = "MISSED"
+			}
+			fmt.Fprintf(w, "  [%s] %s: %s\n", mark, t.Name, t.Measured)
+		}
+	}
+}
+
+// errorList renders errors as "REASON n, ...", largest first.
+func errorList(errs map[string]int64) string {
+	if len(errs) == 0 {
+		return "-"
+	}
+	keys := slices.Collect(maps.Keys(errs))
+	slices.SortFunc(keys, func(a, b string) int {
+		if errs[a] != errs[b] {
+			return int(errs[b] - errs[a])
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", shortReason(k), errs[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// shortReason turns "RESOURCE_EXHAUSTED:COMPARTMENT_SATURATED" into
+// "COMPARTMENT_SATURATED"; a bare code stays as it is.
+func shortReason(key string) string {
+	if _, reason, ok := strings.Cut(key, ":"); ok {
+		return reason
+	}
+	return key
+}
+
+// transitions renders a breaker's transitions, at most a dozen.
+func transitions(compartment string, ts []Transition) string {
+	if len(ts) == 0 {
+		return compartment + ": never left closed"
+	}
+	var parts []string
+	for i, t := range ts {
+		if i == 12 {
+			parts = append(parts, fmt.Sprintf("... %d more, last %s at %.1fs", len(ts)-i, ts[len(ts)-1].To, ts[len(ts)-1].AtS))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s at %.1fs", t.To, t.AtS))
+	}
+	return compartment + ": " + strings.Join(parts, ", ")
+}
+
+func percent(f float64) string {
+	if f == 1 {
+		return "100%"
+	}
+	return fmt.Sprintf("%.2f%%", 100*f)
+}
+
+// millis renders a latency with three significant figures or so.
+func millis(ms float64) string {
+	switch {
+	case ms == 0:
+		return "-"
+	case ms < 10:
+		return fmt.Sprintf("%.2f", ms)
+	case ms < 100:
+		return fmt.Sprintf("%.1f", ms)
+	}
+	return fmt.Sprintf("%.0f", ms)
+}
