@@ -1,6 +1,7 @@
 package storm
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -10,11 +11,20 @@ func (r *Report) WriteFiles(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "storm.json"))
+	for name, write := range map[string]func(io.Writer) error{"storm.json": r.WriteJSON, "storm.html": r.WriteHTML} {
+		if err := writeFile(filepath.Join(dir, name), write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := r.WriteJSON(f); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}

@@ -86,16 +86,22 @@ func errorList(errs map[string]int64) string {
 	if len(errs) == 0 {
 		return "-"
 	}
-	keys := slices.Collect(maps.Keys(errs))
+	// A code and its reason can both shorten to the reason (a deadline the
+	// client saw, and one the server reported): add them up.
+	short := map[string]int64{}
+	for k, n := range errs {
+		short[shortReason(k)] += n
+	}
+	keys := slices.Collect(maps.Keys(short))
 	slices.SortFunc(keys, func(a, b string) int {
-		if errs[a] != errs[b] {
-			return int(errs[b] - errs[a])
+		if short[a] != short[b] {
+			return int(short[b] - short[a])
 		}
 		return strings.Compare(a, b)
 	})
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", shortReason(k), errs[k])
+		parts[i] = fmt.Sprintf("%s %d", k, short[k])
 	}
 	return strings.Join(parts, ", ")
 }
