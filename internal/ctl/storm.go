@@ -29,7 +29,8 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 	fs.Float64Var(&cfg.Rates.Flood, "promo-rate", cfg.Rates.Flood, "promo subscriptions per second during the storm")
 	fs.Float64Var(&cfg.Rates.Trickle, "promo-trickle", cfg.Rates.Trickle, "promo subscriptions per second outside the storm")
 	fs.IntVar(&cfg.PromoQuota, "promo-quota", cfg.PromoQuota, "subscriptions the promo sells before it is sold out")
-	fs.DurationVar(&cfg.PromoDBDelay, "promo-db-delay", 0, "hold each Subscribe transaction open this long: a slow promo database")
+	fs.DurationVar(&cfg.PromoDBDelay, "promo-db-delay", cfg.PromoDBDelay,
+		"during the storm, hold each Subscribe transaction open this long: a slow promo database (in-process runs; 0 for none)")
 	fs.Func("limit", "override one compartment limit, COMPARTMENT.FIELD=VALUE, as ledgerd --limit (repeatable)", func(v string) error {
 		cfg.Limits = append(cfg.Limits, v)
 		return nil
@@ -45,6 +46,9 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		if serverGiven(fs, c.g.server) {
 			cfg.Server = c.g.server
+			if !flagGiven(fs, "promo-db-delay") {
+				cfg.PromoDBDelay = 0 // a running server's database is what it is
+			}
 		}
 		cfg.Logf = func(format string, args ...any) {
 			fmt.Fprintf(c.stderr, "%s storm: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
@@ -69,7 +73,12 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 // running ledger only when asked by name, never because LEDGER_SERVER is
 // set in the environment or by default.
 func serverGiven(fs *flag.FlagSet, server string) bool {
+	return flagGiven(fs, "server") || (server != DefaultServer && server != os.Getenv("LEDGER_SERVER"))
+}
+
+// flagGiven reports whether the flag name was typed.
+func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "server" })
-	return given || (server != DefaultServer && server != os.Getenv("LEDGER_SERVER"))
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
