@@ -23,6 +23,7 @@ type Limits struct {
 	SlowCall         time.Duration `yaml:"slow_call"`
 	MinRequests      uint32        `yaml:"min_requests"`
 	FailureRatio     float64       `yaml:"failure_ratio"`
+	Interval         time.Duration `yaml:"interval"`
 	OpenTimeout      time.Duration `yaml:"open_timeout"`
 	HalfOpenProbes   uint32        `yaml:"half_open_probes"`
 	PoolSize         int32         `yaml:"pool_size"`
@@ -33,7 +34,7 @@ func (l Limits) settings(name string) bulkhead.Settings {
 	return bulkhead.Settings{
 		Name: name, MaxConcurrent: l.MaxConcurrent, MaxQueue: l.MaxQueue, MaxWait: l.MaxWait,
 		Timeout: l.Timeout, SlowCall: l.SlowCall, MinRequests: l.MinRequests, FailureRatio: l.FailureRatio,
-		OpenTimeout: l.OpenTimeout, HalfOpenProbes: l.HalfOpenProbes,
+		Interval: l.Interval, OpenTimeout: l.OpenTimeout, HalfOpenProbes: l.HalfOpenProbes,
 	}
 }
 
@@ -59,8 +60,11 @@ func DefaultIsolation() Isolation {
 		Compartments: map[string]Limits{
 			"routine": {MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
 				PoolSize: 32, StatementTimeout: 2 * time.Second},
+			// The promo breaker judges only the last two seconds, so that a
+			// calm hour of successes cannot outvote a stampede's first failures.
 			"promo": {MaxConcurrent: 4, MaxQueue: 8, MaxWait: 50 * time.Millisecond, Timeout: time.Second,
-				MinRequests: 10, OpenTimeout: 3 * time.Second, PoolSize: 4, StatementTimeout: time.Second},
+				MinRequests: 10, Interval: 2 * time.Second, OpenTimeout: 3 * time.Second, PoolSize: 4,
+				StatementTimeout: time.Second},
 			"teller": {MaxConcurrent: 8, MaxQueue: 32, MaxWait: 100 * time.Millisecond, Timeout: 2 * time.Second,
 				PoolSize: 8, StatementTimeout: 2 * time.Second},
 			"audit": {MaxConcurrent: 2, MaxQueue: 4, MaxWait: 200 * time.Millisecond, Timeout: 10 * time.Second,
@@ -158,7 +162,7 @@ func (iso *Isolation) Set(kv string) error {
 func knownField(f string) bool {
 	switch f {
 	case "max_concurrent", "max_queue", "max_wait", "timeout", "slow_call", "min_requests", "failure_ratio",
-		"open_timeout", "half_open_probes", "pool_size", "statement_timeout":
+		"interval", "open_timeout", "half_open_probes", "pool_size", "statement_timeout":
 		return true
 	}
 	return false
