@@ -38,7 +38,7 @@ func (m *Main) setup(ctx context.Context) error {
 	var err error
 	m.ledger, err = ledgerd.Run(ctx, ledgerd.Config{
 		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-",
-		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(),
+		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(), Plaintext: true, // in-process, on loopback
 	})
 	if err != nil {
 		return fmt.Errorf("ledgerd: %w", err)

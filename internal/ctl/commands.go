@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/corebanking/ledger/internal/identity"
 )
 
 // command is one subcommand. setup registers its flags on fs and returns
@@ -18,7 +20,10 @@ type command struct {
 	summary  string
 	minArgs  int
 	maxArgs  int
-	setup    func(c *cli, fs *flag.FlagSet) func(ctx context.Context, args []string) error
+	// role is whose certificate the command uses unless --role says;
+	// empty for commands that make their own connections, or none.
+	role  identity.Role
+	setup func(c *cli, fs *flag.FlagSet) func(ctx context.Context, args []string) error
 }
 
 func (cmd *command) argsWanted() string {
@@ -35,33 +40,33 @@ func (cmd *command) argsWanted() string {
 
 // commands lists every subcommand in the order help shows them.
 var commands = []*command{
-	{name: "account open", synopsis: "--customer CUSTOMER_ID --currency CURRENCY [--id ACCOUNT_ID] [--kind customer|internal]",
+	{name: "account open", role: identity.Teller, synopsis: "--customer CUSTOMER_ID --currency CURRENCY [--id ACCOUNT_ID] [--kind customer|internal]",
 		summary: "open an account", setup: accountOpen},
-	{name: "account show", synopsis: "ACCOUNT_ID", summary: "show an account's details",
+	{name: "account show", role: identity.Teller, synopsis: "ACCOUNT_ID", summary: "show an account's details",
 		minArgs: 1, maxArgs: 1, setup: accountShow},
-	{name: "balance", synopsis: "ACCOUNT_ID", summary: "show posted, held and available balance",
+	{name: "balance", role: identity.Teller, synopsis: "ACCOUNT_ID", summary: "show posted, held and available balance",
 		minArgs: 1, maxArgs: 1, setup: balance},
-	{name: "statement", synopsis: "ACCOUNT_ID [--page-size N] [--page-token T] [--all]",
+	{name: "statement", role: identity.Teller, synopsis: "ACCOUNT_ID [--page-size N] [--page-token T] [--all]",
 		summary: "list an account's entries, newest first", minArgs: 1, maxArgs: 1, setup: statement},
-	{name: "deposit", synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--memo M]", summary: "credit cash paid in",
+	{name: "deposit", role: identity.Teller, synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--memo M]", summary: "credit cash paid in",
 		minArgs: 3, maxArgs: 3, setup: deposit},
-	{name: "transfer", synopsis: "FROM_ACCOUNT_ID TO_ACCOUNT_ID AMOUNT CURRENCY [--memo M]",
+	{name: "transfer", role: identity.Channel, synopsis: "FROM_ACCOUNT_ID TO_ACCOUNT_ID AMOUNT CURRENCY [--memo M]",
 		summary: "move money between two accounts", minArgs: 4, maxArgs: 4, setup: transfer},
-	{name: "withdraw", synopsis: "ACCOUNT_ID AMOUNT CURRENCY --atm ATM_ID", summary: "pay cash out at an ATM",
+	{name: "withdraw", role: identity.Teller, synopsis: "ACCOUNT_ID AMOUNT CURRENCY --atm ATM_ID", summary: "pay cash out at an ATM",
 		minArgs: 3, maxArgs: 3, setup: withdraw},
-	{name: "hold place", synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--ttl 15m] [--atm ATM_ID]",
+	{name: "hold place", role: identity.Channel, synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--ttl 15m] [--atm ATM_ID]",
 		summary: "reserve funds until captured, voided or expired", minArgs: 3, maxArgs: 3, setup: holdPlace},
-	{name: "hold capture", synopsis: "HOLD_ID [AMOUNT]", summary: "take a hold, all of it or AMOUNT; the rest is released",
+	{name: "hold capture", role: identity.Channel, synopsis: "HOLD_ID [AMOUNT]", summary: "take a hold, all of it or AMOUNT; the rest is released",
 		minArgs: 1, maxArgs: 2, setup: holdCapture},
-	{name: "hold void", synopsis: "HOLD_ID", summary: "release a hold without moving money",
+	{name: "hold void", role: identity.Channel, synopsis: "HOLD_ID", summary: "release a hold without moving money",
 		minArgs: 1, maxArgs: 1, setup: holdVoid},
-	{name: "promo create", synopsis: "PROMO_ID --currency CURRENCY --quota AMOUNT --max-per-customer AMOUNT --rate-bps BPS [--opens RFC3339|now] --closes RFC3339|DURATION",
+	{name: "promo create", role: identity.Operator, synopsis: "PROMO_ID --currency CURRENCY --quota AMOUNT --max-per-customer AMOUNT --rate-bps BPS [--opens RFC3339|now] --closes RFC3339|DURATION",
 		summary: "define a promotional deposit with a hard total quota", minArgs: 1, maxArgs: 1, setup: promoCreate},
-	{name: "promo show", synopsis: "PROMO_ID", summary: "show a promotion's quota, sales, rate and window",
+	{name: "promo show", role: identity.Operator, synopsis: "PROMO_ID", summary: "show a promotion's quota, sales, rate and window",
 		minArgs: 1, maxArgs: 1, setup: promoShow},
-	{name: "promo subscribe", synopsis: "PROMO_ID CUSTOMER_ID FROM_ACCOUNT_ID AMOUNT [--allow-partial]",
+	{name: "promo subscribe", role: identity.Channel, synopsis: "PROMO_ID CUSTOMER_ID FROM_ACCOUNT_ID AMOUNT [--allow-partial]",
 		summary: "move a customer's deposit into a promotion, consuming quota", minArgs: 4, maxArgs: 4, setup: promoSubscribe},
-	{name: "compartments", summary: "show every bulkhead compartment's breaker, load and rejections",
+	{name: "compartments", role: identity.Operator, summary: "show every bulkhead compartment's breaker, load and rejections",
 		setup: compartments},
 	{name: "storm", synopsis: "[--server ADDR] [--out DIR] [--bulkheads both|on|off] [--promo-rate N] [--promo-db-delay D] ...",
 		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", setup: stormCmd},
@@ -112,15 +117,21 @@ commands:
 	tw.Flush()
 	fmt.Fprintf(w, "\n%s\n\nglobal flags (before or after the command):\n", amountHelp)
 	fs := newFlagSet("ledgerctl")
-	(&globals{server: DefaultServer, timeout: defaultTimeout, lang: "en"}).register(fs)
+	(&globals{server: DefaultServer, timeout: defaultTimeout, lang: "en", sec: security{dir: DefaultTLSDir}}).register(fs)
 	printFlags(w, fs, nil)
 	fmt.Fprint(w, `
 Commands that change the ledger send a request id (--request-id, a new UUID by default) and
 print it; running the command again with the same --request-id is safe: the
 ledger applies a request once and returns the first result.
 
+Calls go over mutual TLS with a certificate per role from --tls-dir, the
+development certificates ledgerd makes on its first start; each command acts as
+the role it needs (help COMMAND says which), --role chooses another.
+
 Run 'ledgerctl help COMMAND' or 'ledgerctl COMMAND -h' for a command's flags.
-Exit status: 0 done, 1 refused by or could not reach the server, 2 bad usage.
+
+Exit status: 0 done, 1 refused by or could not reach the server, 2 bad usage
+or local setup (nothing was sent).
 `)
 }
 
@@ -129,12 +140,16 @@ func printCommandHelp(w io.Writer, cmd *command, fs *flag.FlagSet) {
 	if strings.Contains(cmd.synopsis, "AMOUNT") {
 		fmt.Fprintf(w, "\n%s\n", amountHelp)
 	}
-	global := map[string]bool{"server": true, "json": true, "timeout": true, "lang": true}
+	global := map[string]bool{"server": true, "json": true, "timeout": true, "lang": true,
+		"plaintext": true, "tls-dir": true, "role": true, "tls-cert": true, "tls-key": true, "tls-ca": true}
 	if hasFlags(fs, global) {
 		fmt.Fprintln(w, "\nflags:")
 		printFlags(w, fs, global)
 	}
-	fmt.Fprintln(w, "\nglobal flags: --server, --json, --timeout, --lang (see 'ledgerctl help')")
+	if cmd.role != "" {
+		fmt.Fprintf(w, "\nRuns as role %s, with its certificate from --tls-dir, unless --role says otherwise.\n", cmd.role)
+	}
+	fmt.Fprintln(w, "\nglobal flags: --server, --json, --timeout, --lang, --role, --tls-dir, --tls-cert, --tls-key, --tls-ca, --plaintext (see 'ledgerctl help')")
 }
 
 func hasFlags(fs *flag.FlagSet, skip map[string]bool) bool {

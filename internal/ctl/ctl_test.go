@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,13 +21,19 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// target is a ledger server: its gRPC address and the directory of the
+// development certificates ledgerctl uses to call it.
+type target struct{ addr, tlsDir string }
+
 // MustStartServer runs the real ledger server on port 0 against a fresh
-// database and returns its gRPC address; it stops when the test ends.
-func MustStartServer(tb testing.TB) string {
+// database, with mutual TLS and development certificates as `make run`
+// has; it stops when the test ends.
+func MustStartServer(tb testing.TB) target {
 	tb.Helper()
 	url := pgtest.NewDatabase(tb)
+	dir := filepath.Join(tb.TempDir(), "tls")
 	m, err := ledgerd.Run(context.Background(), ledgerd.Config{
-		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-",
+		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-", TLSDir: dir,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), nil)),
 	})
 	if err != nil {
@@ -37,7 +44,7 @@ func MustStartServer(tb testing.TB) string {
 			tb.Errorf("ledgerd Close: %v", err)
 		}
 	})
-	return m.Server.Addr()
+	return target{addr: m.Server.Addr(), tlsDir: dir}
 }
 
 // result is what one run of ledgerctl printed and returned.
@@ -46,16 +53,16 @@ type result struct {
 	code           int
 }
 
-// ledgerctl runs the program in-process against addr.
-func ledgerctl(tb testing.TB, addr string, args ...string) result {
+// ledgerctl runs the program in-process against to.
+func ledgerctl(tb testing.TB, to target, args ...string) result {
 	tb.Helper()
 	var out, errOut bytes.Buffer
-	code := ctl.Main(context.Background(), append([]string{"--server", addr}, args...), &out, &errOut)
+	code := ctl.Main(context.Background(), append([]string{"--server", to.addr, "--tls-dir", to.tlsDir}, args...), &out, &errOut)
 	return result{out.String(), errOut.String(), code}
 }
 
 // mustRun runs ledgerctl and fails the test unless it succeeds.
-func mustRun(tb testing.TB, addr string, args ...string) string {
+func mustRun(tb testing.TB, addr target, args ...string) string {
 	tb.Helper()
 	r := ledgerctl(tb, addr, args...)
 	if r.code != ctl.ExitOK {
@@ -74,7 +81,7 @@ func mustContain(tb testing.TB, s string, patterns ...string) {
 	}
 }
 
-func mustBalance(tb testing.TB, addr, account, posted, held, available string) {
+func mustBalance(tb testing.TB, addr target, account, posted, held, available string) {
 	tb.Helper()
 	mustContain(tb, mustRun(tb, addr, "balance", account),
 		`balance of `+account, `posted\s+`+posted+` KRW\n`, `held\s+`+held+` KRW\n`, `available\s+`+available+` KRW\n`)

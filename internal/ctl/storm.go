@@ -44,7 +44,7 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 			return usagef(nil, "--bulkheads must be both, on or off, not %q", *bulkheads)
 		}
 		if serverGiven(fs, c.g.server) {
-			cfg.Server = c.g.server
+			cfg.Server, cfg.Transport = c.g.server, c.g.sec.dialOption
 		}
 		cfg.Logf = func(format string, args ...any) {
 			fmt.Fprintf(c.stderr, "%s storm: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))

@@ -40,6 +40,19 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the ledger's clock; time.Now by default. Tests move it.
 	Now func() time.Time
+	// Plaintext serves without TLS (server.Config.Plaintext): for
+	// development and peer tools, on a loopback address only.
+	Plaintext bool
+	// TLSCert, TLSKey and TLSClientCA are the PEM files of production
+	// mutual TLS: the server's certificate and key, and the CAs that sign
+	// client certificates; TrustDomain is then required. When they are
+	// empty and Plaintext is false, development certificates are made in
+	// TLSDir ("<DataDir>/tls" by default) and used.
+	TLSCert, TLSKey, TLSClientCA string
+	TLSDir                       string
+	// TrustDomain is that of the callers' SPIFFE IDs;
+	// identity.DefaultTrustDomain for development certificates.
+	TrustDomain string
 	// StoreOptions, if set, may change the store options of each
 	// compartment; fault-injection tests use it to slow one compartment's
 	// database work.
@@ -70,6 +83,10 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		}
 	}()
 
+	tlsCfg, err := cfg.transport()
+	if err != nil {
+		return m, err
+	}
 	url := cfg.DatabaseURL
 	if url == "" {
 		cfg.Logger.Info("starting embedded PostgreSQL", "data_dir", cfg.DataDir)
@@ -129,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		})
 	}
 	m.Server, err = server.Start(server.Config{
-		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
+		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now, TLS: tlsCfg, Plaintext: cfg.Plaintext,
 		Ledger: compartments[0].Ledger, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
 	return m, err
