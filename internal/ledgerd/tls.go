@@ -1,12 +1,9 @@
 package ledgerd
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 
 	"github.com/corebanking/ledger/internal/devcert"
@@ -40,7 +37,7 @@ func (cfg Config) transport() (*server.TLSConfig, error) {
 	}
 	cfg.Logger.Info("mutual TLS with development certificates; ledgerctl finds them with --tls-dir",
 		"tls_dir", dir, "trust_domain", td)
-	return loadTLS(filepath.Join(dir, devcert.ServerCert), filepath.Join(dir, devcert.ServerKey),
+	return server.LoadTLS(filepath.Join(dir, devcert.ServerCert), filepath.Join(dir, devcert.ServerKey),
 		filepath.Join(dir, devcert.CACert), td)
 }
 
@@ -51,23 +48,7 @@ func productionTLS(cfg Config) (*server.TLSConfig, error) {
 	if cfg.TrustDomain == "" {
 		return nil, errors.New("TLS with certificate files needs the trust domain of the callers' SPIFFE IDs")
 	}
-	return loadTLS(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA, cfg.TrustDomain)
-}
-
-func loadTLS(certFile, keyFile, caFile, trustDomain string) (*server.TLSConfig, error) {
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("server certificate: %w", err)
-	}
-	caPEM, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("client CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("client CA %s: no PEM certificate in it", caFile)
-	}
-	return &server.TLSConfig{Certificate: pair, ClientCAs: pool, TrustDomain: trustDomain}, nil
+	return server.LoadTLS(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA, cfg.TrustDomain)
 }
 
 // listenHost is the host the development server certificate must name

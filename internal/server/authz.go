@@ -71,6 +71,7 @@ var permissions = map[string][]identity.Role{
 	// Load balancers and every client may ask whether the ledger serves.
 	healthpb.Health_Check_FullMethodName: anyone,
 	healthpb.Health_Watch_FullMethodName: anyone,
+	healthpb.Health_List_FullMethodName:  anyone,
 	// The schema is no secret, but production clients have compiled stubs.
 	reflectionv1.ServerReflection_ServerReflectionInfo_FullMethodName:      {operator},
 	reflectionv1alpha.ServerReflection_ServerReflectionInfo_FullMethodName: {operator},

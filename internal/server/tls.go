@@ -4,8 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"os"
 
 	"google.golang.org/grpc/credentials"
 
@@ -18,6 +20,24 @@ type TLSConfig struct {
 	Certificate tls.Certificate
 	ClientCAs   *x509.CertPool
 	TrustDomain string
+}
+
+// LoadTLS reads a TLSConfig from PEM files: the server's certificate and
+// key, and the CAs that sign client certificates.
+func LoadTLS(certFile, keyFile, clientCAFile, trustDomain string) (*TLSConfig, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	caPEM, err := os.ReadFile(clientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("client CA %s: no PEM certificate in it", clientCAFile)
+	}
+	return &TLSConfig{Certificate: pair, ClientCAs: pool, TrustDomain: trustDomain}, nil
 }
 
 // credentials returns the server's transport credentials: TLS 1.3 only. A
