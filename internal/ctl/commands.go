@@ -68,6 +68,8 @@ var commands = []*command{
 		summary: "move a customer's deposit into a promotion, consuming quota", minArgs: 4, maxArgs: 4, setup: promoSubscribe},
 	{name: "compartments", role: identity.Operator, summary: "show every bulkhead compartment's breaker, load and rejections",
 		setup: compartments},
+	{name: "cert issue", synopsis: "--role ROLE --name NAME [--out DIR] [--trust-domain DOMAIN]",
+		summary: "issue a client certificate from the development CA in --tls-dir", setup: certIssue},
 	{name: "storm", synopsis: "[--server ADDR] [--out DIR] [--bulkheads both|on|off] [--promo-rate N] [--promo-db-delay D] ...",
 		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", setup: stormCmd},
 }

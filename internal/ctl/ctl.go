@@ -132,7 +132,9 @@ func (c *cli) connect(cmd *command) error {
 	if err != nil {
 		return err
 	}
-	c.role = string(role)
+	if c.g.sec.cert == "" { // one's own certificate names its own role
+		c.role = string(role)
+	}
 	if c.conn, err = grpc.NewClient(c.g.server, creds, grpc.WithUserAgent("ledgerctl")); err != nil {
 		return usagef(cmd, "--server %q: %v", c.g.server, err)
 	}

@@ -50,6 +50,8 @@ func (c *cli) reportError(err error) {
 		// The transport's own words ("dial tcp ... connection refused") are for
 		// the log, not for a teller.
 		msg = fmt.Sprintf("cannot reach the ledger at %s; is it running?", c.g.server)
+	case info.GetReason() == "PERMISSION_DENIED" && c.role == "":
+		hint = "  the role in your certificate (--tls-cert) may not do this"
 	case info.GetReason() == "PERMISSION_DENIED":
 		hint = fmt.Sprintf("  this command ran as role %s; another role's certificate may be allowed (--role)", c.role)
 	}
