@@ -23,7 +23,7 @@ func main() {
 	flag.StringVar(&cfg.TLSCert, "tls-cert", env("LEDGER_TLS_CERT", ""), "PEM `file` of the server certificate (LEDGER_TLS_CERT); empty makes development certificates in --tls-dir")
 	flag.StringVar(&cfg.TLSKey, "tls-key", env("LEDGER_TLS_KEY", ""), "PEM `file` of the server certificate's key (LEDGER_TLS_KEY)")
 	flag.StringVar(&cfg.TLSClientCA, "tls-client-ca", env("LEDGER_TLS_CLIENT_CA", ""), "PEM `file` of the CAs that sign client certificates (LEDGER_TLS_CLIENT_CA)")
-	flag.StringVar(&cfg.TLSDir, "tls-dir", env("LEDGER_TLS_DIR", ""), "`directory` of the development CA and certificates (LEDGER_TLS_DIR); <data-dir>/tls by default")
+	flag.StringVar(&cfg.TLSDir, "tls-dir", env("LEDGER_TLS_DIR", ""), "`directory` of the development CA and certificates (LEDGER_TLS_DIR); <data-dir>-tls by default")
 	flag.StringVar(&cfg.TrustDomain, "trust-domain", env("LEDGER_TRUST_DOMAIN", ""), "trust `domain` of the callers' spiffe://DOMAIN/ROLE/NAME IDs (LEDGER_TRUST_DOMAIN); required with --tls-cert, ledger.local for development")
 	configFile := flag.String("config", env("LEDGER_CONFIG", ""), "YAML file of compartment limits and the method map (LEDGER_CONFIG); built-in defaults otherwise")
 	bulkheads := flag.String("bulkheads", env("LEDGER_BULKHEADS", "on"), "on: a compartment per traffic class; off: one shared compartment and pool, only to measure the difference (LEDGER_BULKHEADS)")

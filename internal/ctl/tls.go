@@ -19,8 +19,9 @@ import (
 )
 
 // DefaultTLSDir is where ledgerctl looks for certificates unless --tls-dir
-// or LEDGER_TLS_DIR says otherwise: where `make run` has ledgerd make them.
-const DefaultTLSDir = "ledger-data/tls"
+// or LEDGER_TLS_DIR says otherwise: where `make run` has ledgerd make them,
+// beside its ledger-data.
+const DefaultTLSDir = "ledger-data-tls"
 
 // security is how ledgerctl proves who it is to the ledger.
 type security struct {
@@ -103,7 +104,7 @@ func (s *security) dialOption(role identity.Role) (grpc.DialOption, error) {
 func (s *security) missing(err error, what string) error {
 	if errors.Is(err, os.ErrNotExist) {
 		return &setupError{fmt.Sprintf("cannot read %s: %v\n"+
-			"  ledgerd makes development certificates in <data-dir>/tls on its first start; point --tls-dir there,\n"+
+			"  ledgerd makes development certificates in <data-dir>-tls on its first start; point --tls-dir there,\n"+
 			"  or pass --tls-cert, --tls-key and --tls-ca, or --plaintext for a ledgerd started with --plaintext", what, err)}
 	}
 	return &setupError{fmt.Sprintf("cannot load %s: %v", what, err)}

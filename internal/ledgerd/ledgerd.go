@@ -47,7 +47,8 @@ type Config struct {
 	// mutual TLS: the server's certificate and key, and the CAs that sign
 	// client certificates; TrustDomain is then required. When they are
 	// empty and Plaintext is false, development certificates are made in
-	// TLSDir ("<DataDir>/tls" by default) and used.
+	// TLSDir ("<DataDir>-tls" by default: beside the embedded
+	// PostgreSQL's directory, which PostgreSQL owns) and used.
 	TLSCert, TLSKey, TLSClientCA string
 	TLSDir                       string
 	// TrustDomain is that of the callers' SPIFFE IDs;

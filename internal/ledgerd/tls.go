@@ -19,6 +19,10 @@ func (cfg Config) transport() (*server.TLSConfig, error) {
 	switch {
 	case cfg.Plaintext && files:
 		return nil, errors.New("plaintext and TLS certificate files exclude each other")
+	case cfg.Plaintext && !maybeLoopback(cfg.Listen):
+		// The server checks the address it binds; this only fails before
+		// the database is started for nothing.
+		return nil, fmt.Errorf("plaintext is refused on %s: it is for development on this machine only", cfg.Listen)
 	case cfg.Plaintext:
 		return nil, nil
 	case files:
@@ -30,7 +34,7 @@ func (cfg Config) transport() (*server.TLSConfig, error) {
 	}
 	dir := cfg.TLSDir
 	if dir == "" {
-		dir = filepath.Join(cfg.DataDir, "tls")
+		dir = DefaultTLSDir(cfg.DataDir)
 	}
 	if err := devcert.Ensure(dir, td, listenHost(cfg.Listen)); err != nil {
 		return nil, fmt.Errorf("development certificates: %w", err)
@@ -41,6 +45,13 @@ func (cfg Config) transport() (*server.TLSConfig, error) {
 		filepath.Join(dir, devcert.CACert), td)
 }
 
+// DefaultTLSDir is where development certificates live for a data
+// directory: beside it, not in it, as the data directory is the embedded
+// PostgreSQL's own and belongs to its user.
+func DefaultTLSDir(dataDir string) string {
+	return filepath.Clean(dataDir) + "-tls"
+}
+
 func productionTLS(cfg Config) (*server.TLSConfig, error) {
 	if cfg.TLSCert == "" || cfg.TLSKey == "" || cfg.TLSClientCA == "" {
 		return nil, errors.New("TLS needs all of the certificate, its key and the client CA file")
@@ -49,6 +60,20 @@ func productionTLS(cfg Config) (*server.TLSConfig, error) {
 		return nil, errors.New("TLS with certificate files needs the trust domain of the callers' SPIFFE IDs")
 	}
 	return server.LoadTLS(cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA, cfg.TrustDomain)
+}
+
+// maybeLoopback reports whether listen may be a loopback address: a
+// loopback IP or a name (which the server checks once bound).
+func maybeLoopback(listen string) bool {
+	if listen == "" {
+		return true // the server's default, 127.0.0.1:7070
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil || host == "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || ip.IsLoopback()
 }
 
 // listenHost is the host the development server certificate must name

@@ -29,13 +29,13 @@ func run(t *testing.T, cfg ledgerd.Config) (*ledgerd.Main, error) {
 }
 
 func TestTransport(t *testing.T) {
-	t.Run("DevelopmentCertificatesInDataDir", func(t *testing.T) {
-		data := t.TempDir()
+	t.Run("DevelopmentCertificatesBesideDataDir", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "ledger-data")
 		if _, err := run(t, ledgerd.Config{DataDir: data}); err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range []string{"ca.crt", "ca.key", "server.crt", "server.key", "channel.crt", "teller.key", "auditor.crt", "operator.key"} {
-			if _, err := os.Stat(filepath.Join(data, "tls", f)); err != nil {
+			if _, err := os.Stat(filepath.Join(data+"-tls", f)); err != nil {
 				t.Error(err)
 			}
 		}
@@ -46,11 +46,11 @@ func TestTransport(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := ledgerd.Config{TLSCert: filepath.Join(dir, "server.crt"), TLSKey: filepath.Join(dir, "server.key"),
-			TLSClientCA: filepath.Join(dir, "ca.crt"), TrustDomain: "bank.example", DataDir: t.TempDir()}
+			TLSClientCA: filepath.Join(dir, "ca.crt"), TrustDomain: "bank.example", DataDir: filepath.Join(t.TempDir(), "d")}
 		if _, err := run(t, cfg); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := os.Stat(filepath.Join(cfg.DataDir, "tls")); !os.IsNotExist(err) {
+		if _, err := os.Stat(ledgerd.DefaultTLSDir(cfg.DataDir)); !os.IsNotExist(err) {
 			t.Errorf("production mode made development certificates: %v", err)
 		}
 	})
@@ -67,7 +67,7 @@ func TestTransport(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.cfg.DataDir == "" {
-				tt.cfg.DataDir = t.TempDir()
+				tt.cfg.DataDir = filepath.Join(t.TempDir(), "d")
 			}
 			_, err := run(t, tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
