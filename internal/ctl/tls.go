@@ -85,7 +85,9 @@ func (s *security) dialOption(role identity.Role) (grpc.DialOption, error) {
 		ca = filepath.Join(s.dir, devcert.CACert)
 	}
 	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
+	if err != nil && s.cert != "" {
+		return nil, &setupError{fmt.Sprintf("cannot load --tls-cert %s and --tls-key %s: %v", s.cert, s.key, err)}
+	} else if err != nil {
 		return nil, s.missing(err, "the "+string(role)+" certificate")
 	}
 	caPEM, err := os.ReadFile(ca)
