@@ -133,6 +133,10 @@ func Start(cfg Config) (*Server, error) {
 	// refused caller never takes a compartment slot or learns its load.
 	s.grpc = grpc.NewServer(append(opts,
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		// A peer that stalls its handshake, or sends a flood of headers,
+		// holds no more than this.
+		grpc.ConnectionTimeout(10*time.Second),
+		grpc.MaxHeaderListSize(16<<10),
 		grpc.InTapHandle(chainTaps(authz.tap, iso.tap)),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
 			authz.unary, defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
