@@ -20,10 +20,11 @@ type command struct {
 	summary  string
 	minArgs  int
 	maxArgs  int
-	// role is whose certificate the command uses unless --role says;
-	// empty for commands that make their own connections, or none.
-	role  identity.Role
-	setup func(c *cli, fs *flag.FlagSet) func(ctx context.Context, args []string) error
+	// role is whose certificate the command uses unless --role says.
+	role identity.Role
+	// offline commands make their own connections, or none.
+	offline bool
+	setup   func(c *cli, fs *flag.FlagSet) func(ctx context.Context, args []string) error
 }
 
 func (cmd *command) argsWanted() string {
@@ -69,9 +70,9 @@ var commands = []*command{
 	{name: "compartments", role: identity.Operator, summary: "show every bulkhead compartment's breaker, load and rejections",
 		setup: compartments},
 	{name: "cert issue", synopsis: "--role ROLE --name NAME [--out DIR] [--trust-domain DOMAIN]",
-		summary: "issue a client certificate from the development CA in --tls-dir", setup: certIssue},
+		summary: "issue a client certificate from the development CA in --tls-dir", offline: true, setup: certIssue},
 	{name: "storm", synopsis: "[--server ADDR] [--out DIR] [--bulkheads both|on|off] [--promo-rate N] [--promo-db-delay D] ...",
-		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", setup: stormCmd},
+		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", offline: true, setup: stormCmd},
 }
 
 // lookup finds the command named by the first one or two words of args and

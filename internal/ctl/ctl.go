@@ -109,7 +109,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	case c.g.timeout <= 0:
 		return usagef(cmd, "--timeout must be positive")
 	}
-	if cmd.role != "" { // commands without a role make their own connections, or none
+	if !cmd.offline {
 		if err := c.connect(cmd); err != nil {
 			return err
 		}

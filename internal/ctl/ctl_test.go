@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/corebanking/ledger/internal/ctl"
+	"github.com/corebanking/ledger/internal/devcert"
+	"github.com/corebanking/ledger/internal/identity"
 	"github.com/corebanking/ledger/internal/ledgerd"
 	"github.com/corebanking/ledger/internal/pgtest"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
@@ -21,14 +24,14 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// target is a ledger server: its gRPC address and the directory of the
-// development certificates ledgerctl uses to call it.
-type target struct{ addr, tlsDir string }
+// tlsDirs maps each test server's address to the directory of its
+// development certificates, which ledgerctl then presents.
+var tlsDirs sync.Map
 
 // MustStartServer runs the real ledger server on port 0 against a fresh
 // database, with mutual TLS and development certificates as `make run`
-// has; it stops when the test ends.
-func MustStartServer(tb testing.TB) target {
+// has, and returns its gRPC address; it stops when the test ends.
+func MustStartServer(tb testing.TB) string {
 	tb.Helper()
 	url := pgtest.NewDatabase(tb)
 	dir := filepath.Join(tb.TempDir(), "tls")
@@ -44,7 +47,22 @@ func MustStartServer(tb testing.TB) target {
 			tb.Errorf("ledgerd Close: %v", err)
 		}
 	})
-	return target{addr: m.Server.Addr(), tlsDir: dir}
+	tlsDirs.Store(m.Server.Addr(), dir)
+	return m.Server.Addr()
+}
+
+// tlsDirOf returns the certificates of the server at addr, or, for an
+// address no test server has, development certificates of their own.
+func tlsDirOf(tb testing.TB, addr string) string {
+	tb.Helper()
+	if dir, ok := tlsDirs.Load(addr); ok {
+		return dir.(string)
+	}
+	dir := tb.TempDir()
+	if err := devcert.Ensure(dir, identity.DefaultTrustDomain, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }
 
 // result is what one run of ledgerctl printed and returned.
@@ -53,16 +71,17 @@ type result struct {
 	code           int
 }
 
-// ledgerctl runs the program in-process against to.
-func ledgerctl(tb testing.TB, to target, args ...string) result {
+// ledgerctl runs the program in-process against addr, with the
+// certificates of the server there.
+func ledgerctl(tb testing.TB, addr string, args ...string) result {
 	tb.Helper()
 	var out, errOut bytes.Buffer
-	code := ctl.Main(context.Background(), append([]string{"--server", to.addr, "--tls-dir", to.tlsDir}, args...), &out, &errOut)
+	code := ctl.Main(context.Background(), append([]string{"--server", addr, "--tls-dir", tlsDirOf(tb, addr)}, args...), &out, &errOut)
 	return result{out.String(), errOut.String(), code}
 }
 
 // mustRun runs ledgerctl and fails the test unless it succeeds.
-func mustRun(tb testing.TB, addr target, args ...string) string {
+func mustRun(tb testing.TB, addr string, args ...string) string {
 	tb.Helper()
 	r := ledgerctl(tb, addr, args...)
 	if r.code != ctl.ExitOK {
@@ -81,7 +100,7 @@ func mustContain(tb testing.TB, s string, patterns ...string) {
 	}
 }
 
-func mustBalance(tb testing.TB, addr target, account, posted, held, available string) {
+func mustBalance(tb testing.TB, addr, account, posted, held, available string) {
 	tb.Helper()
 	mustContain(tb, mustRun(tb, addr, "balance", account),
 		`balance of `+account, `posted\s+`+posted+` KRW\n`, `held\s+`+held+` KRW\n`, `available\s+`+available+` KRW\n`)

@@ -37,7 +37,7 @@ func TestRoles(t *testing.T) {
 		res := mustRun(t, srv, "cert", "issue", "--role", "channel", "--name", "atm-switch", "--out", out)
 		mustContain(t, res, `^issued channel/atm-switch \(spiffe://ledger\.local/channel/atm-switch\)\n`)
 		own := []string{"--tls-cert", filepath.Join(out, "channel-atm-switch.crt"),
-			"--tls-key", filepath.Join(out, "channel-atm-switch.key"), "--tls-ca", filepath.Join(srv.tlsDir, "ca.crt")}
+			"--tls-key", filepath.Join(out, "channel-atm-switch.key"), "--tls-ca", filepath.Join(tlsDirOf(t, srv), "ca.crt")}
 		mustContain(t, mustRun(t, srv, append(own, "transfer", "A-1", "B-1", "700", "KRW")...), `B-1\s+\+700 KRW`)
 		r := ledgerctl(t, srv, append(own, "promo", "create", "P-1", "--currency", "KRW", "--quota", "50000",
 			"--max-per-customer", "5000", "--rate-bps", "500", "--closes", "24h")...)
@@ -57,7 +57,7 @@ func TestRoles(t *testing.T) {
 		}
 	})
 	t.Run("ErrOtherCA", func(t *testing.T) {
-		r := ledgerctl(t, unreachable(t), "--server", srv.addr, "--timeout", "5s", "balance", "A-1")
+		r := ledgerctl(t, srv, "--tls-dir", tlsDirOf(t, unreachable), "--timeout", "5s", "balance", "A-1")
 		if r.code != ctl.ExitFailure {
 			t.Fatalf("exit %d, want %d", r.code, ctl.ExitFailure)
 		}

@@ -62,6 +62,9 @@ func (s *security) roleOf(cmd *command) (identity.Role, error) {
 	if s.role == "" {
 		r = cmd.role
 	}
+	if r == "" {
+		return "", usagef(cmd, "%s has no default role: pass --role", cmd.name)
+	}
 	if !r.Valid() {
 		return "", usagef(cmd, "--role must be one of channel, teller, auditor, operator, not %q", s.role)
 	}
