@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/corebanking/ledger/internal/identity"
 )
 
 // command is one subcommand. setup registers its flags on fs and returns
@@ -20,8 +18,6 @@ type command struct {
 	summary  string
 	minArgs  int
 	maxArgs  int
-	// role is whose certificate the command uses unless --role says.
-	role identity.Role
 	// offline commands make their own connections, or none.
 	offline bool
 	setup   func(c *cli, fs *flag.FlagSet) func(ctx context.Context, args []string) error
@@ -41,33 +37,33 @@ func (cmd *command) argsWanted() string {
 
 // commands lists every subcommand in the order help shows them.
 var commands = []*command{
-	{name: "account open", role: identity.Teller, synopsis: "--customer CUSTOMER_ID --currency CURRENCY [--id ACCOUNT_ID] [--kind customer|internal]",
+	{name: "account open", synopsis: "--customer CUSTOMER_ID --currency CURRENCY [--id ACCOUNT_ID] [--kind customer|internal]",
 		summary: "open an account", setup: accountOpen},
-	{name: "account show", role: identity.Teller, synopsis: "ACCOUNT_ID", summary: "show an account's details",
+	{name: "account show", synopsis: "ACCOUNT_ID", summary: "show an account's details",
 		minArgs: 1, maxArgs: 1, setup: accountShow},
-	{name: "balance", role: identity.Teller, synopsis: "ACCOUNT_ID", summary: "show posted, held and available balance",
+	{name: "balance", synopsis: "ACCOUNT_ID", summary: "show posted, held and available balance",
 		minArgs: 1, maxArgs: 1, setup: balance},
-	{name: "statement", role: identity.Teller, synopsis: "ACCOUNT_ID [--page-size N] [--page-token T] [--all]",
+	{name: "statement", synopsis: "ACCOUNT_ID [--page-size N] [--page-token T] [--all]",
 		summary: "list an account's entries, newest first", minArgs: 1, maxArgs: 1, setup: statement},
-	{name: "deposit", role: identity.Teller, synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--memo M]", summary: "credit cash paid in",
+	{name: "deposit", synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--memo M]", summary: "credit cash paid in",
 		minArgs: 3, maxArgs: 3, setup: deposit},
-	{name: "transfer", role: identity.Channel, synopsis: "FROM_ACCOUNT_ID TO_ACCOUNT_ID AMOUNT CURRENCY [--memo M]",
+	{name: "transfer", synopsis: "FROM_ACCOUNT_ID TO_ACCOUNT_ID AMOUNT CURRENCY [--memo M]",
 		summary: "move money between two accounts", minArgs: 4, maxArgs: 4, setup: transfer},
-	{name: "withdraw", role: identity.Teller, synopsis: "ACCOUNT_ID AMOUNT CURRENCY --atm ATM_ID", summary: "pay cash out at an ATM",
+	{name: "withdraw", synopsis: "ACCOUNT_ID AMOUNT CURRENCY --atm ATM_ID", summary: "pay cash out at an ATM",
 		minArgs: 3, maxArgs: 3, setup: withdraw},
-	{name: "hold place", role: identity.Channel, synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--ttl 15m] [--atm ATM_ID]",
+	{name: "hold place", synopsis: "ACCOUNT_ID AMOUNT CURRENCY [--ttl 15m] [--atm ATM_ID]",
 		summary: "reserve funds until captured, voided or expired", minArgs: 3, maxArgs: 3, setup: holdPlace},
-	{name: "hold capture", role: identity.Channel, synopsis: "HOLD_ID [AMOUNT]", summary: "take a hold, all of it or AMOUNT; the rest is released",
+	{name: "hold capture", synopsis: "HOLD_ID [AMOUNT]", summary: "take a hold, all of it or AMOUNT; the rest is released",
 		minArgs: 1, maxArgs: 2, setup: holdCapture},
-	{name: "hold void", role: identity.Channel, synopsis: "HOLD_ID", summary: "release a hold without moving money",
+	{name: "hold void", synopsis: "HOLD_ID", summary: "release a hold without moving money",
 		minArgs: 1, maxArgs: 1, setup: holdVoid},
-	{name: "promo create", role: identity.Operator, synopsis: "PROMO_ID --currency CURRENCY --quota AMOUNT --max-per-customer AMOUNT --rate-bps BPS [--opens RFC3339|now] --closes RFC3339|DURATION",
+	{name: "promo create", synopsis: "PROMO_ID --currency CURRENCY --quota AMOUNT --max-per-customer AMOUNT --rate-bps BPS [--opens RFC3339|now] --closes RFC3339|DURATION",
 		summary: "define a promotional deposit with a hard total quota", minArgs: 1, maxArgs: 1, setup: promoCreate},
-	{name: "promo show", role: identity.Operator, synopsis: "PROMO_ID", summary: "show a promotion's quota, sales, rate and window",
+	{name: "promo show", synopsis: "PROMO_ID", summary: "show a promotion's quota, sales, rate and window",
 		minArgs: 1, maxArgs: 1, setup: promoShow},
-	{name: "promo subscribe", role: identity.Channel, synopsis: "PROMO_ID CUSTOMER_ID FROM_ACCOUNT_ID AMOUNT [--allow-partial]",
+	{name: "promo subscribe", synopsis: "PROMO_ID CUSTOMER_ID FROM_ACCOUNT_ID AMOUNT [--allow-partial]",
 		summary: "move a customer's deposit into a promotion, consuming quota", minArgs: 4, maxArgs: 4, setup: promoSubscribe},
-	{name: "compartments", role: identity.Operator, summary: "show every bulkhead compartment's breaker, load and rejections",
+	{name: "compartments", summary: "show every bulkhead compartment's breaker, load and rejections",
 		setup: compartments},
 	{name: "cert issue", synopsis: "--role ROLE --name NAME [--out DIR] [--trust-domain DOMAIN]",
 		summary: "issue a client certificate from the development CA in --tls-dir", offline: true, setup: certIssue},
@@ -149,8 +145,8 @@ func printCommandHelp(w io.Writer, cmd *command, fs *flag.FlagSet) {
 		fmt.Fprintln(w, "\nflags:")
 		printFlags(w, fs, global)
 	}
-	if cmd.role != "" {
-		fmt.Fprintf(w, "\nRuns as role %s, with its certificate from --tls-dir, unless --role says otherwise.\n", cmd.role)
+	if r := commandRoles[cmd.name]; r != "" {
+		fmt.Fprintf(w, "\nRuns as role %s, with its certificate from --tls-dir, unless --role says otherwise.\n", r)
 	}
 	fmt.Fprintln(w, "\nglobal flags: --server, --json, --timeout, --lang, --role, --tls-dir, --tls-cert, --tls-key, --tls-ca, --plaintext (see 'ledgerctl help')")
 }

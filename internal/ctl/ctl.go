@@ -180,6 +180,11 @@ func (c *cli) exit(err error) int {
 	if err == nil {
 		return ExitOK
 	}
+	var s *setupError
+	if errors.As(err, &s) {
+		fmt.Fprintf(c.stderr, "error: %s\n", s.msg)
+		return ExitUsage
+	}
 	var u *usageError
 	if errors.As(err, &u) {
 		fmt.Fprintf(c.stderr, "error: %s\n", u.msg)
@@ -189,11 +194,6 @@ func (c *cli) exit(err error) int {
 		} else {
 			fmt.Fprintln(c.stderr, "run 'ledgerctl help' for the list of commands")
 		}
-		return ExitUsage
-	}
-	var s *setupError
-	if errors.As(err, &s) {
-		fmt.Fprintf(c.stderr, "error: %s\n", s.msg)
 		return ExitUsage
 	}
 	c.reportError(err)

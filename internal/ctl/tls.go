@@ -56,11 +56,21 @@ type setupError struct{ msg string }
 
 func (e *setupError) Error() string { return e.msg }
 
+// commandRoles is the role each command acts as unless --role says
+// otherwise: the least the server's permission table lets do its work.
+var commandRoles = map[string]identity.Role{
+	"account open": identity.Teller, "account show": identity.Teller, "balance": identity.Teller,
+	"statement": identity.Teller, "deposit": identity.Teller, "withdraw": identity.Teller,
+	"transfer": identity.Channel, "hold place": identity.Channel, "hold capture": identity.Channel,
+	"hold void": identity.Channel, "promo subscribe": identity.Channel,
+	"promo create": identity.Operator, "promo show": identity.Operator, "compartments": identity.Operator,
+}
+
 // roleOf is the role a command acts as: --role, or the command's default.
 func (s *security) roleOf(cmd *command) (identity.Role, error) {
 	r := identity.Role(s.role)
 	if s.role == "" {
-		r = cmd.role
+		r = commandRoles[cmd.name]
 	}
 	if r == "" {
 		return "", usagef(cmd, "%s has no default role: pass --role", cmd.name)

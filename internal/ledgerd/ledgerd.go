@@ -147,7 +147,8 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		})
 	}
 	m.Server, err = server.Start(server.Config{
-		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now, TLS: tlsCfg, Plaintext: cfg.Plaintext,
+		TLS: tlsCfg, Plaintext: cfg.Plaintext,
+		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: compartments[0].Ledger, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
 	return m, err

@@ -106,12 +106,12 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.HealthPoll <= 0 {
 		cfg.HealthPoll = 100 * time.Millisecond
 	}
-	if (cfg.TLS == nil) == !cfg.Plaintext {
-		return nil, errors.New("server: set exactly one of TLS (mutual TLS) and Plaintext")
-	}
 	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods)
 	if err != nil {
 		return nil, err
+	}
+	if (cfg.TLS == nil) == !cfg.Plaintext {
+		return nil, errors.New("server: set exactly one of TLS (mutual TLS) and Plaintext")
 	}
 	authz := newAuthorizer(cfg.Logger, cfg.Plaintext, "")
 	var opts []grpc.ServerOption
