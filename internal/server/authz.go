@@ -116,24 +116,26 @@ const (
 
 // authorize returns the actor of a call of method, or the status that
 // refuses it: UNAUTHENTICATED before PERMISSION_DENIED, so that a caller
-// who is nobody learns nothing about the table.
-func (a *authorizer) authorize(ctx context.Context, method, callID string) (ledger.Actor, error) {
+// who is nobody learns nothing about the table. callID names the call in
+// a refusal; it is only asked for then.
+func (a *authorizer) authorize(ctx context.Context, method string, callID func() string) (ledger.Actor, error) {
 	roles, listed := permissions[method]
 	if a.plaintext {
 		if !listed {
-			return "", a.deny(ctx, method, callID, "dev")
+			return "", a.deny(ctx, method, callID(), "dev")
 		}
 		return PlaintextActor, nil
 	}
 	id, why, err := a.caller(ctx)
 	if err != nil {
 		a.failures.WithLabelValues(why).Inc()
+		call := callID()
 		a.log.WarnContext(ctx, "authentication failed", "peer", peerAddr(ctx), "method", method,
-			"call_id", callID, "reason", why, "error", err)
-		return "", transportError(reasonUnauthenticated, callID)
+			"call_id", call, "reason", why, "error", err)
+		return "", transportError(reasonUnauthenticated, call)
 	}
 	if !slices.Contains(roles, id.Role) {
-		return "", a.deny(ctx, method, callID, id.String())
+		return "", a.deny(ctx, method, callID(), id.String())
 	}
 	return id.Actor(), nil
 }
@@ -182,7 +184,7 @@ func peerAddr(ctx context.Context) string {
 // at the already verified certificate. The call has no id yet, so the
 // refusal gets its own, logged with it.
 func (a *authorizer) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
-	if _, err := a.authorize(ctx, info.FullMethodName, uuid.NewString()); err != nil {
+	if _, err := a.authorize(ctx, info.FullMethodName, uuid.NewString); err != nil {
 		return nil, err
 	}
 	return ctx, nil
@@ -194,7 +196,7 @@ func (a *authorizer) tap(ctx context.Context, info *tap.Info) (context.Context, 
 
 // unary authorizes the call and gives it its actor.
 func (a *authorizer) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	actor, err := a.authorize(ctx, info.FullMethod, CallID(ctx))
+	actor, err := a.authorize(ctx, info.FullMethod, func() string { return CallID(ctx) })
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +205,7 @@ func (a *authorizer) unary(ctx context.Context, req any, info *grpc.UnaryServerI
 
 // stream authorizes the stream and gives it its actor.
 func (a *authorizer) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	actor, err := a.authorize(ss.Context(), info.FullMethod, CallID(ss.Context()))
+	actor, err := a.authorize(ss.Context(), info.FullMethod, func() string { return CallID(ss.Context()) })
 	if err != nil {
 		return err
 	}
