@@ -2,11 +2,15 @@ package server_test
 
 import (
 	"context"
+	"crypto/tls"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/corebanking/ledger/internal/devcert"
 	"github.com/corebanking/ledger/internal/identity"
@@ -63,6 +67,24 @@ func TestActorFromIdentity(t *testing.T) {
 		for _, role := range []identity.Role{identity.Teller, identity.Auditor} {
 			conn := dialTLS(t, s.Addr(), dir, filepath.Join(dir, string(role)+".crt"))
 			ask(t, ledgerv1.NewAccountServiceClient(conn), got, ledger.Actor(string(role)+"/dev"))
+		}
+	})
+	t.Run("ErrTLS12", func(t *testing.T) {
+		s, _ := start(server.Config{TLS: tlsCfg})
+		pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "teller.crt"), filepath.Join(dir, "teller.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := &tls.Config{MaxVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair},
+			RootCAs: tlsCfg.ClientCAs} // the development CA signs both sides
+		conn, err := grpc.NewClient(s.Addr(), grpc.WithTransportCredentials(credentials.NewTLS(old)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_, err = ledgerv1.NewAccountServiceClient(conn).GetBalance(context.Background(), &ledgerv1.GetBalanceRequest{AccountId: "A-1"})
+		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "protocol version") {
+			t.Fatalf("a TLS 1.2 client got %v, want a failed handshake", err)
 		}
 	})
 	t.Run("Plaintext", func(t *testing.T) {
