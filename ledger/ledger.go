@@ -67,7 +67,7 @@ func (q StatementQuery) Validate() error {
 	if q.PageSize < 0 || q.PageSize > MaxPageSize {
 		v.add("page_size", "must be between 0 and %d", MaxPageSize)
 	}
-	if len(q.PageToken) > 128 {
+	if _, _, ok := ParsePageToken(q.PageToken); q.PageToken != "" && !ok {
 		v.add("page_token", "is not a token this server issued")
 	}
 	return v.err()

@@ -74,6 +74,9 @@ type CreatePromoRequest struct {
 	ClosesAt       time.Time
 }
 
+// MaxPromoWindow bounds how long a promo is on sale.
+const MaxPromoWindow = 366 * 24 * time.Hour
+
 // Validate reports every invalid field of r.
 func (r CreatePromoRequest) Validate() error {
 	var v violations
@@ -88,8 +91,11 @@ func (r CreatePromoRequest) Validate() error {
 	if r.AnnualRateBps < 0 || r.AnnualRateBps > 10_000 {
 		v.add("annual_rate_bps", "must be between 0 and 10000")
 	}
-	if r.OpensAt.IsZero() || r.ClosesAt.IsZero() || !r.OpensAt.Before(r.ClosesAt) {
+	switch {
+	case r.OpensAt.IsZero() || r.ClosesAt.IsZero() || !r.OpensAt.Before(r.ClosesAt):
 		v.add("closes_at", "opens_at and closes_at are required, and closes_at must be after opens_at")
+	case r.ClosesAt.Sub(r.OpensAt) > MaxPromoWindow:
+		v.add("closes_at", "must be at most %d days after opens_at", int(MaxPromoWindow.Hours()/24))
 	}
 	return v.err()
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -259,9 +260,20 @@ func checkCurrency(v *violations, code string) {
 }
 
 func checkMemo(v *violations, memo string) {
-	if !utf8.ValidString(memo) {
+	switch {
+	case !utf8.ValidString(memo):
 		v.add("memo", "must be valid UTF-8")
-	} else if utf8.RuneCountInString(memo) > MaxMemoLength {
+	case utf8.RuneCountInString(memo) > MaxMemoLength:
 		v.add("memo", "must be at most %d characters", MaxMemoLength)
+	case strings.IndexFunc(memo, unprintable) >= 0:
+		v.add("memo", "must not contain control or text-direction characters")
 	}
+}
+
+// unprintable is a rune a memo must not hold: control characters (NUL,
+// which PostgreSQL's text refuses, and terminal escapes, which would reach
+// a teller's screen) and the bidirectional overrides and isolates that
+// can make a statement line read differently from what it says.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }

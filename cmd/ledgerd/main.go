@@ -19,6 +19,12 @@ func main() {
 	flag.StringVar(&cfg.AdminListen, "admin-listen", env("LEDGER_ADMIN_LISTEN", "127.0.0.1:7071"), "HTTP address for /metrics and /healthz (LEDGER_ADMIN_LISTEN)")
 	flag.StringVar(&cfg.DataDir, "data-dir", env("LEDGER_DATA_DIR", "ledger-data"), "directory of the embedded PostgreSQL (LEDGER_DATA_DIR)")
 	flag.StringVar(&cfg.DatabaseURL, "database-url", env("LEDGER_DATABASE_URL", ""), "CockroachDB or PostgreSQL URL; empty starts the embedded PostgreSQL (LEDGER_DATABASE_URL)")
+	flag.BoolVar(&cfg.Plaintext, "plaintext", env("LEDGER_PLAINTEXT", "") == "true", "serve without TLS, every caller with every role: development and peer tools only, refused unless --listen is loopback (LEDGER_PLAINTEXT=true)")
+	flag.StringVar(&cfg.TLSCert, "tls-cert", env("LEDGER_TLS_CERT", ""), "PEM `file` of the server certificate (LEDGER_TLS_CERT); empty makes development certificates in --tls-dir")
+	flag.StringVar(&cfg.TLSKey, "tls-key", env("LEDGER_TLS_KEY", ""), "PEM `file` of the server certificate's key (LEDGER_TLS_KEY)")
+	flag.StringVar(&cfg.TLSClientCA, "tls-client-ca", env("LEDGER_TLS_CLIENT_CA", ""), "PEM `file` of the CAs that sign client certificates (LEDGER_TLS_CLIENT_CA)")
+	flag.StringVar(&cfg.TLSDir, "tls-dir", env("LEDGER_TLS_DIR", ""), "`directory` of the development CA and certificates (LEDGER_TLS_DIR); <data-dir>-tls by default")
+	flag.StringVar(&cfg.TrustDomain, "trust-domain", env("LEDGER_TRUST_DOMAIN", ""), "trust `domain` of the callers' spiffe://DOMAIN/ROLE/NAME IDs (LEDGER_TRUST_DOMAIN); required with --tls-cert, ledger.local for development")
 	configFile := flag.String("config", env("LEDGER_CONFIG", ""), "YAML file of compartment limits and the method map (LEDGER_CONFIG); built-in defaults otherwise")
 	bulkheads := flag.String("bulkheads", env("LEDGER_BULKHEADS", "on"), "on: a compartment per traffic class; off: one shared compartment and pool, only to measure the difference (LEDGER_BULKHEADS)")
 	var limits []string

@@ -37,6 +37,7 @@ func (m *Main) setup(ctx context.Context) error {
 	m.logf("starting ledgerd (pool of %d connections)", m.cfg.Clients)
 	var err error
 	m.ledger, err = ledgerd.Run(ctx, ledgerd.Config{
+		Plaintext:   true, // in-process, on loopback
 		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-",
 		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(),
 	})

@@ -18,7 +18,9 @@ type command struct {
 	summary  string
 	minArgs  int
 	maxArgs  int
-	setup    func(c *cli, fs *flag.FlagSet) func(ctx context.Context, args []string) error
+	// offline commands make their own connections, or none.
+	offline bool
+	setup   func(c *cli, fs *flag.FlagSet) func(ctx context.Context, args []string) error
 }
 
 func (cmd *command) argsWanted() string {
@@ -63,8 +65,10 @@ var commands = []*command{
 		summary: "move a customer's deposit into a promotion, consuming quota", minArgs: 4, maxArgs: 4, setup: promoSubscribe},
 	{name: "compartments", summary: "show every bulkhead compartment's breaker, load and rejections",
 		setup: compartments},
+	{name: "cert issue", synopsis: "--role ROLE --name NAME [--out DIR] [--trust-domain DOMAIN]",
+		summary: "issue a client certificate from the development CA in --tls-dir", offline: true, setup: certIssue},
 	{name: "storm", synopsis: "[--server ADDR] [--out DIR] [--bulkheads both|on|off] [--promo-rate N] [--promo-db-delay D] ...",
-		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", setup: stormCmd},
+		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", offline: true, setup: stormCmd},
 }
 
 // lookup finds the command named by the first one or two words of args and
@@ -112,15 +116,21 @@ commands:
 	tw.Flush()
 	fmt.Fprintf(w, "\n%s\n\nglobal flags (before or after the command):\n", amountHelp)
 	fs := newFlagSet("ledgerctl")
-	(&globals{server: DefaultServer, timeout: defaultTimeout, lang: "en"}).register(fs)
+	(&globals{server: DefaultServer, timeout: defaultTimeout, lang: "en", sec: security{dir: DefaultTLSDir}}).register(fs)
 	printFlags(w, fs, nil)
 	fmt.Fprint(w, `
 Commands that change the ledger send a request id (--request-id, a new UUID by default) and
 print it; running the command again with the same --request-id is safe: the
 ledger applies a request once and returns the first result.
 
+Calls go over mutual TLS with a certificate per role from --tls-dir, the
+development certificates ledgerd makes on its first start; each command acts as
+the role it needs (help COMMAND says which), --role chooses another.
+
 Run 'ledgerctl help COMMAND' or 'ledgerctl COMMAND -h' for a command's flags.
-Exit status: 0 done, 1 refused by or could not reach the server, 2 bad usage.
+
+Exit status: 0 done, 1 refused by or could not reach the server, 2 bad usage
+or local setup (nothing was sent).
 `)
 }
 
@@ -129,12 +139,16 @@ func printCommandHelp(w io.Writer, cmd *command, fs *flag.FlagSet) {
 	if strings.Contains(cmd.synopsis, "AMOUNT") {
 		fmt.Fprintf(w, "\n%s\n", amountHelp)
 	}
-	global := map[string]bool{"server": true, "json": true, "timeout": true, "lang": true}
+	global := map[string]bool{"server": true, "json": true, "timeout": true, "lang": true,
+		"plaintext": true, "tls-dir": true, "role": true, "tls-cert": true, "tls-key": true, "tls-ca": true}
 	if hasFlags(fs, global) {
 		fmt.Fprintln(w, "\nflags:")
 		printFlags(w, fs, global)
 	}
-	fmt.Fprintln(w, "\nglobal flags: --server, --json, --timeout, --lang (see 'ledgerctl help')")
+	if r := commandRoles[cmd.name]; r != "" {
+		fmt.Fprintf(w, "\nRuns as role %s, with its certificate from --tls-dir, unless --role says otherwise.\n", r)
+	}
+	fmt.Fprintln(w, "\nglobal flags: --server, --json, --timeout, --lang, --role, --tls-dir, --tls-cert, --tls-key, --tls-ca, --plaintext (see 'ledgerctl help')")
 }
 
 func hasFlags(fs *flag.FlagSet, skip map[string]bool) bool {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
@@ -23,7 +22,7 @@ import (
 const (
 	ExitOK      = 0
 	ExitFailure = 1 // the server refused the call or could not be reached
-	ExitUsage   = 2 // the command line was wrong; nothing was sent
+	ExitUsage   = 2 // the command line or local setup was wrong; nothing was sent
 )
 
 // DefaultServer is the address used when neither --server nor LEDGER_SERVER is set.
@@ -45,6 +44,7 @@ type globals struct {
 	json    bool
 	timeout time.Duration
 	lang    string
+	sec     security
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -52,6 +52,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.json, "json", g.json, "print the response as protojson, one object; errors as a google.rpc.Status")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "deadline of each call")
 	fs.StringVar(&g.lang, "lang", g.lang, "language of error messages: `en|ko`")
+	g.sec.register(fs)
 }
 
 // cli is one run of the program.
@@ -62,10 +63,12 @@ type cli struct {
 	// requestID is the id a mutating command sent, reported with its error
 	// so that a teller can replay it.
 	requestID string
+	// role is the role the command acts as, reported when it is refused.
+	role string
 }
 
 func (c *cli) run(ctx context.Context, args []string) error {
-	c.g = globals{server: DefaultServer, timeout: defaultTimeout, lang: "en"}
+	c.g = globals{server: DefaultServer, timeout: defaultTimeout, lang: "en", sec: securityFromEnv()}
 	if v := os.Getenv("LEDGER_SERVER"); v != "" {
 		c.g.server = v
 	}
@@ -106,17 +109,36 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	case c.g.timeout <= 0:
 		return usagef(cmd, "--timeout must be positive")
 	}
-	c.conn, err = grpc.NewClient(c.g.server,
-		grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUserAgent("ledgerctl"))
-	if err != nil {
-		return usagef(cmd, "--server %q: %v", c.g.server, err)
+	if !cmd.offline {
+		if err := c.connect(cmd); err != nil {
+			return err
+		}
+		defer c.conn.Close()
 	}
-	defer c.conn.Close()
 	err = runCmd(ctx, pos)
 	if u, ok := err.(*usageError); ok && u.cmd == nil {
 		u.cmd = cmd // a flag value the command itself found wrong
 	}
 	return err
+}
+
+// connect opens the connection cmd's calls use, as cmd's role.
+func (c *cli) connect(cmd *command) error {
+	role, err := c.g.sec.roleOf(cmd)
+	if err != nil {
+		return err
+	}
+	creds, err := c.g.sec.dialOption(role)
+	if err != nil {
+		return err
+	}
+	if c.g.sec.cert == "" { // one's own certificate names its own role
+		c.role = string(role)
+	}
+	if c.conn, err = grpc.NewClient(c.g.server, creds, grpc.WithUserAgent("ledgerctl")); err != nil {
+		return usagef(cmd, "--server %q: %v", c.g.server, err)
+	}
+	return nil
 }
 
 func (c *cli) help(args []string) error {
@@ -157,6 +179,11 @@ func call[Req, Resp any](ctx context.Context, c *cli, rpc func(context.Context, 
 func (c *cli) exit(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	var s *setupError
+	if errors.As(err, &s) {
+		fmt.Fprintf(c.stderr, "error: %s\n", s.msg)
+		return ExitUsage
 	}
 	var u *usageError
 	if errors.As(err, &u) {

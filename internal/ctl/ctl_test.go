@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/corebanking/ledger/internal/ctl"
+	"github.com/corebanking/ledger/internal/devcert"
+	"github.com/corebanking/ledger/internal/identity"
 	"github.com/corebanking/ledger/internal/ledgerd"
 	"github.com/corebanking/ledger/internal/pgtest"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
@@ -20,13 +24,19 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// tlsDirs maps each test server's address to the directory of its
+// development certificates, which ledgerctl then presents.
+var tlsDirs sync.Map
+
 // MustStartServer runs the real ledger server on port 0 against a fresh
-// database and returns its gRPC address; it stops when the test ends.
+// database, with mutual TLS and development certificates as `make run`
+// has, and returns its gRPC address; it stops when the test ends.
 func MustStartServer(tb testing.TB) string {
 	tb.Helper()
 	url := pgtest.NewDatabase(tb)
+	dir := filepath.Join(tb.TempDir(), "tls")
 	m, err := ledgerd.Run(context.Background(), ledgerd.Config{
-		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-",
+		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-", TLSDir: dir,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), nil)),
 	})
 	if err != nil {
@@ -37,7 +47,22 @@ func MustStartServer(tb testing.TB) string {
 			tb.Errorf("ledgerd Close: %v", err)
 		}
 	})
+	tlsDirs.Store(m.Server.Addr(), dir)
 	return m.Server.Addr()
+}
+
+// tlsDirOf returns the certificates of the server at addr, or, for an
+// address no test server has, development certificates of their own.
+func tlsDirOf(tb testing.TB, addr string) string {
+	tb.Helper()
+	if dir, ok := tlsDirs.Load(addr); ok {
+		return dir.(string)
+	}
+	dir := tb.TempDir()
+	if err := devcert.Ensure(dir, identity.DefaultTrustDomain, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }
 
 // result is what one run of ledgerctl printed and returned.
@@ -46,11 +71,12 @@ type result struct {
 	code           int
 }
 
-// ledgerctl runs the program in-process against addr.
+// ledgerctl runs the program in-process against addr, with the
+// certificates of the server there.
 func ledgerctl(tb testing.TB, addr string, args ...string) result {
 	tb.Helper()
 	var out, errOut bytes.Buffer
-	code := ctl.Main(context.Background(), append([]string{"--server", addr}, args...), &out, &errOut)
+	code := ctl.Main(context.Background(), append([]string{"--server", addr, "--tls-dir", tlsDirOf(tb, addr)}, args...), &out, &errOut)
 	return result{out.String(), errOut.String(), code}
 }
 

@@ -41,12 +41,27 @@ func (c *cli) reportError(err error) {
 			retry = d
 		}
 	}
-	if info == nil && st.Code() == codes.Unavailable {
+	var hint string
+	switch {
+	case info == nil && st.Code() == codes.Unavailable && handshakeFailure(st.Message()):
+		msg = fmt.Sprintf("the TLS handshake with the ledger at %s failed", c.g.server)
+		hint = "  check --tls-dir (or --tls-cert, --tls-key, --tls-ca) belongs to this ledger; --plaintext only for a ledgerd started with --plaintext"
+	case info == nil && st.Code() == codes.Unavailable:
 		// The transport's own words ("dial tcp ... connection refused") are for
 		// the log, not for a teller.
 		msg = fmt.Sprintf("cannot reach the ledger at %s; is it running?", c.g.server)
+		if c.g.sec.plaintext {
+			hint = "  or does it serve mutual TLS? --plaintext is only for a ledgerd started with --plaintext"
+		}
+	case info.GetReason() == "PERMISSION_DENIED" && c.role == "":
+		hint = "  the role in your certificate (--tls-cert) may not do this"
+	case info.GetReason() == "PERMISSION_DENIED":
+		hint = fmt.Sprintf("  this command ran as role %s; another role's certificate may be allowed (--role)", c.role)
 	}
 	fmt.Fprintf(c.stderr, "error: %s (%s)\n", msg, reason)
+	if hint != "" {
+		fmt.Fprintln(c.stderr, hint)
+	}
 	for _, v := range bad.GetFieldViolations() {
 		fmt.Fprintf(c.stderr, "  %s: %s\n", v.GetField(), v.GetDescription())
 	}

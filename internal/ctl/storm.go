@@ -45,7 +45,7 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 			return usagef(nil, "--bulkheads must be both, on or off, not %q", *bulkheads)
 		}
 		if serverGiven(fs, c.g.server) {
-			cfg.Server = c.g.server
+			cfg.Server, cfg.Transport = c.g.server, c.g.sec.dialOption
 			if !flagGiven(fs, "promo-db-delay") {
 				cfg.PromoDBDelay = 0 // a running server's database is what it is
 			}

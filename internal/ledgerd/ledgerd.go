@@ -40,6 +40,20 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the ledger's clock; time.Now by default. Tests move it.
 	Now func() time.Time
+	// Plaintext serves without TLS (server.Config.Plaintext): for
+	// development and peer tools, on a loopback address only.
+	Plaintext bool
+	// TLSCert, TLSKey and TLSClientCA are the PEM files of production
+	// mutual TLS: the server's certificate and key, and the CAs that sign
+	// client certificates; TrustDomain is then required. When they are
+	// empty and Plaintext is false, development certificates are made in
+	// TLSDir ("<DataDir>-tls" by default: beside the embedded
+	// PostgreSQL's directory, which PostgreSQL owns) and used.
+	TLSCert, TLSKey, TLSClientCA string
+	TLSDir                       string
+	// TrustDomain is that of the callers' SPIFFE IDs;
+	// identity.DefaultTrustDomain for development certificates.
+	TrustDomain string
 	// StoreOptions, if set, may change the store options of each
 	// compartment; fault-injection tests use it to slow one compartment's
 	// database work.
@@ -70,6 +84,10 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		}
 	}()
 
+	tlsCfg, err := cfg.transport()
+	if err != nil {
+		return m, err
+	}
 	url := cfg.DatabaseURL
 	if url == "" {
 		cfg.Logger.Info("starting embedded PostgreSQL", "data_dir", cfg.DataDir)
@@ -129,6 +147,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		})
 	}
 	m.Server, err = server.Start(server.Config{
+		TLS: tlsCfg, Plaintext: cfg.Plaintext,
 		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: compartments[0].Ledger, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})

@@ -54,7 +54,7 @@ func startLedgerd(t *testing.T, bin, dbURL string) *proc {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--database-url", dbURL, "--listen", addr, "--admin-listen", "-")
+	cmd := exec.Command(bin, "--database-url", dbURL, "--listen", addr, "--admin-listen", "-", "--plaintext")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

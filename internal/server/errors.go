@@ -99,8 +99,10 @@ var reasons = map[ledger.Code]reason{
 
 // Reasons the transport itself gives, beside the ledger's.
 const (
-	reasonDeadline = "DEADLINE_EXCEEDED"
-	reasonCanceled = "CANCELED"
+	reasonDeadline         = "DEADLINE_EXCEEDED"
+	reasonCanceled         = "CANCELED"
+	reasonUnauthenticated  = "UNAUTHENTICATED"
+	reasonPermissionDenied = "PERMISSION_DENIED"
 )
 
 var transportReasons = map[string]reason{
@@ -110,6 +112,18 @@ var transportReasons = map[string]reason{
 	reasonCanceled: {codes.Canceled,
 		"The request was cancelled.",
 		"요청이 취소되었습니다."},
+	// Neither says why: which check failed is for the server's log only.
+	reasonUnauthenticated: {codes.Unauthenticated,
+		"The calling system could not be authenticated.",
+		"호출한 시스템을 인증할 수 없습니다."},
+	reasonPermissionDenied: {codes.PermissionDenied,
+		"The calling system is not allowed to do this.",
+		"호출한 시스템에는 이 작업을 할 권한이 없습니다."},
+}
+
+// transportError is the status of a call the transport refuses itself.
+func transportError(name, callID string) error {
+	return statusOf(transportReasons[name], name, callID, nil)
 }
 
 // unavailableRetry is the retry advice sent with UNAVAILABLE.

@@ -59,7 +59,7 @@ func startStormServer(t *testing.T, bulkheadsOff bool) *stormServer {
 	}
 	m, err := ledgerd.Run(context.Background(), ledgerd.Config{
 		DatabaseURL: pgtest.NewDatabase(t), Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0",
-		Isolation: &iso, BulkheadsOff: bulkheadsOff,
+		Isolation: &iso, BulkheadsOff: bulkheadsOff, Plaintext: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		StoreOptions: func(_ string, opt *cockroach.Options) {
 			// Slow promo database work: hold the transaction (and its
@@ -207,7 +207,7 @@ func (s *stormServer) storm(t *testing.T, d time.Duration) *stormResult {
 func runCtl(t *testing.T, addr string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if code := ctl.Main(context.Background(), append([]string{"--server", addr}, args...), &out, &errOut); code != 0 {
+	if code := ctl.Main(context.Background(), append([]string{"--server", addr, "--plaintext"}, args...), &out, &errOut); code != 0 {
 		t.Errorf("ledgerctl %v: exit %d: %s", args, code, errOut.String())
 	}
 	return out.String()

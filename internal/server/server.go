@@ -52,6 +52,14 @@ type Config struct {
 	DefaultTimeout time.Duration
 	// MaxRecvBytes bounds one request message; 64 KiB by default.
 	MaxRecvBytes int
+	// TLS serves mutual TLS: callers are named by their client
+	// certificates and the permission table says what each role may call.
+	// Either TLS or Plaintext must be set.
+	TLS *TLSConfig
+	// Plaintext serves without TLS, every caller acting as PlaintextActor
+	// with the permissions of every role: for development and peer tools
+	// on one machine. Start refuses it unless Listen is a loopback address.
+	Plaintext bool
 }
 
 // Server is a running ledger server.
@@ -102,19 +110,38 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if (cfg.TLS == nil) == !cfg.Plaintext {
+		return nil, errors.New("server: set exactly one of TLS (mutual TLS) and Plaintext")
+	}
+	authz := newAuthorizer(cfg.Logger, cfg.Plaintext, "")
+	var opts []grpc.ServerOption
+	if cfg.TLS != nil {
+		authz.trustDomain = cfg.TLS.TrustDomain
+		creds, err := cfg.TLS.credentials(authz.handshakeFailed)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, grpc.Creds(creds))
+	}
 	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry()}
-	s.Registry.MustRegister(iso.metrics)
+	s.Registry.MustRegister(iso.metrics, authz)
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.Registry.MustRegister(metrics)
 
-	s.grpc = grpc.NewServer(
+	// Authorization comes first, in the tap and in each chain, so that a
+	// refused caller never takes a compartment slot or learns its load.
+	s.grpc = grpc.NewServer(append(opts,
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
-		grpc.InTapHandle(iso.tap),
+		// A peer that stalls its handshake, or sends a flood of headers,
+		// holds no more than this.
+		grpc.ConnectionTimeout(10*time.Second),
+		grpc.MaxHeaderListSize(16<<10),
+		grpc.InTapHandle(chainTaps(authz.tap, iso.tap)),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
-			defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
-		grpc.ChainStreamInterceptor(identifyStream, metrics.StreamServerInterceptor()),
-	)
+			authz.unary, defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
+		grpc.ChainStreamInterceptor(identifyStream, metrics.StreamServerInterceptor(), authz.stream),
+	)...)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
 	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{l: cfg.Ledger})
@@ -133,6 +160,14 @@ func Start(cfg Config) (*Server, error) {
 	if s.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		s.stopWatch()
 		return nil, err
+	}
+	if cfg.Plaintext {
+		if err := checkLoopback(s.lis); err != nil {
+			s.lis.Close()
+			s.stopWatch()
+			return nil, err
+		}
+		logPlaintext(cfg.Logger, s.Addr())
 	}
 	go s.grpc.Serve(s.lis)
 	if cfg.AdminListen != "-" {
@@ -161,6 +196,9 @@ func (s *Server) AdminAddr() string {
 	}
 	return s.adminLis.Addr().String()
 }
+
+// ServiceInfo describes every service registered on the gRPC server.
+func (s *Server) ServiceInfo() map[string]grpc.ServiceInfo { return s.grpc.GetServiceInfo() }
 
 // Health is the server's health service, for components that report on
 // their own services.

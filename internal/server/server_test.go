@@ -37,7 +37,7 @@ func MustStartServer(tb testing.TB) *client {
 	c := &client{}
 	c.now.Store(time.Now().UnixNano())
 	m, err := ledgerd.Run(context.Background(), ledgerd.Config{
-		DatabaseURL: pgtest.NewDatabase(tb), Listen: "127.0.0.1:0", AdminListen: "-",
+		DatabaseURL: pgtest.NewDatabase(tb), Listen: "127.0.0.1:0", AdminListen: "-", Plaintext: true,
 		Now: func() time.Time { return time.Unix(0, c.now.Load()) },
 	})
 	if err != nil {
@@ -181,7 +181,7 @@ func (panicky) Transfer(context.Context, ledger.TransferRequest) (ledger.Entry, 
 }
 
 func TestPanicBecomesInternal(t *testing.T) {
-	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", AdminListen: "-", Ledger: panicky{}})
+	s, err := server.Start(server.Config{Listen: "127.0.0.1:0", AdminListen: "-", Plaintext: true, Ledger: panicky{}})
 	if err != nil {
 		t.Fatal(err)
 	}

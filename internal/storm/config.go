@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/corebanking/ledger/internal/identity"
 )
 
 // Config describes a storm. Zero values take the defaults of Defaults().
@@ -12,6 +16,9 @@ type Config struct {
 	// Server is the address of a running ledgerd to storm once; empty
 	// starts a ledgerd in-process for each run in Modes.
 	Server string
+	// Transport returns the credentials of each role for Server; nil dials
+	// plaintext. In-process runs always dial plaintext on loopback.
+	Transport func(identity.Role) (grpc.DialOption, error)
 	// Modes are the in-process runs, in order: true runs with bulkheads on.
 	Modes []bool
 	// NewDatabase returns the URL of an empty database for an in-process

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/corebanking/ledger/internal/identity"
 	"github.com/corebanking/ledger/internal/ledgerd"
 	"github.com/corebanking/ledger/internal/pgserver"
 	"github.com/corebanking/ledger/ledger/cockroach"
@@ -21,6 +22,10 @@ import (
 // connsPerClass is how many gRPC connections each class's callers share;
 // the flood gets more, as it comes from many more phones.
 var connsPerClass = map[Class]int{Routine: 2, Teller: 1, Promo: 4}
+
+// roleOf is the role each class's callers act as: payments and the promo
+// come from channels, balance reads from tellers.
+var roleOf = map[Class]identity.Role{Routine: identity.Channel, Teller: identity.Teller, Promo: identity.Channel}
 
 // target is the ledger under storm and the connections to it.
 type target struct {
@@ -33,19 +38,28 @@ type target struct {
 	slowPromo *atomic.Bool
 }
 
-// dial opens every class's connections to addr.
-func dial(addr string) (*target, error) {
+// dial opens every class's connections to addr, each as its class's role
+// with transport's credentials (plaintext when nil); the admin connection
+// acts as an operator.
+func dial(addr string, transport func(identity.Role) (grpc.DialOption, error)) (*target, error) {
 	t := &target{addr: addr, conns: map[Class][]*grpc.ClientConn{}, stop: func() error { return nil }}
-	open := func() (*grpc.ClientConn, error) {
-		return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUserAgent("ledgerctl-storm"))
+	open := func(role identity.Role) (*grpc.ClientConn, error) {
+		creds := grpc.WithTransportCredentials(insecure.NewCredentials())
+		if transport != nil {
+			var err error
+			if creds, err = transport(role); err != nil {
+				return nil, err
+			}
+		}
+		return grpc.NewClient(addr, creds, grpc.WithUserAgent("ledgerctl-storm"))
 	}
 	var err error
-	if t.admin, err = open(); err != nil {
+	if t.admin, err = open(identity.Operator); err != nil {
 		return nil, err
 	}
 	for c, n := range connsPerClass {
 		for range n {
-			conn, err := open()
+			conn, err := open(roleOf[c])
 			if err != nil {
 				t.close()
 				return nil, err
@@ -133,14 +147,14 @@ func startLocal(ctx context.Context, cfg Config, newDB func(context.Context, str
 	slow := new(atomic.Bool)
 	m, err := ledgerd.Run(ctx, ledgerd.Config{
 		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-",
-		Isolation: &iso, BulkheadsOff: !bulkheads,
+		Isolation: &iso, BulkheadsOff: !bulkheads, Plaintext: true, // in-process, on loopback
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		StoreOptions: slowPromo(cfg.PromoDBDelay, slow),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledgerd: %w", err)
 	}
-	t, err := dial(m.Server.Addr())
+	t, err := dial(m.Server.Addr(), nil)
 	if err != nil {
 		m.Close()
 		return nil, err

@@ -57,7 +57,7 @@ func setup(ctx context.Context, t *target, cfg Config) (*world, error) {
 	cfg.Logf("opened and funded %d accounts in %v", len(w.accounts), time.Since(start).Round(time.Millisecond))
 
 	now := time.Now()
-	promos := ledgerv1.NewPromoServiceClient(t.conn(Promo, 0))
+	promos := ledgerv1.NewPromoServiceClient(t.admin) // operators create promos
 	if _, err := withTimeout(ctx, func(ctx context.Context) (*ledgerv1.CreatePromoResponse, error) {
 		return promos.CreatePromo(ctx, &ledgerv1.CreatePromoRequest{
 			RequestId: uuid.NewString(), PromoId: w.promoID, Currency: currency,

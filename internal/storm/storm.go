@@ -22,7 +22,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{Started: time.Now().UTC(), Settings: reportConfig(cfg)}
 	if cfg.Server != "" {
-		t, err := dial(cfg.Server)
+		t, err := dial(cfg.Server, cfg.Transport)
 		if err != nil {
 			return nil, err
 		}

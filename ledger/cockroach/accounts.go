@@ -2,12 +2,8 @@ package cockroach
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -103,7 +99,7 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 	if q.PageToken == "" {
 		rows, err = s.pool.Query(ctx, sqlStatementFirst, q.AccountID, size+1)
 	} else {
-		at, id, ok := parsePageToken(q.PageToken)
+		at, id, ok := ledger.ParsePageToken(q.PageToken)
 		if !ok {
 			return page, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "bad page token",
 				Fields: []ledger.FieldViolation{{Field: "page_token", Description: "is not a token this server issued"}}}
@@ -126,7 +122,7 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 	if len(lines) > size {
 		lines = lines[:size]
 		last := lines[size-1]
-		page.NextPageToken = pageToken(last.PostedAt, last.EntryID)
+		page.NextPageToken = ledger.PageToken(last.PostedAt, last.EntryID)
 	}
 	page.Lines = lines
 	if len(lines) == 0 && q.PageToken == "" {
@@ -136,23 +132,4 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 		}
 	}
 	return page, nil
-}
-
-// A page token is the position of the last line shown: its time and entry
-// id, base64url-encoded. It is opaque to clients.
-func pageToken(at time.Time, entryID string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "/" + entryID))
-}
-
-func parsePageToken(tok string) (time.Time, string, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	micros, id, ok := strings.Cut(string(raw), "/")
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil || uuid.Validate(id) != nil {
-		return time.Time{}, "", false
-	}
-	return time.UnixMicro(us).UTC(), id, true
 }

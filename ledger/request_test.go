@@ -1,0 +1,75 @@
+package ledger_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// fieldsOf returns the fields err's violations name.
+func fieldsOf(err error) map[string]bool {
+	var le *ledger.Error
+	out := map[string]bool{}
+	if errors.As(err, &le) {
+		for _, f := range le.Fields {
+			out[f.Field] = true
+		}
+	}
+	return out
+}
+
+func TestMemoRules(t *testing.T) {
+	for _, tt := range []struct {
+		name, memo string
+		ok         bool
+	}{
+		{"OK", "rent for July", true},
+		{"OKKorean", "7월 월세 🏠", true},
+		{"ErrNUL", "rent\x00", false},
+		{"ErrTerminalEscape", "\x1b[31mrefund\x1b[0m", false},
+		{"ErrNewline", "line one\nline two", false},
+		{"ErrC1Control", "a\u0085b", false},
+		{"ErrBidiOverride", "invoice \u202e0001", false},
+		{"ErrBidiIsolate", "\u2067x\u2069", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ledger.DepositRequest{RequestID: "r-1", AccountID: "A-1", Amount: 1, Currency: "KRW", Memo: tt.memo}.Validate()
+			if tt.ok != (err == nil) || !tt.ok && !fieldsOf(err)["memo"] {
+				t.Fatalf("memo %q: %v", tt.memo, err)
+			}
+		})
+	}
+}
+
+func TestPageTokenRules(t *testing.T) {
+	at := time.Date(2026, 7, 1, 9, 0, 0, 123_456_000, time.UTC)
+	tok := ledger.PageToken(at, "7e63a5d9-e0e1-4add-ab2e-64393609d5f6")
+	gotAt, id, ok := ledger.ParsePageToken(tok)
+	if !ok || !gotAt.Equal(at) || id != "7e63a5d9-e0e1-4add-ab2e-64393609d5f6" {
+		t.Fatalf("round trip of %q = %v %q %v", tok, gotAt, id, ok)
+	}
+	for _, bad := range []string{"", "not a token", tok + "\n", tok + "=", tok[:len(tok)-1],
+		ledger.PageToken(at, "7E63A5D9-E0E1-4ADD-AB2E-64393609D5F6"), ledger.PageToken(at, "{7e63a5d9-e0e1-4add-ab2e-64393609d5f6}")} {
+		if _, _, ok := ledger.ParsePageToken(bad); ok {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	if err := (ledger.StatementQuery{AccountID: "A-1", PageToken: "bm90LWEtdG9rZW4"}).Validate(); !fieldsOf(err)["page_token"] {
+		t.Errorf("a forged token passed validation: %v", err)
+	}
+}
+
+func TestPromoWindow(t *testing.T) {
+	opens := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+	r := ledger.CreatePromoRequest{RequestID: "r-1", PromoID: "P-1", Currency: "KRW", TotalQuota: 1000, MaxPerCustomer: 100,
+		AnnualRateBps: 500, OpensAt: opens, ClosesAt: opens.Add(ledger.MaxPromoWindow)}
+	if err := r.Validate(); err != nil {
+		t.Fatalf("the longest window: %v", err)
+	}
+	r.ClosesAt = r.ClosesAt.Add(time.Second)
+	if err := r.Validate(); !fieldsOf(err)["closes_at"] {
+		t.Fatalf("a window over %v: %v", ledger.MaxPromoWindow, err)
+	}
+}
