@@ -34,6 +34,12 @@ type Config struct {
 	AdminListen string
 	// Ledger serves calls that no compartment takes.
 	Ledger ledger.Ledger
+	// Journal serves AuditService, on a read-only database role, whichever
+	// compartment admits its calls. Without it AuditService is unimplemented.
+	Journal ledger.Journal
+	// JournalPoll is how often a journal stream that has caught up looks
+	// for new records; 250ms by default.
+	JournalPoll time.Duration
 	// Compartments isolate traffic classes from each other; Methods maps
 	// each full method name ("/ledger.v1.PaymentService/Transfer") to one
 	// of them by name. The map is configuration: a client cannot choose.
@@ -73,6 +79,7 @@ var Services = []string{
 	ledgerv1.PaymentService_ServiceDesc.ServiceName,
 	ledgerv1.PromoService_ServiceDesc.ServiceName,
 	ledgerv1.AdminService_ServiceDesc.ServiceName,
+	ledgerv1.AuditService_ServiceDesc.ServiceName,
 }
 
 // Start listens on the configured addresses and serves until Stop.
@@ -98,6 +105,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.HealthPoll <= 0 {
 		cfg.HealthPoll = 100 * time.Millisecond
 	}
+	if cfg.JournalPoll <= 0 {
+		cfg.JournalPoll = 250 * time.Millisecond
+	}
 	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods)
 	if err != nil {
 		return nil, err
@@ -113,12 +123,13 @@ func Start(cfg Config) (*Server, error) {
 		grpc.InTapHandle(iso.tap),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
 			defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
-		grpc.ChainStreamInterceptor(identifyStream, metrics.StreamServerInterceptor()),
+		grpc.ChainStreamInterceptor(streamChain(cfg.Logger, metrics.StreamServerInterceptor())...),
 	)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
 	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{l: cfg.Ledger})
 	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
+	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: cfg.Journal, iso: iso, log: cfg.Logger, poll: cfg.JournalPoll})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	for _, svc := range Services {
