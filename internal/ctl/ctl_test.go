@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -24,10 +25,19 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // database and returns its gRPC address; it stops when the test ends.
 func MustStartServer(tb testing.TB) string {
 	tb.Helper()
-	url := pgtest.NewDatabase(tb)
+	addr, _ := MustStartServerDB(tb)
+	return addr
+}
+
+// MustStartServerDB is MustStartServer that also returns the database's
+// superuser URL, for tests that reach behind the server's back.
+func MustStartServerDB(tb testing.TB) (addr, url string) {
+	tb.Helper()
+	url = pgtest.NewDatabase(tb)
 	m, err := ledgerd.Run(context.Background(), ledgerd.Config{
 		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-",
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), nil)),
+		Sealer: ledgerd.SealerConfig{Interval: 10 * time.Millisecond},
 	})
 	if err != nil {
 		tb.Fatalf("ledgerd.Run: %v", err)
@@ -37,7 +47,7 @@ func MustStartServer(tb testing.TB) string {
 			tb.Errorf("ledgerd Close: %v", err)
 		}
 	})
-	return m.Server.Addr()
+	return m.Server.Addr(), url
 }
 
 // result is what one run of ledgerctl printed and returned.
