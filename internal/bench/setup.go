@@ -34,11 +34,11 @@ func (m *Main) setup(ctx context.Context) error {
 	if err := m.startDatabases(ctx); err != nil {
 		return err
 	}
-	m.logf("starting ledgerd (pool of %d connections)", m.cfg.Clients)
+	m.logf("starting ledgerd (pool of %d connections, sealer off: %v)", m.cfg.Clients, m.cfg.SealerOff)
 	var err error
 	m.ledger, err = ledgerd.Run(ctx, ledgerd.Config{
 		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-",
-		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(),
+		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(), Sealer: ledgerd.SealerConfig{Off: m.cfg.SealerOff},
 	})
 	if err != nil {
 		return fmt.Errorf("ledgerd: %w", err)
