@@ -24,6 +24,8 @@ type audit struct {
 	iso  *isolation
 	log  *slog.Logger
 	poll time.Duration
+	// stopping ends the streams when the server stops.
+	stopping <-chan struct{}
 }
 
 func (a *audit) journal() (ledger.Journal, error) {
@@ -105,6 +107,8 @@ func (a *audit) StreamJournal(r *ledgerv1.StreamJournalRequest, stream ledgerv1.
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-a.stopping: // the client resumes after the last record it got
+			return ledger.Errorf(ledger.CodeUnavailable, "the server is stopping")
 		case <-time.After(a.poll):
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 
+	"github.com/corebanking/ledger/internal/ledgerd"
+	"github.com/corebanking/ledger/internal/pgtest"
 	"github.com/corebanking/ledger/ledger"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
@@ -103,5 +105,35 @@ func assertFields(t *testing.T, br *errdetails.BadRequest, want string) {
 	t.Helper()
 	if v := br.GetFieldViolations(); len(v) != 1 || v[0].GetField() != want {
 		t.Errorf("field violations = %v, want %s", v, want)
+	}
+}
+
+// TestStopEndsJournalStreams: a stream that follows the journal would keep
+// a graceful stop waiting forever; Stop ends it with UNAVAILABLE, from which
+// the client resumes after the last record it got.
+func TestStopEndsJournalStreams(t *testing.T) {
+	m, err := ledgerd.Run(t.Context(), ledgerd.Config{DatabaseURL: pgtest.NewDatabase(t), Listen: "127.0.0.1:0", AdminListen: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	conn := MustDial(t, m.Server.Addr())
+	if _, err := ledgerv1.NewAccountServiceClient(conn).OpenAccount(t.Context(), &ledgerv1.OpenAccountRequest{RequestId: "o1",
+		AccountId: "alice", CustomerId: "c1", Currency: "KRW", Kind: ledgerv1.AccountKind_ACCOUNT_KIND_CUSTOMER}); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := ledgerv1.NewAuditServiceClient(conn).StreamJournal(t.Context(), &ledgerv1.StreamJournalRequest{})
+	if err == nil {
+		_, err = stream.Recv() // the opening, once sealed: the stream is now following
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	_, err = stream.Recv()
+	AssertReason(t, err, codes.Unavailable, "UNAVAILABLE")
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -69,6 +70,10 @@ type Server struct {
 	lis       net.Listener
 	adminLis  net.Listener
 	stopWatch context.CancelFunc
+	// stopping is closed when Stop begins, so that streams that would
+	// follow the journal forever end and let GracefulStop finish.
+	stopping chan struct{}
+	stopOnce sync.Once
 	// Registry holds every metric the admin port serves.
 	Registry *prometheus.Registry
 }
@@ -112,7 +117,7 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
 	s.Registry.MustRegister(iso.metrics)
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
@@ -129,7 +134,7 @@ func Start(cfg Config) (*Server, error) {
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
 	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{l: cfg.Ledger})
 	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
-	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: cfg.Journal, iso: iso, log: cfg.Logger, poll: cfg.JournalPoll})
+	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: cfg.Journal, iso: iso, log: cfg.Logger, poll: cfg.JournalPoll, stopping: s.stopping})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	for _, svc := range Services {
@@ -181,6 +186,7 @@ func (s *Server) Health() *health.Server { return s.health }
 // then closes every connection.
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopWatch()
+	s.stopOnce.Do(func() { close(s.stopping) })
 	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(done) }()
