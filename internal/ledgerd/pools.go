@@ -57,6 +57,13 @@ func openPool(ctx context.Context, url, role, password, name string, l Limits) (
 		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err == nil {
+		// Log in now: a role without its password should stop the start,
+		// not fail every call later.
+		if err = pool.Ping(ctx); err != nil {
+			pool.Close()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("database (%s as %s): %w", name, pcfg.ConnConfig.User, err)
 	}
