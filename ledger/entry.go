@@ -60,9 +60,11 @@ type Entry struct {
 	ID        string
 	Kind      EntryKind
 	RequestID string
-	Memo      string
-	Postings  []Posting
-	PostedAt  time.Time
+	// Actor is who caused the entry (see ActorFrom).
+	Actor    Actor
+	Memo     string
+	Postings []Posting
+	PostedAt time.Time
 }
 
 // NewMove returns an entry that moves amount from one account to another:

@@ -1,13 +1,7 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -19,6 +13,11 @@ type Record struct {
 	PrevHash []byte
 	Hash     []byte
 	SealedAt time.Time
+	// SealedBy is the sealer that appended the record, and LeaseEpoch the
+	// term of the sealer lease it held: epochs never decrease along the
+	// sequence, and each belongs to one sealer.
+	SealedBy   string
+	LeaseEpoch int64
 }
 
 // Checkpoint is the head of the hash chain: the last sealed sequence and
@@ -36,99 +35,85 @@ type Verification struct {
 	OK          bool
 	BadSequence int64
 	Reason      string
-	// Checkpoint is the last record checked.
+	// Checked is how many records were checked; Checkpoint is the last one
+	// that passed.
+	Checked    int64
 	Checkpoint Checkpoint
 }
 
-// Journal is the auditors' read of the sealed journal.
+// Journal is the auditors' read of the sealed journal. Every method returns
+// INVALID_ARGUMENT for a query that fails Validate, UNAVAILABLE when the
+// database cannot be reached in time, and INTERNAL for anything unexpected.
 type Journal interface {
-	// ListJournal returns up to limit records with sequence > after, in
-	// sequence order. It returns only store errors (UNAVAILABLE, INTERNAL).
-	ListJournal(ctx context.Context, after int64, limit int) ([]Record, error)
+	// ListJournal returns up to q.Limit records with sequence > q.After, in
+	// sequence order, each with its postings.
+	ListJournal(ctx context.Context, q JournalQuery) ([]Record, error)
 	// Checkpoint returns the head of the chain.
 	Checkpoint(ctx context.Context) (Checkpoint, error)
-	// VerifyJournal re-checks records from..to (to 0 means the head): the
-	// hash chain, each entry's postings summing to zero, and every account
-	// balance equal to the sum of its postings. A failed check is a result,
-	// not an error.
-	VerifyJournal(ctx context.Context, from, to int64) (Verification, error)
+	// VerifyJournal re-checks the records of r against the entries and
+	// postings as they stand: the hash chain, each entry's postings summing
+	// to zero, and every account balance equal to the sum of its postings.
+	// A failed check is a result, not an error.
+	VerifyJournal(ctx context.Context, r JournalRange) (Verification, error)
 }
 
-// HashSize is the length of every chain hash (SHA-256).
-const HashSize = sha256.Size
+// Journal page sizes.
+const (
+	DefaultJournalPage = 100
+	MaxJournalPage     = 1000
+)
 
-// GenesisHash returns the hash that precedes sequence 1: 32 zero bytes.
-func GenesisHash() []byte { return make([]byte, HashSize) }
-
-// Canonical returns the bytes of entry e at sequence seq that the chain
-// hashes, as docs/journal.md specifies: sequence, entry_id, kind,
-// request_id, memo, posted_at (Unix microseconds), the posting count, then
-// each posting sorted by account_id: account_id, currency, amount. Integers
-// are big-endian (int64: 8 bytes two's complement; counts: uint32);
-// strings are a uint32 byte length followed by their UTF-8 bytes.
-func Canonical(seq int64, e Entry) []byte {
-	var b bytes.Buffer
-	putInt := func(v int64) { b.Write(binary.BigEndian.AppendUint64(nil, uint64(v))) }
-	putStr := func(s string) {
-		b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
-		b.WriteString(s)
-	}
-	putInt(seq)
-	putStr(strings.ToLower(e.ID))
-	putStr(e.Kind.String())
-	putStr(e.RequestID)
-	putStr(e.Memo)
-	putInt(e.PostedAt.UnixMicro())
-	ps := slices.Clone(e.Postings)
-	slices.SortFunc(ps, func(a, b Posting) int { return strings.Compare(a.AccountID, b.AccountID) })
-	b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(ps))))
-	for _, p := range ps {
-		putStr(p.AccountID)
-		putStr(p.Currency)
-		putInt(p.Amount)
-	}
-	return b.Bytes()
+// JournalQuery asks for one page of the journal.
+type JournalQuery struct {
+	After int64 // the last sequence already seen; 0 for the start
+	Limit int   // DefaultJournalPage when zero; at most MaxJournalPage
 }
 
-// ChainHash returns SHA-256(prev || Canonical(seq, e)).
-func ChainHash(prev []byte, seq int64, e Entry) []byte {
-	h := sha256.New()
-	h.Write(prev)
-	h.Write(Canonical(seq, e))
-	return h.Sum(nil)
+// Validate reports every invalid field of q.
+func (q JournalQuery) Validate() error {
+	var v violations
+	if q.After < 0 {
+		v.add("after_sequence", "must not be negative")
+	}
+	if q.Limit < 0 || q.Limit > MaxJournalPage {
+		v.add("limit", "must be between 0 and %d", MaxJournalPage)
+	}
+	return v.err()
 }
 
-// ChainVerifier checks records one at a time, in order, against the chain.
-// It needs nothing but the records, so a client can run it on an export.
-type ChainVerifier struct {
-	// Last is the last record accepted: its sequence and hash.
-	Last Checkpoint
+// PageSize is q.Limit, or the default when it is zero.
+func (q JournalQuery) PageSize() int {
+	if q.Limit == 0 {
+		return DefaultJournalPage
+	}
+	return q.Limit
 }
 
-// NewChainVerifier starts at the given checkpoint: sequence 0 and the
-// genesis hash to check from the start, or a trusted earlier checkpoint.
-func NewChainVerifier(from Checkpoint) *ChainVerifier { return &ChainVerifier{Last: from} }
+// JournalRange is the records From..To, both included. From 0 means 1; To 0
+// means the head.
+type JournalRange struct {
+	From, To int64
+}
 
-// Check accepts r if it follows the last record: the next sequence, a
-// prev_hash equal to the last hash, a hash equal to the recomputed one, and
-// postings that sum to zero. Otherwise it says why.
-func (v *ChainVerifier) Check(r Record) error {
-	switch {
-	case r.Sequence != v.Last.Sequence+1:
-		return fmt.Errorf("sequence %d follows %d", r.Sequence, v.Last.Sequence)
-	case !bytes.Equal(r.PrevHash, v.Last.Hash):
-		return fmt.Errorf("prev_hash %x is not the hash of sequence %d (%x)", r.PrevHash, v.Last.Sequence, v.Last.Hash)
+// Validate reports every invalid field of r.
+func (r JournalRange) Validate() error {
+	var v violations
+	if r.From < 0 {
+		v.add("from_sequence", "must not be negative")
 	}
-	if want := ChainHash(v.Last.Hash, r.Sequence, r.Entry); !bytes.Equal(r.Hash, want) {
-		return fmt.Errorf("hash %x does not match the entry's content (%x)", r.Hash, want)
+	if r.To < 0 {
+		v.add("to_sequence", "must not be negative")
+	} else if r.To != 0 && r.To < r.From {
+		v.add("to_sequence", "must be 0 (the head) or at least from_sequence")
 	}
-	var sum int64
-	for _, p := range r.Entry.Postings {
-		sum += p.Amount
+	return v.err()
+}
+
+// ValidateStreamFrom checks the from_sequence of a journal stream.
+func ValidateStreamFrom(from int64) error {
+	var v violations
+	if from < 0 {
+		v.add("from_sequence", "must not be negative")
 	}
-	if sum != 0 {
-		return fmt.Errorf("postings sum to %d, not 0", sum)
-	}
-	v.Last = Checkpoint{Sequence: r.Sequence, Hash: r.Hash}
-	return nil
+	return v.err()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/corebanking/ledger/internal/ledgerd"
 )
@@ -27,6 +28,8 @@ func main() {
 	flag.StringVar(&cfg.TrustDomain, "trust-domain", env("LEDGER_TRUST_DOMAIN", ""), "trust `domain` of the callers' spiffe://DOMAIN/ROLE/NAME IDs (LEDGER_TRUST_DOMAIN); required with --tls-cert, ledger.local for development")
 	configFile := flag.String("config", env("LEDGER_CONFIG", ""), "YAML file of compartment limits and the method map (LEDGER_CONFIG); built-in defaults otherwise")
 	bulkheads := flag.String("bulkheads", env("LEDGER_BULKHEADS", "on"), "on: a compartment per traffic class; off: one shared compartment and pool, only to measure the difference (LEDGER_BULKHEADS)")
+	sealer := flag.String("sealer", env("LEDGER_SEALER", "on"), "on: seal the journal here (one sealer per database is active, by lease); off: not in this process (LEDGER_SEALER)")
+	flag.DurationVar(&cfg.Sealer.Interval, "seal-interval", envDuration("LEDGER_SEAL_INTERVAL", 200*time.Millisecond), "pause between sealer polls once the journal is caught up (LEDGER_SEAL_INTERVAL)")
 	var limits []string
 	flag.Func("limit", "override one limit, COMPARTMENT.FIELD=VALUE, e.g. promo.max_concurrent=2 (repeatable)", func(v string) error {
 		limits = append(limits, v)
@@ -44,11 +47,18 @@ func main() {
 	if err == nil && *bulkheads != "on" && *bulkheads != "off" {
 		err = fmt.Errorf("--bulkheads must be on or off, not %q", *bulkheads)
 	}
+	if err == nil && *sealer != "on" && *sealer != "off" {
+		err = fmt.Errorf("--sealer must be on or off, not %q", *sealer)
+	}
+	// Passwords never come from flags, which other users can read in ps.
+	if dir := os.Getenv("LEDGER_DATABASE_SECRETS_DIR"); err == nil && dir != "" {
+		cfg.RolePasswords, err = ledgerd.RolePasswordsFromDir(dir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(2)
 	}
-	cfg.Isolation, cfg.BulkheadsOff = &iso, *bulkheads == "off"
+	cfg.Isolation, cfg.BulkheadsOff, cfg.Sealer.Off = &iso, *bulkheads == "off", *sealer == "off"
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -63,6 +73,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(1)
 	}
+}
+
+// envDuration is env for a duration; a malformed value stops the program.
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+		fmt.Fprintf(os.Stderr, "ledgerd: %s=%q is not a duration\n", name, v)
+		os.Exit(2)
+	}
+	return def
 }
 
 func env(name, def string) string {

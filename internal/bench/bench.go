@@ -45,6 +45,9 @@ type Config struct {
 	// CPUProfile, when set, receives a CPU profile of this process (ledgerd
 	// and the load generator) over all the runs.
 	CPUProfile string
+	// SealerOff runs ledgerd without its journal sealer, to measure what
+	// sealing costs transfers.
+	SealerOff bool
 	// Command is the command line, for the report.
 	Command []string
 	// Out receives the report; os.Stdout by default.

@@ -196,6 +196,11 @@ func (c *cli) exit(err error) int {
 		}
 		return ExitUsage
 	}
+	var f *failure
+	if errors.As(err, &f) {
+		fmt.Fprintf(c.stderr, "error: %s\n", f.msg)
+		return ExitFailure
+	}
 	c.reportError(err)
 	return ExitFailure
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -33,11 +34,20 @@ var tlsDirs sync.Map
 // has, and returns its gRPC address; it stops when the test ends.
 func MustStartServer(tb testing.TB) string {
 	tb.Helper()
-	url := pgtest.NewDatabase(tb)
+	addr, _ := MustStartServerDB(tb)
+	return addr
+}
+
+// MustStartServerDB is MustStartServer that also returns the database's
+// superuser URL, for tests that reach behind the server's back.
+func MustStartServerDB(tb testing.TB) (addr, url string) {
+	tb.Helper()
+	url = pgtest.NewDatabase(tb)
 	dir := filepath.Join(tb.TempDir(), "tls")
 	m, err := ledgerd.Run(context.Background(), ledgerd.Config{
 		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-", TLSDir: dir,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), nil)),
+		Sealer: ledgerd.SealerConfig{Interval: 10 * time.Millisecond},
 	})
 	if err != nil {
 		tb.Fatalf("ledgerd.Run: %v", err)
@@ -48,7 +58,7 @@ func MustStartServer(tb testing.TB) string {
 		}
 	})
 	tlsDirs.Store(m.Server.Addr(), dir)
-	return m.Server.Addr()
+	return m.Server.Addr(), url
 }
 
 // tlsDirOf returns the certificates of the server at addr, or, for an

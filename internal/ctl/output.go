@@ -22,15 +22,20 @@ var jsonOptions = protojson.MarshalOptions{EmitUnpopulated: true}
 // show prints resp: as one protojson object with --json, else through human.
 func (c *cli) show(resp proto.Message, human func(w io.Writer)) error {
 	if c.g.json {
-		b, err := jsonOptions.Marshal(resp)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(c.stdout, "%s\n", b)
-		return err
+		return c.printJSON(resp)
 	}
 	human(c.stdout)
 	return nil
+}
+
+// printJSON prints m as protojson on one line.
+func (c *cli) printJSON(m proto.Message) error {
+	b, err := jsonOptions.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	return err
 }
 
 // label turns an enum value name into a word for people:

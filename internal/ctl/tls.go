@@ -64,6 +64,7 @@ var commandRoles = map[string]identity.Role{
 	"transfer": identity.Channel, "hold place": identity.Channel, "hold capture": identity.Channel,
 	"hold void": identity.Channel, "promo subscribe": identity.Channel,
 	"promo create": identity.Operator, "promo show": identity.Operator, "compartments": identity.Operator,
+	"journal tail": identity.Auditor, "journal export": identity.Auditor, "journal verify": identity.Auditor,
 }
 
 // roleOf is the role a command acts as: --role, or the command's default.

@@ -38,6 +38,8 @@ func TestUsage(t *testing.T) {
 			"--rate-bps", "500", "--closes", "24h"}, ctl.ExitUsage, "", "--quota is required"},
 		{"ErrPromoCloses", []string{"promo", "create", "P-1", "--currency", "KRW", "--quota", "50000", "--max-per-customer", "5000",
 			"--rate-bps", "500", "--closes", "tomorrow"}, ctl.ExitUsage, "", `--closes "tomorrow" is neither`},
+		{"ErrJournalFrom", []string{"journal", "verify", "--from", "seven"}, ctl.ExitUsage, "", "is not SEQUENCE:HASH"},
+		{"ErrJournalAfter", []string{"journal", "export", "--after", "-2"}, ctl.ExitUsage, "", "--after must not be negative"},
 		{"ErrUnreachable", []string{"--timeout", "5s", "balance", "A-1"}, ctl.ExitFailure, "", "(UNAVAILABLE)"},
 		{"ErrUnreachableOutcomeUnknown", []string{"deposit", "A-1", "5000", "KRW", "--request-id", "r-1"}, ctl.ExitFailure, "",
 			"replay with --request-id r-1"},

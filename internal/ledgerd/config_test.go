@@ -1,6 +1,7 @@
 package ledgerd_test
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,4 +59,22 @@ methods:
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+func TestRolePasswordsFromDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ledger_writer"), []byte("w-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ledger_auditor"), []byte("a secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ledgerd.RolePasswordsFromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ledger_writer": "w-secret", "ledger_auditor": "a secret"}
+	if !maps.Equal(got, want) {
+		t.Errorf("passwords = %q, want %q (no file: no password)", got, want)
+	}
 }

@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/corebanking/ledger/internal/pgserver"
 	"github.com/corebanking/ledger/internal/server"
+	"github.com/corebanking/ledger/ledger"
 	"github.com/corebanking/ledger/ledger/cockroach"
 )
 
@@ -58,14 +61,40 @@ type Config struct {
 	// compartment; fault-injection tests use it to slow one compartment's
 	// database work.
 	StoreOptions func(compartment string, opt *cockroach.Options)
+	// RolePasswords holds the password of each database role the program
+	// logs in as (cockroach.RoleWriter, RoleSealer, RoleAuditor); none is
+	// needed where the server trusts local connections, as the embedded
+	// PostgreSQL does.
+	RolePasswords map[string]string
+	// Sealer configures this process's journal sealer.
+	Sealer SealerConfig
+}
+
+// SealerConfig configures the journal sealer. Every ledgerd runs one unless
+// told not to; the lease keeps one active per database.
+type SealerConfig struct {
+	// Off runs no sealer here: for a replica that only serves, or to
+	// measure what sealing costs the online path.
+	Off bool
+	// Interval is the pause between polls once caught up (cockroach.SealerOptions).
+	Interval time.Duration
+	// LeaseTTL is how long the lease lasts unless renewed.
+	LeaseTTL time.Duration
+	// Holder names this sealer in the lease and the records; host, pid and
+	// a random suffix by default.
+	Holder string
 }
 
 // Main is a running ledger server and what it started.
 type Main struct {
-	cfg    Config
-	pg     *pgserver.Server
-	pools  []*pgxpool.Pool
-	Server *server.Server
+	cfg        Config
+	pg         *pgserver.Server
+	pools      []*pgxpool.Pool
+	stopSealer context.CancelFunc
+	sealerDone chan struct{}
+	Server     *server.Server
+	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
+	Sealer *cockroach.Sealer
 }
 
 // Run starts the database (when embedded), migrates it and starts serving.
@@ -120,38 +149,95 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		return m, err
 	}
 
+	if err = migrate(ctx, url); err != nil {
+		return m, err
+	}
 	var compartments []server.CompartmentConfig
-	for i, name := range iso.names() {
+	var def ledger.Ledger
+	var journal ledger.Journal
+	for _, name := range iso.names() {
 		l := iso.Compartments[name]
-		pool, err := openPool(ctx, url, name, l)
+		role := cockroach.RoleWriter
+		if name == auditCompartment {
+			role = cockroach.RoleAuditor // reads only: a write routed here is refused by the database
+		}
+		store, pool, err := m.openStore(ctx, url, role, name, l)
 		if err != nil {
 			return m, err
 		}
-		m.pools = append(m.pools, pool)
-		if i == 0 {
-			if err = cockroach.Migrate(ctx, pool); err != nil {
-				return m, err
-			}
-		}
-		opt := cockroach.Options{Now: cfg.Now, Logger: cfg.Logger}
-		if cfg.StoreOptions != nil {
-			cfg.StoreOptions(name, &opt)
+		if role == cockroach.RoleAuditor {
+			journal = store
+		} else if def == nil || name == "routine" {
+			def = store
 		}
 		compartments = append(compartments, server.CompartmentConfig{
 			Settings: l.settings(name),
-			Ledger:   cockroach.New(pool, opt),
+			Ledger:   store,
 			Pool: func() (int32, int32) {
 				st := pool.Stat()
 				return st.MaxConns(), st.AcquiredConns()
 			},
 		})
 	}
+	if journal == nil { // bulkheads off: audit reads still get their read-only role
+		if journal, _, err = m.openStore(ctx, url, cockroach.RoleAuditor, auditCompartment, auditorLimits); err != nil {
+			return m, err
+		}
+	}
+	if err = m.startSealer(ctx, url); err != nil {
+		return m, err
+	}
 	m.Server, err = server.Start(server.Config{
 		TLS: tlsCfg, Plaintext: cfg.Plaintext,
 		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
-		Ledger: compartments[0].Ledger, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
+		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
 	return m, err
+}
+
+// auditCompartment serves AuditService, on the auditors' read-only role.
+const auditCompartment = "audit"
+
+// openStore opens a pool as role and a store on it, for compartment name.
+func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) (*cockroach.Store, *pgxpool.Pool, error) {
+	pool, err := openPool(ctx, url, role, m.cfg.RolePasswords[role], name, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.pools = append(m.pools, pool)
+	opt := cockroach.Options{Now: m.cfg.Now, Logger: m.cfg.Logger}
+	if m.cfg.StoreOptions != nil {
+		m.cfg.StoreOptions(name, &opt)
+	}
+	return cockroach.New(pool, opt), pool, nil
+}
+
+// startSealer starts the journal sealer on its own pool, unless it is off.
+// It runs until Close.
+func (m *Main) startSealer(ctx context.Context, url string) error {
+	c := m.cfg.Sealer
+	if c.Off {
+		return nil
+	}
+	store, _, err := m.openStore(ctx, url, cockroach.RoleSealer, "sealer", sealerLimits)
+	if err != nil {
+		return err
+	}
+	if c.Holder == "" {
+		host, _ := os.Hostname()
+		c.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	m.Sealer = cockroach.NewSealer(store, cockroach.SealerOptions{Holder: c.Holder, Interval: c.Interval,
+		LeaseTTL: c.LeaseTTL, Logger: m.cfg.Logger})
+	var sealCtx context.Context
+	sealCtx, m.stopSealer = context.WithCancel(context.WithoutCancel(ctx))
+	m.sealerDone = make(chan struct{})
+	go func() {
+		defer close(m.sealerDone)
+		m.Sealer.Run(sealCtx)
+	}()
+	m.cfg.Logger.Info("journal sealer started", "holder", c.Holder)
+	return nil
 }
 
 // shared returns the naive layout: one compartment, one pool, every method.
@@ -163,35 +249,19 @@ func (iso Isolation) shared() Isolation {
 	return out
 }
 
-// openPool opens a compartment's own connection pool, whose queries run
-// under the compartment's statement timeout.
-func openPool(ctx context.Context, url, name string, l Limits) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("database url: %w", err)
-	}
-	if l.PoolSize > 0 {
-		pcfg.MaxConns = l.PoolSize
-	}
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "ledgerd-" + name
-	if l.StatementTimeout > 0 {
-		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	return pool, nil
-}
-
-// Close drains in-flight calls (up to 15 seconds), then closes the pool
-// and stops the embedded database.
+// Close drains in-flight calls (up to 15 seconds), stops the sealer (which
+// gives up its lease), then closes the pools and stops the embedded
+// database.
 func (m *Main) Close() error {
 	var errs []error
 	if m.Server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		errs = append(errs, m.Server.Stop(ctx))
 		cancel()
+	}
+	if m.stopSealer != nil {
+		m.stopSealer()
+		<-m.sealerDone
 	}
 	for _, p := range m.pools {
 		p.Close()

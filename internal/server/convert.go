@@ -29,12 +29,23 @@ func balancePB(b ledger.Balance) *ledgerv1.Balance {
 func entryPB(e ledger.Entry) *ledgerv1.Entry {
 	out := &ledgerv1.Entry{
 		EntryId: e.ID, Kind: ledgerv1.EntryKind(e.Kind), RequestId: e.RequestID, Memo: e.Memo,
-		PostedAt: timestamppb.New(e.PostedAt),
+		PostedAt: timestamppb.New(e.PostedAt), Actor: string(e.Actor),
 	}
 	for _, p := range e.Postings {
 		out.Postings = append(out.Postings, &ledgerv1.Posting{AccountId: p.AccountID, Currency: p.Currency, Amount: p.Amount})
 	}
 	return out
+}
+
+func recordPB(r ledger.Record) *ledgerv1.JournalRecord {
+	return &ledgerv1.JournalRecord{
+		Sequence: r.Sequence, Entry: entryPB(r.Entry), PrevHash: r.PrevHash, Hash: r.Hash,
+		SealedAt: timestamppb.New(r.SealedAt), SealedBy: r.SealedBy, LeaseEpoch: r.LeaseEpoch,
+	}
+}
+
+func checkpointPB(c ledger.Checkpoint) *ledgerv1.Checkpoint {
+	return &ledgerv1.Checkpoint{Sequence: c.Sequence, Hash: c.Hash}
 }
 
 // holdPB shows a hold as it stands now: an active hold past its expiry is

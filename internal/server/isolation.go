@@ -113,15 +113,31 @@ func (iso *isolation) unary(ctx context.Context, req any, info *grpc.UnaryServer
 	if !ok {
 		return next(ctx, req)
 	}
+	var resp any
+	err := iso.admitted(ctx, info.FullMethod, func(callCtx context.Context) (err error) {
+		resp, err = next(context.WithValue(callCtx, compartmentKey{}, c), req)
+		return err
+	})
+	return resp, err
+}
+
+// admitted runs work as one call of method's compartment: a unary call, or
+// one page of a stream's database work. work's error must already be a
+// status, so that the breaker can judge it.
+func (iso *isolation) admitted(ctx context.Context, method string, work func(context.Context) error) error {
+	c, ok := iso.methods[method]
+	if !ok {
+		return work(ctx)
+	}
 	callCtx, release, err := c.Admit(ctx)
 	if err != nil {
-		return nil, rejection(c, err)
+		return rejection(c, err)
 	}
 	start := time.Now()
-	resp, err := next(context.WithValue(callCtx, compartmentKey{}, c), req)
+	err = work(callCtx)
 	release(err)
 	c.latency.Observe(time.Since(start).Seconds())
-	return resp, err
+	return err
 }
 
 // ledgerFor returns the ledger of the call's compartment, or def.

@@ -79,6 +79,19 @@ func mapErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
+// mapStreamErrors is mapErrors for streams.
+func mapStreamErrors(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+		slot := &validationSlot{}
+		ctx := context.WithValue(ss.Context(), validationKey{}, slot)
+		err := next(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+		if slot.err != nil {
+			err = slot.err
+		}
+		return toStatus(ctx, log, info.FullMethod, err)
+	}
+}
+
 // defaultDeadline bounds a call whose client set no deadline.
 func defaultDeadline(d time.Duration) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
@@ -124,6 +137,21 @@ func unaryChain(log *slog.Logger, metrics grpc.UnaryServerInterceptor, extra ...
 		mapErrors(log),
 		validator.UnaryServerInterceptor(validator.WithOnValidationErrCallback(onValidationError)),
 	)
+}
+
+// streamChain is the interceptor chain of every stream, outermost first: as
+// unaryChain, without a default deadline (a stream lasts as long as its
+// client stays; its work is bounded a page at a time, see audit).
+func streamChain(log *slog.Logger, metrics grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
+	return []grpc.StreamServerInterceptor{
+		identifyStream,
+		metrics,
+		logging.StreamServerInterceptor(slogger(log), logging.WithLogOnEvents(logging.FinishCall),
+			logging.WithLevels(logLevel)),
+		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
+		mapStreamErrors(log),
+		validator.StreamServerInterceptor(validator.WithOnValidationErrCallback(onValidationError)),
+	}
 }
 
 // logLevel logs client mistakes at info and server faults at error.

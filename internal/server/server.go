@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -34,6 +35,12 @@ type Config struct {
 	AdminListen string
 	// Ledger serves calls that no compartment takes.
 	Ledger ledger.Ledger
+	// Journal serves AuditService, on a read-only database role, whichever
+	// compartment admits its calls. Without it AuditService is unimplemented.
+	Journal ledger.Journal
+	// JournalPoll is how often a journal stream that has caught up looks
+	// for new records; 250ms by default.
+	JournalPoll time.Duration
 	// Compartments isolate traffic classes from each other; Methods maps
 	// each full method name ("/ledger.v1.PaymentService/Transfer") to one
 	// of them by name. The map is configuration: a client cannot choose.
@@ -71,6 +78,10 @@ type Server struct {
 	lis       net.Listener
 	adminLis  net.Listener
 	stopWatch context.CancelFunc
+	// stopping is closed when Stop begins, so that streams that would
+	// follow the journal forever end and let GracefulStop finish.
+	stopping chan struct{}
+	stopOnce sync.Once
 	// Registry holds every metric the admin port serves.
 	Registry *prometheus.Registry
 }
@@ -81,6 +92,7 @@ var Services = []string{
 	ledgerv1.PaymentService_ServiceDesc.ServiceName,
 	ledgerv1.PromoService_ServiceDesc.ServiceName,
 	ledgerv1.AdminService_ServiceDesc.ServiceName,
+	ledgerv1.AuditService_ServiceDesc.ServiceName,
 }
 
 // Start listens on the configured addresses and serves until Stop.
@@ -106,6 +118,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.HealthPoll <= 0 {
 		cfg.HealthPoll = 100 * time.Millisecond
 	}
+	if cfg.JournalPoll <= 0 {
+		cfg.JournalPoll = 250 * time.Millisecond
+	}
 	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods)
 	if err != nil {
 		return nil, err
@@ -123,7 +138,7 @@ func Start(cfg Config) (*Server, error) {
 		}
 		opts = append(opts, grpc.Creds(creds))
 	}
-	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
 	s.Registry.MustRegister(iso.metrics, authz)
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
@@ -140,12 +155,13 @@ func Start(cfg Config) (*Server, error) {
 		grpc.InTapHandle(chainTaps(authz.tap, iso.tap)),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
 			authz.unary, defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
-		grpc.ChainStreamInterceptor(identifyStream, metrics.StreamServerInterceptor(), authz.stream),
+		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor()), authz.stream)...),
 	)...)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
 	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{l: cfg.Ledger})
 	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
+	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: cfg.Journal, iso: iso, log: cfg.Logger, poll: cfg.JournalPoll, stopping: s.stopping})
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	for _, svc := range Services {
@@ -208,6 +224,7 @@ func (s *Server) Health() *health.Server { return s.health }
 // then closes every connection.
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopWatch()
+	s.stopOnce.Do(func() { close(s.stopping) })
 	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(done) }()

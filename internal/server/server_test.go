@@ -28,6 +28,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type client struct {
 	accounts ledgerv1.AccountServiceClient
 	payments ledgerv1.PaymentServiceClient
+	audit    ledgerv1.AuditServiceClient
+	admin    ledgerv1.AdminServiceClient
 	health   healthpb.HealthClient
 	now      atomic.Int64 // the server's clock, in unix nanoseconds
 }
@@ -46,6 +48,7 @@ func MustStartServer(tb testing.TB) *client {
 	tb.Cleanup(func() { m.Close() })
 	conn := MustDial(tb, m.Server.Addr())
 	c.accounts, c.payments, c.health = ledgerv1.NewAccountServiceClient(conn), ledgerv1.NewPaymentServiceClient(conn), healthpb.NewHealthClient(conn)
+	c.audit, c.admin = ledgerv1.NewAuditServiceClient(conn), ledgerv1.NewAdminServiceClient(conn)
 	return c
 }
 

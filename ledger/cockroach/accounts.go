@@ -46,7 +46,7 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 		}
 		b = &pgx.Batch{}
 		queueCreateAccount(b, a)
-		queueEvent(b, ledger.EntryAccountOpening, r.RequestID,
+		queueEvent(ctx, b, ledger.EntryAccountOpening, r.RequestID,
 			fmt.Sprintf("account %s opened for customer %s in %s, %s", a.ID, a.CustomerID, a.Currency, a.Kind), a.CreatedAt)
 		if err := rq.queueRecord(b, a, a.CreatedAt); err != nil {
 			return err

@@ -66,7 +66,7 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 		}
 		b = &pgx.Batch{}
 		b.Queue(sqlInsertHold, h.ID, h.AccountID, h.Currency, h.Amount, h.ATMID, r.RequestID, h.CreatedAt, h.ExpiresAt)
-		queueEvent(b, ledger.EntryHoldPlacement, r.RequestID, fmt.Sprintf("hold %s of %d %s on %s until %s",
+		queueEvent(ctx, b, ledger.EntryHoldPlacement, r.RequestID, fmt.Sprintf("hold %s of %d %s on %s until %s",
 			h.ID, h.Amount, h.Currency, h.AccountID, h.ExpiresAt.Format(time.RFC3339Nano)), now)
 		if err := rq.queueRecord(b, h, now); err != nil {
 			return err
@@ -103,7 +103,7 @@ func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (l
 				return rq.refuse(ctx, t, err)
 			}
 			e := ledger.NewMove(ledger.EntryHoldCapture, r.RequestID, "hold "+h.ID, h.AccountID, h.CounterAccountID(), h.Currency, amount)
-			e.ID, e.PostedAt = uuid.NewString(), now
+			e.ID, e.PostedAt, e.Actor = uuid.NewString(), now, ledger.ActorFrom(ctx)
 			b := &pgx.Batch{}
 			legs := s.queueLegs(b, e, h.ID)
 			if err := t.exec(ctx, b); err != nil {
@@ -150,7 +150,7 @@ func (s *Store) VoidHold(ctx context.Context, r ledger.VoidHoldRequest) (ledger.
 		h.Status = ledger.HoldVoided
 		b := &pgx.Batch{}
 		b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), 0)
-		queueEvent(b, ledger.EntryHoldVoid, r.RequestID, fmt.Sprintf("hold %s of %d %s on %s voided",
+		queueEvent(ctx, b, ledger.EntryHoldVoid, r.RequestID, fmt.Sprintf("hold %s of %d %s on %s voided",
 			h.ID, h.Amount, h.Currency, h.AccountID), now)
 		if err := rq.queueRecord(b, h, now); err != nil {
 			return err

@@ -20,6 +20,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type fixture struct {
 	*cockroach.Store
 	pool  *pgxpool.Pool
+	url   string // the owner's
 	clock *clock
 	seq   atomic.Int64
 }
@@ -35,7 +36,8 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 func MustOpenStore(tb testing.TB, opt cockroach.Options) *fixture {
 	tb.Helper()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(tb))
+	url := pgtest.NewDatabase(tb)
+	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,13 +45,30 @@ func MustOpenStore(tb testing.TB, opt cockroach.Options) *fixture {
 	if err := cockroach.Migrate(ctx, pool); err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{pool: pool, clock: &clock{}}
+	f := &fixture{pool: pool, url: url, clock: &clock{}}
 	f.clock.ns.Store(time.Now().UnixNano())
 	if opt.Now == nil {
 		opt.Now = f.clock.Now
 	}
 	f.Store = cockroach.New(pool, opt)
 	return f
+}
+
+// MustOpenRolePool opens a pool on the fixture's database that logs in as
+// role, closed when the test ends.
+func (f *fixture) MustOpenRolePool(tb testing.TB, role string) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(f.url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = role, ""
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
 }
 
 // rid returns a fresh request id.

@@ -15,7 +15,9 @@ import (
 var migrations embed.FS
 
 // Migrate brings the schema up to date with the migrations embedded in the
-// binary. It is safe to run at every start.
+// binary, and creates the roles the ledger's pools use (see roles.go). It
+// is safe to run at every start. pool must belong to the database's owner,
+// with the right to create roles.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -23,7 +25,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithGoMigrations(rolesMigration))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -47,7 +47,7 @@ func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.
 	rq := &request{id: requestID, fp: fp, out: &out}
 	err := s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
-			e.ID, e.PostedAt = uuid.NewString(), s.now()
+			e.ID, e.PostedAt, e.Actor = uuid.NewString(), s.now(), ledger.ActorFrom(ctx)
 			b := &pgx.Batch{}
 			rq.queueLookup(t, b)
 			legs := s.queueLegs(b, e, nilHold)
@@ -160,7 +160,7 @@ func queueEntry(b *pgx.Batch, e ledger.Entry, legs []*leg) {
 		}
 		return l.posted
 	}
-	b.Queue(sqlInsertEntry, e.ID, e.Kind.String(), e.RequestID, e.Memo, e.PostedAt)
+	queueEntryRow(b, e)
 	p, q := e.Postings[0], e.Postings[1]
 	b.Queue(sqlInsertPostings, e.ID, p.AccountID, p.Currency, p.Amount, after(legs[0]), e.PostedAt,
 		q.AccountID, q.Amount, after(legs[1]))

@@ -119,7 +119,7 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		took := false
 		en := ledger.NewMove(ledger.EntryPromoSubscription, r.RequestID, "promo "+r.PromoID, r.FromAccount,
 			"sys:promo:"+uuid.NewString(), e.promo.Currency, r.Amount)
-		en.ID, en.PostedAt = uuid.NewString(), now
+		en.ID, en.PostedAt, en.Actor = uuid.NewString(), now, ledger.ActorFrom(ctx)
 
 		b := &pgx.Batch{}
 		rq.queueLookup(t, b)

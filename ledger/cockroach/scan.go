@@ -1,6 +1,7 @@
 package cockroach
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -82,7 +83,15 @@ func holdStatusName(s ledger.HoldStatus) string {
 }
 
 // queueEvent queues a journal entry without postings, recording an event
-// that moves no money.
-func queueEvent(b *pgx.Batch, kind ledger.EntryKind, requestID, memo string, at time.Time) {
-	b.Queue(sqlInsertEntry, uuid.NewString(), kind.String(), requestID, memo, at)
+// that moves no money, made by the context's actor.
+func queueEvent(ctx context.Context, b *pgx.Batch, kind ledger.EntryKind, requestID, memo string, at time.Time) {
+	queueEntryRow(b, ledger.Entry{ID: uuid.NewString(), Kind: kind, Actor: ledger.ActorFrom(ctx),
+		RequestID: requestID, Memo: memo, PostedAt: at})
+}
+
+// queueEntryRow queues the insert of e's row (not its postings) and its
+// announcement to the sealer. Every entry is written here.
+func queueEntryRow(b *pgx.Batch, e ledger.Entry) {
+	b.Queue(sqlInsertEntry, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt)
+	b.Queue(sqlAnnounceEntry, e.ID, e.PostedAt)
 }

@@ -28,7 +28,11 @@ const (
 	sqlHeld = `SELECT CAST(COALESCE(SUM(amount), 0) AS INT8) FROM holds
 		WHERE account_id = $1 AND status = 'ACTIVE' AND expires_at > $2 AND hold_id <> $3`
 
-	sqlInsertEntry = `INSERT INTO entries (entry_id, kind, request_id, memo, posted_at) VALUES ($1, $2, $3, $4, $5)`
+	sqlInsertEntry = `INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`
+	// sqlAnnounceEntry tells the sealer of a new entry, in the entry's own
+	// transaction (see sealer.go).
+	sqlAnnounceEntry = `INSERT INTO journal_pending (entry_id, posted_at) VALUES ($1, $2)`
 	// Every entry the ledger makes today has two postings.
 	sqlInsertPostings = `INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
 		VALUES ($1, $2, $3, $4, $5, $6), ($1, $7, $3, $8, $9, $6)`
@@ -75,52 +79,9 @@ var statements = []string{
 	sqlGetRequest, sqlPutRequest,
 	sqlGetAccount, sqlInsertAccount, sqlInsertShard,
 	sqlGetBalance, sqlLockBalances, sqlAddToShard, sqlHeld,
-	sqlInsertEntry, sqlInsertPostings,
+	sqlInsertEntry, sqlAnnounceEntry, sqlInsertPostings,
 	sqlStatementFirst, sqlStatementAfter,
 	sqlInsertHold, sqlGetHoldForUpdate, sqlFinishHold,
 	sqlGetPromo, sqlInsertPromo, sqlInsertQuota, sqlPromoUsed, sqlTakeQuota, sqlLockQuota, sqlAddQuota,
 	sqlGetSubscription, sqlInsertSubscription, sqlSubscriptionRequests, sqlInsertBalance,
-}
-
-// The auditors' journal (sealer.go, journal.go).
-const (
-	// sqlTakeLease takes the sealer lease when it is free or expired, or
-	// renews it for its holder; it returns no row when another holds it.
-	sqlTakeLease = `INSERT INTO sealer_lease (name, holder, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE sealer_lease.holder = excluded.holder OR sealer_lease.expires_at < $4
-		RETURNING holder`
-	sqlJournalHead = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
-	// sqlUnsealed finds settled entries that are not in the journal yet.
-	sqlUnsealed = `SELECT e.entry_id, e.kind, e.request_id, e.memo, e.posted_at
-		FROM entries AS e LEFT JOIN journal AS j ON j.entry_id = e.entry_id
-		WHERE j.entry_id IS NULL AND e.posted_at < $1
-		ORDER BY e.posted_at, e.entry_id LIMIT $2`
-	sqlUnsealedPostings = `SELECT p.entry_id, p.account_id, p.currency, p.amount FROM postings AS p
-		WHERE p.entry_id IN (SELECT e.entry_id
-			FROM entries AS e LEFT JOIN journal AS j ON j.entry_id = e.entry_id
-			WHERE j.entry_id IS NULL AND e.posted_at < $1
-			ORDER BY e.posted_at, e.entry_id LIMIT $2)`
-	sqlSealEntry = `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at) VALUES ($1, $2, $3, $4, $5)`
-
-	// sqlJournalRange reads records after $1 up to $2, with their entries.
-	sqlJournalRange = `SELECT j.sequence, j.prev_hash, j.hash, j.sealed_at,
-		e.entry_id, e.kind, e.request_id, e.memo, e.posted_at
-		FROM journal AS j JOIN entries AS e ON e.entry_id = j.entry_id
-		WHERE j.sequence > $1 AND j.sequence <= $2 ORDER BY j.sequence`
-	sqlJournalPostings = `SELECT p.entry_id, p.account_id, p.currency, p.amount
-		FROM journal AS j JOIN postings AS p ON p.entry_id = j.entry_id
-		WHERE j.sequence > $1 AND j.sequence <= $2`
-	sqlJournalHash = `SELECT hash FROM journal WHERE sequence = $1`
-	// sqlBadBalances lists accounts whose balance rows differ from the sum
-	// of their postings.
-	sqlBadBalances = `SELECT x.account_id FROM
-		(SELECT b.account_id, sum(b.posted) AS bal FROM balances AS b GROUP BY b.account_id) AS x
-		WHERE x.bal <> COALESCE((SELECT sum(p.amount) FROM postings AS p WHERE p.account_id = x.account_id), 0)
-		ORDER BY x.account_id LIMIT 1`
-)
-
-func init() {
-	statements = append(statements, sqlTakeLease, sqlJournalHead, sqlUnsealed, sqlUnsealedPostings, sqlSealEntry,
-		sqlJournalRange, sqlJournalPostings, sqlJournalHash, sqlBadBalances)
 }

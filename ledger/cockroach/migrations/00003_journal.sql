@@ -1,7 +1,8 @@
 -- The auditors' journal: a gapless sequence and a SHA-256 hash chain over
 -- the entries, assigned after commit by one sealer at a time (see
--- sealer.go). The online path writes nothing here, so transfers share no
--- row or sequence.
+-- sealer.go). The online path only announces each new entry in a row of
+-- its own (journal_pending, migration 4), so transfers share no row or
+-- sequence.
 
 -- +goose Up
 -- One row per sealed entry. sequence has no gaps and never changes: each

@@ -145,3 +145,45 @@ func timeOrZero(ts *timestamppb.Timestamp) time.Time {
 	}
 	return ts.AsTime()
 }
+
+// Ledger returns the domain query.
+func (r *ListJournalRequest) Ledger() ledger.JournalQuery {
+	return ledger.JournalQuery{After: r.GetAfterSequence(), Limit: int(r.GetLimit())}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *ListJournalRequest) Validate() error { return r.Ledger().Validate() }
+
+// Validate checks r against the ledger's rules.
+func (r *StreamJournalRequest) Validate() error {
+	return ledger.ValidateStreamFrom(r.GetFromSequence())
+}
+
+// Ledger returns the domain range.
+func (r *VerifyJournalRequest) Ledger() ledger.JournalRange {
+	return ledger.JournalRange{From: r.GetFromSequence(), To: r.GetToSequence()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *VerifyJournalRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain entry, as a client needs it to recompute the
+// entry's chain hash (ledger.ChainVerifier).
+func (e *Entry) Ledger() ledger.Entry {
+	out := ledger.Entry{
+		ID: e.GetEntryId(), Kind: ledger.EntryKind(e.GetKind()), RequestID: e.GetRequestId(),
+		Actor: ledger.Actor(e.GetActor()), Memo: e.GetMemo(), PostedAt: e.GetPostedAt().AsTime().UTC(),
+	}
+	for _, p := range e.GetPostings() {
+		out.Postings = append(out.Postings, ledger.Posting{AccountID: p.GetAccountId(), Currency: p.GetCurrency(), Amount: p.GetAmount()})
+	}
+	return out
+}
+
+// Ledger returns the domain record.
+func (r *JournalRecord) Ledger() ledger.Record {
+	return ledger.Record{
+		Sequence: r.GetSequence(), Entry: r.GetEntry().Ledger(), PrevHash: r.GetPrevHash(), Hash: r.GetHash(),
+		SealedAt: r.GetSealedAt().AsTime().UTC(), SealedBy: r.GetSealedBy(), LeaseEpoch: r.GetLeaseEpoch(),
+	}
+}

@@ -482,13 +482,16 @@ func (x *Posting) GetAmount() int64 {
 
 // Entry is one journal entry: postings that sum to zero per currency.
 type Entry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EntryId       string                 `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
-	Kind          EntryKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=ledger.v1.EntryKind" json:"kind,omitempty"`
-	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Memo          string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
-	Postings      []*Posting             `protobuf:"bytes,5,rep,name=postings,proto3" json:"postings,omitempty"`
-	PostedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=posted_at,json=postedAt,proto3" json:"posted_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	EntryId   string                 `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	Kind      EntryKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=ledger.v1.EntryKind" json:"kind,omitempty"`
+	RequestId string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Memo      string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
+	Postings  []*Posting             `protobuf:"bytes,5,rep,name=postings,proto3" json:"postings,omitempty"`
+	PostedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=posted_at,json=postedAt,proto3" json:"posted_at,omitempty"`
+	// Who caused the entry: the authenticated caller as "role/name", or
+	// "system" for the ledger's own changes.
+	Actor         string `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -563,6 +566,13 @@ func (x *Entry) GetPostedAt() *timestamppb.Timestamp {
 		return x.PostedAt
 	}
 	return nil
+}
+
+func (x *Entry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
 }
 
 // Hold reserves part of an account's available balance.
@@ -789,7 +799,7 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12\x16\n" +
-	"\x06amount\x18\x03 \x01(\x03R\x06amount\"\xe8\x01\n" +
+	"\x06amount\x18\x03 \x01(\x03R\x06amount\"\xfe\x01\n" +
 	"\x05Entry\x12\x19\n" +
 	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12(\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x14.ledger.v1.EntryKindR\x04kind\x12\x1d\n" +
@@ -797,7 +807,8 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12\x12\n" +
 	"\x04memo\x18\x04 \x01(\tR\x04memo\x12.\n" +
 	"\bpostings\x18\x05 \x03(\v2\x12.ledger.v1.PostingR\bpostings\x127\n" +
-	"\tposted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bpostedAt\"\xd7\x02\n" +
+	"\tposted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bpostedAt\x12\x14\n" +
+	"\x05actor\x18\a \x01(\tR\x05actor\"\xd7\x02\n" +
 	"\x04Hold\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x1d\n" +
 	"\n" +

@@ -1,0 +1,63 @@
+package cockroach
+
+// The auditors' journal: the sealer's statements (sealer.go) and the
+// auditors' reads (journal.go).
+const (
+	// sqlTakeLease takes the sealer lease when it is free or expired, or
+	// renews it for its holder, and returns its epoch; it returns no row
+	// while another holder's lease runs. The epoch grows with every change
+	// of holder. Expiry is judged by the database's clock, which every
+	// replica shares, not by each replica's own.
+	sqlTakeLease = `INSERT INTO sealer_lease (name, holder, epoch, expires_at)
+		VALUES ($1, $2, 1, current_timestamp + CAST($3 AS INT8) * INTERVAL '1 millisecond')
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+			epoch = CASE WHEN sealer_lease.holder = excluded.holder THEN sealer_lease.epoch ELSE sealer_lease.epoch + 1 END
+		WHERE sealer_lease.holder = excluded.holder OR sealer_lease.expires_at < current_timestamp
+		RETURNING epoch`
+	// sqlReleaseLease ends the holder's lease early, so that another sealer
+	// need not wait for it to expire.
+	sqlReleaseLease = `UPDATE sealer_lease SET expires_at = current_timestamp WHERE name = $1 AND holder = $2`
+	sqlJournalHead  = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
+
+	// sqlPendingEntries reads the next batch to seal, oldest first; the
+	// (posted_at, entry_id) order is total, so sqlPendingPostings, in the
+	// same transaction, selects the same entries.
+	sqlPendingEntries = `SELECT e.entry_id, e.kind, e.actor, e.request_id, e.memo, e.posted_at
+		FROM journal_pending AS q JOIN entries AS e ON e.entry_id = q.entry_id
+		ORDER BY q.posted_at, q.entry_id LIMIT $1`
+	sqlPendingPostings = `SELECT p.entry_id, p.account_id, p.currency, p.amount FROM postings AS p
+		WHERE p.entry_id IN (SELECT q.entry_id FROM journal_pending AS q JOIN entries AS e ON e.entry_id = q.entry_id
+			ORDER BY q.posted_at, q.entry_id LIMIT $1)`
+	sqlSealEntry = `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by, lease_epoch)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	// sqlSealedNotPending removes from the queue what this transaction
+	// sealed: the records after the head it started from.
+	sqlSealedNotPending = `DELETE FROM journal_pending
+		WHERE entry_id IN (SELECT j.entry_id FROM journal AS j WHERE j.sequence > $1)`
+
+	// sqlJournalPage reads records after $1 with their entries. A record
+	// whose entry is gone still reads, with empty fields, so that
+	// verification names it.
+	sqlJournalPage = `SELECT j.sequence, j.prev_hash, j.hash, j.sealed_at, j.sealed_by, j.lease_epoch, j.entry_id,
+		COALESCE(e.kind, ''), COALESCE(e.actor, ''), COALESCE(e.request_id, ''), COALESCE(e.memo, ''), e.posted_at
+		FROM journal AS j LEFT JOIN entries AS e ON e.entry_id = j.entry_id
+		WHERE j.sequence > $1 ORDER BY j.sequence LIMIT $2`
+	// sqlJournalPostings reads the postings of records $1 < sequence <= $2.
+	sqlJournalPostings = `SELECT p.entry_id, p.account_id, p.currency, p.amount
+		FROM journal AS j JOIN postings AS p ON p.entry_id = j.entry_id
+		WHERE j.sequence > $1 AND j.sequence <= $2 ORDER BY j.sequence, p.account_id`
+	sqlJournalHash = `SELECT hash FROM journal WHERE sequence = $1`
+	// sqlBalancePage compares, for a page of accounts, the sum of their
+	// balance rows with the sum of their postings, in one snapshot.
+	sqlBalancePage = `SELECT x.account_id, x.bal,
+		CAST(COALESCE((SELECT sum(p.amount) FROM postings AS p WHERE p.account_id = x.account_id), 0) AS INT8)
+		FROM (SELECT b.account_id, CAST(sum(b.posted) AS INT8) AS bal FROM balances AS b
+			WHERE b.account_id > $1 GROUP BY b.account_id ORDER BY b.account_id LIMIT $2) AS x
+		ORDER BY x.account_id`
+)
+
+func init() {
+	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingEntries,
+		sqlPendingPostings, sqlSealEntry, sqlSealedNotPending, sqlJournalPage, sqlJournalPostings, sqlJournalHash,
+		sqlBalancePage)
+}

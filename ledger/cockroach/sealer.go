@@ -1,0 +1,247 @@
+package cockroach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// The sealer gives committed entries their audit sequence and chain hash,
+// after commit and in batches, so that the online path shares nothing: a
+// transfer only inserts its entry's id into journal_pending, a row of its
+// own keyed by a random UUID.
+//
+// Finding what to seal is cheap and exact. journal_pending holds only the
+// backlog (the sealing transaction deletes what it seals), so a poll reads
+// a small table instead of anti-joining entries against the journal, whose
+// cost would grow with the books. And a pending row commits in the same
+// transaction as its entry: the sealer sees an entry exactly when it is
+// committed, however late or out of order that is, with no time window to
+// guess and no sweep to repeat.
+//
+// Gapless and fixed: a sealing transaction reads the head and appends
+// head+1, head+2, ... in one SERIALIZABLE transaction; journal.sequence is
+// the primary key and journal.entry_id unique, so two transactions that
+// started from the same head cannot both commit (no fork), and an entry is
+// sealed once. Batches commit in sequence order, so a reader always sees a
+// prefix 1..N. No role may update or delete a record.
+//
+// One sealer at a time: each sealing transaction first takes or renews the
+// lease row. A sealer whose lease another has taken gets no row back and
+// appends nothing; since the lease row stays locked (written) until the
+// sealing transaction ends, no one can take it over in the middle.
+
+// leaseName is the one lease row: one active sealer per database.
+const leaseName = "journal"
+
+// SealerOptions tune a Sealer. The zero value of each field means its default.
+type SealerOptions struct {
+	// Holder names this sealer in the lease and in the records it seals;
+	// a new random id by default.
+	Holder string
+	// Interval is the pause between polls once the backlog is sealed;
+	// 200ms by default.
+	Interval time.Duration
+	// Batch is the most entries one transaction seals; 256 by default.
+	Batch int
+	// LeaseTTL is how long a lease lasts unless renewed; 5s by default. A
+	// sealer renews it at every poll, so it must be well above Interval.
+	LeaseTTL time.Duration
+	// Logger receives sealing errors; the store's logger by default.
+	Logger *slog.Logger
+	// OnSealed, if set, is told of every transaction this sealer committed
+	// as the leader, including those that found nothing to seal.
+	OnSealed func(SealResult)
+}
+
+// SealResult is what one sealing transaction did.
+type SealResult struct {
+	// Leader is whether this sealer held the lease; nothing is sealed
+	// otherwise.
+	Leader bool
+	// Epoch is the lease term the batch was sealed under.
+	Epoch int64
+	// First and Last are the sequences sealed; Last < First when none were.
+	First, Last int64
+}
+
+// Sealed is how many records the transaction appended.
+func (r SealResult) Sealed() int {
+	if !r.Leader {
+		return 0
+	}
+	return int(r.Last - r.First + 1)
+}
+
+// Sealer seals the journal; see the comment at the top of sealer.go.
+type Sealer struct {
+	st  *Store
+	opt SealerOptions
+}
+
+// NewSealer returns a sealer that works through st, whose pool should log
+// in as RoleSealer.
+func NewSealer(st *Store, opt SealerOptions) *Sealer {
+	if opt.Holder == "" {
+		opt.Holder = "sealer-" + uuid.NewString()
+	}
+	if opt.Interval <= 0 {
+		opt.Interval = 200 * time.Millisecond
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 256
+	}
+	if opt.LeaseTTL <= 0 {
+		opt.LeaseTTL = 5 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = st.opt.Logger
+	}
+	return &Sealer{st: st, opt: opt}
+}
+
+// Holder is the name this sealer holds the lease under.
+func (z *Sealer) Holder() string { return z.opt.Holder }
+
+// Run seals until ctx ends, then gives up the lease. Errors are logged and
+// retried after a pause; they never end the loop.
+func (z *Sealer) Run(ctx context.Context) {
+	defer z.release()
+	failures := 0
+	for ctx.Err() == nil {
+		res, err := z.sealSafely(ctx)
+		wait := z.opt.Interval
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			wait = min(z.opt.Interval<<min(failures, 5), z.opt.LeaseTTL)
+			z.opt.Logger.Error("journal sealer", "holder", z.opt.Holder, "error", err, "retry_in", wait)
+		case res.Sealed() == z.opt.Batch:
+			failures, wait = 0, 0 // more backlog: go on at once
+		default:
+			failures = 0
+		}
+		if sleep(ctx, wait) != nil {
+			return
+		}
+	}
+}
+
+// sealSafely is SealOnce with a panic turned into an error: the sealer runs
+// beside the server and must not take it down.
+func (z *Sealer) sealSafely(ctx context.Context) (res SealResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return z.SealOnce(ctx)
+}
+
+// release ends this sealer's lease, if it holds it, when it stops.
+func (z *Sealer) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := z.st.pool.Exec(ctx, sqlReleaseLease, leaseName, z.opt.Holder); err != nil {
+		z.opt.Logger.Warn("journal sealer: release lease", "holder", z.opt.Holder, "error", err)
+	}
+}
+
+// SealOnce takes or renews the lease and, if this sealer holds it, seals
+// one batch of committed entries in one transaction.
+func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
+	var res SealResult
+	err := z.st.inTx(ctx, func(t *txn) error {
+		res = SealResult{}
+		head := ledger.Checkpoint{Hash: ledger.GenesisHash()}
+		b := &pgx.Batch{}
+		b.Queue(sqlTakeLease, leaseName, z.opt.Holder, z.opt.LeaseTTL.Milliseconds()).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&res.Epoch)
+			res.Leader = err == nil
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
+		b.Queue(sqlJournalHead).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&head.Sequence, &head.Hash)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
+		if err := t.exec(ctx, b); err != nil || !res.Leader {
+			return err // not the leader: the transaction is rolled back
+		}
+		entries, err := z.readPending(ctx, t)
+		if err != nil {
+			return err
+		}
+		res.First, res.Last = head.Sequence+1, head.Sequence
+		final := &pgx.Batch{}
+		now, prev := z.st.now(), head.Hash
+		for _, e := range entries {
+			res.Last++
+			hash := ledger.ChainHash(prev, res.Last, e)
+			final.Queue(sqlSealEntry, res.Last, e.ID, prev, hash, now, z.opt.Holder, res.Epoch)
+			prev = hash
+		}
+		if len(entries) > 0 {
+			final.Queue(sqlSealedNotPending, head.Sequence)
+		}
+		return t.commit(ctx, final) // with nothing to seal, commits the renewed lease
+	})
+	if err == nil && res.Leader && z.opt.OnSealed != nil {
+		z.opt.OnSealed(res)
+	}
+	return res, err
+}
+
+// readPending reads the next batch of entries to seal with their postings,
+// in the order they will be sealed.
+func (z *Sealer) readPending(ctx context.Context, t *txn) ([]ledger.Entry, error) {
+	var entries []ledger.Entry
+	byID := map[string][]ledger.Posting{}
+	b := &pgx.Batch{}
+	b.Queue(sqlPendingEntries, z.opt.Batch).Query(func(rows pgx.Rows) error {
+		var e ledger.Entry
+		var kind, actor string
+		_, err := pgx.ForEachRow(rows, []any{&e.ID, &kind, &actor, &e.RequestID, &e.Memo, &e.PostedAt}, func() error {
+			e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
+			entries = append(entries, e)
+			return nil
+		})
+		return err
+	})
+	b.Queue(sqlPendingPostings, z.opt.Batch).Query(func(rows pgx.Rows) error {
+		return scanPostings(rows, byID)
+	})
+	if err := t.exec(ctx, b); err != nil {
+		return nil, err
+	}
+	for i := range entries {
+		entries[i].Postings = byID[entries[i].ID]
+	}
+	return entries, nil
+}
+
+// scanPostings reads rows of (entry_id, account_id, currency, amount) into
+// byID, by entry.
+func scanPostings(rows pgx.Rows, byID map[string][]ledger.Posting) error {
+	var id string
+	var p ledger.Posting
+	_, err := pgx.ForEachRow(rows, []any{&id, &p.AccountID, &p.Currency, &p.Amount}, func() error {
+		byID[id] = append(byID[id], p)
+		return nil
+	})
+	return err
+}
