@@ -61,9 +61,11 @@ func DefaultIsolation() Isolation {
 			"routine": {MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
 				PoolSize: 32, StatementTimeout: 2 * time.Second},
 			// The promo breaker judges only the last two seconds, so that a
-			// calm hour of successes cannot outvote a stampede's first failures.
+			// calm hour of successes cannot outvote a stampede's first
+			// failures, and needs only five calls to judge: four slots with
+			// a one-second budget finish few calls when the database is slow.
 			"promo": {MaxConcurrent: 4, MaxQueue: 8, MaxWait: 50 * time.Millisecond, Timeout: time.Second,
-				MinRequests: 10, Interval: 2 * time.Second, OpenTimeout: 3 * time.Second, PoolSize: 4,
+				MinRequests: 5, Interval: 2 * time.Second, OpenTimeout: 3 * time.Second, PoolSize: 4,
 				StatementTimeout: time.Second},
 			"teller": {MaxConcurrent: 8, MaxQueue: 32, MaxWait: 100 * time.Millisecond, Timeout: 2 * time.Second,
 				PoolSize: 8, StatementTimeout: 2 * time.Second},

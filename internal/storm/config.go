@@ -33,7 +33,8 @@ type Config struct {
 	// Deadline bounds each request, counted from its scheduled time.
 	Deadline time.Duration
 
-	// Accounts is how many customers, each with one funded account.
+	// Accounts is how many customers, each with one funded account: half
+	// make payments, half subscribe to the promo.
 	Accounts int
 	// Rates are requests per second of each kind.
 	Rates Rates
@@ -105,8 +106,8 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Baseline < 0 || c.Storm <= 0 || c.Recovery < 0 || c.Deadline <= 0:
 		return c, errors.New("storm: the storm and the deadline must be positive, the other phases not negative")
-	case c.Accounts < 2:
-		return c, errors.New("storm: need at least 2 accounts")
+	case c.Accounts < 4:
+		return c, errors.New("storm: need at least 4 accounts: two that pay each other, and subscribers")
 	case c.PromoQuota < 1:
 		return c, errors.New("storm: the promo quota must be at least 1")
 	case c.Server != "" && (c.PromoDBDelay > 0 || len(c.Limits) > 0):
