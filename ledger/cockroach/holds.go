@@ -115,11 +115,10 @@ func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (l
 			h.Status, h.CapturedAmount = ledger.HoldCaptured, amount
 			c := ledger.Capture{Hold: h, Entry: e}
 			b = &pgx.Batch{}
-			queueEntry(b, e, legs)
-			b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), amount)
-			if err := rq.queueRecord(b, c, now); err != nil {
+			if err := queueEntry(b, e, legs, rq, c, now); err != nil {
 				return err
 			}
+			b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), amount)
 			if err := t.commit(ctx, b); err != nil {
 				return err
 			}

@@ -2,10 +2,12 @@ package cockroach
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -58,8 +60,7 @@ func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.
 				return rq.refuse(ctx, t, err)
 			}
 			b = &pgx.Batch{}
-			queueEntry(b, e, legs)
-			if err := rq.queueRecord(b, e, e.PostedAt); err != nil {
+			if err := queueEntry(b, e, legs, rq, e, e.PostedAt); err != nil {
 				return err
 			}
 			if err := t.commit(ctx, b); err != nil {
@@ -106,21 +107,24 @@ func (s *Store) queueLegs(b *pgx.Batch, e ledger.Entry, excludeHold string) []*l
 		return a.shard - b.shard
 	})
 	for _, l := range sorted {
-		b.Queue(sqlAddToShard, l.posting.AccountID, l.shard, l.posting.Amount).QueryRow(func(row pgx.Row) error {
-			var kind, status string
-			a := &l.acct
-			err := row.Scan(&a.ID, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt, &l.posted)
+		var kind, status string
+		a := &l.acct
+		dest := []any{&a.ID, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt, &l.posted}
+		var q *pgx.QueuedQuery
+		if l.posting.Amount < 0 {
+			dest = append(dest, &l.held)
+			q = b.Queue(sqlDebitShard, l.posting.AccountID, l.shard, l.posting.Amount, e.PostedAt, excludeHold)
+		} else {
+			q = b.Queue(sqlAddToShard, l.posting.AccountID, l.shard, l.posting.Amount)
+		}
+		q.QueryRow(func(row pgx.Row) error {
+			err := row.Scan(dest...)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
 			l.found, a.Kind, a.Status, a.CreatedAt = true, kinds[kind], statuses[status], a.CreatedAt.UTC()
 			return err
 		})
-		if l.posting.Amount < 0 {
-			b.Queue(sqlHeld, l.posting.AccountID, e.PostedAt, excludeHold).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&l.held)
-			})
-		}
 	}
 	return legs
 }
@@ -152,18 +156,26 @@ func checkLegs(legs []*leg, currency string) error {
 	return nil
 }
 
-// queueEntry queues the inserts of e and its two postings.
-func queueEntry(b *pgx.Batch, e ledger.Entry, legs []*leg) {
+// queueEntry queues e, which moves money, with its announcement to the
+// sealer, its two postings and the idempotency record of rq with result,
+// as one statement (sqlPostEntry). Entries that move no money are written
+// by queueEntryRow.
+func queueEntry(b *pgx.Batch, e ledger.Entry, legs []*leg, rq *request, result any, now time.Time) error {
 	after := func(l *leg) int64 {
 		if l.acct.Shards > 1 {
 			return 0 // a shard's balance is not the account's
 		}
 		return l.posted
 	}
-	queueEntryRow(b, e)
+	buf, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
 	p, q := e.Postings[0], e.Postings[1]
-	b.Queue(sqlInsertPostings, e.ID, p.AccountID, p.Currency, p.Amount, after(legs[0]), e.PostedAt,
-		q.AccountID, q.Amount, after(legs[1]))
+	b.Queue(sqlPostEntry, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
+		p.AccountID, p.Currency, p.Amount, after(legs[0]), q.AccountID, q.Amount, after(legs[1]),
+		rq.id, rq.fp, buf, now)
+	return nil
 }
 
 // shards is how many balance rows an account has. It follows from the id:

@@ -184,12 +184,11 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		final.Queue(sqlInsertAccount, account.ID, account.CustomerID, account.Currency, account.Kind.String(),
 			account.Status.String(), account.Shards, account.CreatedAt)
 		final.Queue(sqlInsertBalance, account.ID, amount)
-		queueEntry(final, en, []*leg{from, {acct: account, posted: amount}})
-		final.Queue(sqlInsertSubscription, r.PromoID, r.CustomerID, account.ID, amount, en.ID, r.RequestID, now)
 		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: amount, Entry: en}
-		if err := rq.queueRecord(final, sub, now); err != nil {
+		if err := queueEntry(final, en, []*leg{from, {acct: account, posted: amount}}, rq, sub, now); err != nil {
 			return err
 		}
+		final.Queue(sqlInsertSubscription, r.PromoID, r.CustomerID, account.ID, amount, en.ID, r.RequestID, now)
 		if err := t.commit(ctx, final); err != nil {
 			return err
 		}

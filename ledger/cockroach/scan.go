@@ -90,7 +90,8 @@ func queueEvent(ctx context.Context, b *pgx.Batch, kind ledger.EntryKind, reques
 }
 
 // queueEntryRow queues the insert of e's row (not its postings) and its
-// announcement to the sealer. Every entry is written here.
+// announcement to the sealer. Entries that move no money are written here;
+// the others by queueEntry, whose one statement does the same and more.
 func queueEntryRow(b *pgx.Batch, e ledger.Entry) {
 	b.Queue(sqlInsertEntry, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt)
 	b.Queue(sqlAnnounceEntry, e.ID, e.PostedAt)
