@@ -19,21 +19,24 @@ const (
 	sqlReleaseLease = `UPDATE sealer_lease SET expires_at = current_timestamp WHERE name = $1 AND holder = $2`
 	sqlJournalHead  = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
 
-	// sqlPendingEntries reads the next batch to seal, oldest first; the
-	// (posted_at, entry_id) order is total, so sqlPendingPostings, in the
-	// same transaction, selects the same entries.
-	sqlPendingEntries = `SELECT e.entry_id, e.kind, e.actor, e.request_id, e.memo, e.posted_at
-		FROM journal_pending AS q JOIN entries AS e ON e.entry_id = q.entry_id
-		ORDER BY q.posted_at, q.entry_id LIMIT $1`
-	sqlPendingPostings = `SELECT p.entry_id, p.account_id, p.currency, p.amount FROM postings AS p
-		WHERE p.entry_id IN (SELECT q.entry_id FROM journal_pending AS q JOIN entries AS e ON e.entry_id = q.entry_id
-			ORDER BY q.posted_at, q.entry_id LIMIT $1)`
-	sqlSealEntry = `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by, lease_epoch)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	// sqlSealedNotPending removes from the queue what this transaction
-	// sealed: the records after the head it started from.
-	sqlSealedNotPending = `DELETE FROM journal_pending
-		WHERE entry_id IN (SELECT j.entry_id FROM journal AS j WHERE j.sequence > $1)`
+	// sqlPendingBatch reads the next batch to seal, oldest first, each
+	// entry with its postings (one row per posting; entries without
+	// postings come once, with NULLs).
+	sqlPendingBatch = `SELECT e.entry_id, e.kind, e.actor, e.request_id, e.memo, e.posted_at,
+			p.account_id, p.currency, p.amount
+		FROM (SELECT q.entry_id, q.posted_at FROM journal_pending AS q
+			ORDER BY q.posted_at, q.entry_id LIMIT $1) AS q
+		JOIN entries AS e ON e.entry_id = q.entry_id
+		LEFT JOIN postings AS p ON p.entry_id = q.entry_id
+		ORDER BY q.posted_at, q.entry_id, p.account_id`
+	// sqlSealBatch appends a batch of records in one statement: row i of
+	// the arrays is one record.
+	sqlSealBatch = `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by, lease_epoch)
+		SELECT r.seq, r.id, r.prev, r.hash, $5, $6, $7
+		FROM unnest(CAST($1 AS INT8[]), CAST($2 AS UUID[]), CAST($3 AS BYTEA[]), CAST($4 AS BYTEA[]))
+			AS r (seq, id, prev, hash)`
+	// sqlSealedNotPending removes from the queue what this transaction sealed.
+	sqlSealedNotPending = `DELETE FROM journal_pending WHERE entry_id = ANY(CAST($1 AS UUID[]))`
 
 	// sqlJournalPage reads records after $1 with their entries. A record
 	// whose entry is gone still reads, with empty fields, so that
@@ -57,7 +60,7 @@ const (
 )
 
 func init() {
-	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingEntries,
-		sqlPendingPostings, sqlSealEntry, sqlSealedNotPending, sqlJournalPage, sqlJournalPostings, sqlJournalHash,
+	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingBatch,
+		sqlSealBatch, sqlSealedNotPending, sqlJournalPage, sqlJournalPostings, sqlJournalHash,
 		sqlBalancePage)
 }

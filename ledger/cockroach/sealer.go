@@ -188,15 +188,18 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		}
 		res.First, res.Last = head.Sequence+1, head.Sequence
 		final := &pgx.Batch{}
-		now, prev := z.st.now(), head.Hash
-		for _, e := range entries {
-			res.Last++
-			hash := ledger.ChainHash(prev, res.Last, e)
-			final.Queue(sqlSealEntry, res.Last, e.ID, prev, hash, now, z.opt.Holder, res.Epoch)
-			prev = hash
-		}
 		if len(entries) > 0 {
-			final.Queue(sqlSealedNotPending, head.Sequence)
+			n := len(entries)
+			seqs, ids, prevs, hashes := make([]int64, n), make([]string, n), make([][]byte, n), make([][]byte, n)
+			prev := head.Hash
+			for i, e := range entries {
+				res.Last++
+				seqs[i], ids[i], prevs[i] = res.Last, e.ID, prev
+				hashes[i] = ledger.ChainHash(prev, res.Last, e)
+				prev = hashes[i]
+			}
+			final.Queue(sqlSealBatch, seqs, ids, prevs, hashes, z.st.now(), z.opt.Holder, res.Epoch)
+			final.Queue(sqlSealedNotPending, ids)
 		}
 		return t.commit(ctx, final) // with nothing to seal, commits the renewed lease
 	})
@@ -209,27 +212,30 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 // readPending reads the next batch of entries to seal with their postings,
 // in the order they will be sealed.
 func (z *Sealer) readPending(ctx context.Context, t *txn) ([]ledger.Entry, error) {
-	var entries []ledger.Entry
-	byID := map[string][]ledger.Posting{}
 	b := &pgx.Batch{}
-	b.Queue(sqlPendingEntries, z.opt.Batch).Query(func(rows pgx.Rows) error {
+	var entries []ledger.Entry
+	b.Queue(sqlPendingBatch, z.opt.Batch).Query(func(rows pgx.Rows) error {
 		var e ledger.Entry
 		var kind, actor string
-		_, err := pgx.ForEachRow(rows, []any{&e.ID, &kind, &actor, &e.RequestID, &e.Memo, &e.PostedAt}, func() error {
-			e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
-			entries = append(entries, e)
+		var account, currency *string
+		var amount *int64
+		_, err := pgx.ForEachRow(rows, []any{&e.ID, &kind, &actor, &e.RequestID, &e.Memo, &e.PostedAt,
+			&account, &currency, &amount}, func() error {
+			if n := len(entries); n == 0 || entries[n-1].ID != e.ID {
+				e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
+				entries = append(entries, ledger.Entry{ID: e.ID, Kind: e.Kind, Actor: e.Actor,
+					RequestID: e.RequestID, Memo: e.Memo, PostedAt: e.PostedAt})
+			}
+			if account != nil {
+				last := &entries[len(entries)-1]
+				last.Postings = append(last.Postings, ledger.Posting{AccountID: *account, Currency: *currency, Amount: *amount})
+			}
 			return nil
 		})
 		return err
 	})
-	b.Queue(sqlPendingPostings, z.opt.Batch).Query(func(rows pgx.Rows) error {
-		return scanPostings(rows, byID)
-	})
 	if err := t.exec(ctx, b); err != nil {
 		return nil, err
-	}
-	for i := range entries {
-		entries[i].Postings = byID[entries[i].ID]
 	}
 	return entries, nil
 }
