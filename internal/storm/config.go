@@ -69,8 +69,10 @@ func Defaults() Config {
 		Deadline: 2 * time.Second,
 		Accounts: 2000,
 		Rates:    Rates{Transfer: 60, Withdraw: 25, Hold: 15, Balance: 50, Flood: 1500, Trickle: 5},
-		// Far less than the flood asks for, so that it sells out mid-storm.
-		PromoQuota: 1000,
+		// More than the baseline's trickle buys, less than the run does: the
+		// promo sells out during the run, and its last callers hear
+		// PROMO_SOLD_OUT from memory.
+		PromoQuota: 100,
 		// Slower than the promo compartment's slow-call threshold (half its
 		// 1s budget): the promo's database buckles under the stampede, as
 		// it did in 2019, and the breaker has something to trip on.

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 )
 
-// WriteFiles writes storm.html and storm.json into dir, creating it.
+// WriteFiles writes storm.html, storm.json and storm.svg into dir, creating it.
 func (r *Report) WriteFiles(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, write := range map[string]func(io.Writer) error{"storm.json": r.WriteJSON, "storm.html": r.WriteHTML} {
+	for name, write := range map[string]func(io.Writer) error{
+		"storm.json": r.WriteJSON, "storm.html": r.WriteHTML, "storm.svg": r.WriteSVG,
+	} {
 		if err := writeFile(filepath.Join(dir, name), write); err != nil {
 			return err
 		}

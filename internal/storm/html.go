@@ -66,10 +66,14 @@ func newChart(title, yAxis string, seconds float64) *chart {
 
 func (c *chart) x(s float64) float64 { return c.left + c.w*s/c.seconds }
 
+// width and height are the whole chart's, margins included.
+func (c *chart) width() float64  { return c.left + c.w + 20 }
+func (c *chart) height() float64 { return c.top + c.h + 44 }
+
 // frame draws the phases, the breaker's spans, the axes and the ticks.
 func (c *chart) frame(r *RunReport) {
-	fmt.Fprintf(&c.b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`,
-		c.left+c.w+20, c.top+c.h+44, template.HTMLEscapeString(c.title))
+	fmt.Fprintf(&c.b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`,
+		c.width(), c.height(), c.width(), c.height(), template.HTMLEscapeString(c.title))
 	fmt.Fprintf(&c.b, `<text x="%.0f" y="16" class="title">%s</text>`, c.left, template.HTMLEscapeString(c.title))
 	for _, sp := range r.NotClosed {
 		fill := "#d62728"
@@ -138,6 +142,10 @@ func (c *chart) svg() template.HTML {
 // latencyChart plots each class's p99 per second on a log scale from 1ms
 // to twice the deadline.
 func latencyChart(r *RunReport, deadlineMs float64) template.HTML {
+	return latencyChartOf(r, deadlineMs).svg()
+}
+
+func latencyChartOf(r *RunReport, deadlineMs float64) *chart {
 	c := newChart(r.Label+": p99 latency per second, from the scheduled send time", "ms, log scale", runSeconds(r))
 	top := math.Max(deadlineMs*2, 10)
 	lo, hi := 0.0, math.Log10(top)
@@ -153,7 +161,7 @@ func latencyChart(r *RunReport, deadlineMs float64) template.HTML {
 	for _, cr := range r.Classes {
 		c.line(cr.Class, cr.Seconds, func(s Second) (float64, bool) { return s.P99Ms, s.Requests > 0 && s.P99Ms > 0 })
 	}
-	return c.svg()
+	return c
 }
 
 // successChart plots each class's share of successful requests per second.
@@ -176,4 +184,23 @@ func runSeconds(r *RunReport) float64 {
 		return r.PhaseSpans[n-1].ToS
 	}
 	return 1
+}
+
+// chartStyle is the charts' look outside the HTML page.
+const chartStyle = `.title{font:600 13px sans-serif}.tick,.phasel{font:11px sans-serif;fill:#555}` +
+	`.axes{fill:none;stroke:#888}.grid{stroke:#eee}.phase{stroke:#999;stroke-dasharray:4 3}`
+
+// WriteSVG writes one picture for a README: each run's latency chart, one
+// above the other.
+func (r *Report) WriteSVG(w io.Writer) error {
+	var body strings.Builder
+	width, y := 0.0, 0.0
+	for _, run := range r.Runs {
+		c := latencyChartOf(run, r.Settings.DeadlineMs)
+		fmt.Fprintf(&body, `<g transform="translate(0 %.0f)">%s</g>`, y, c.svg())
+		width, y = c.width(), y+c.height()
+	}
+	_, err := fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`+
+		`<style>%s</style><rect width="100%%" height="100%%" fill="#fff"/>%s</svg>`+"\n", width, y, width, y, chartStyle, body.String())
+	return err
 }

@@ -63,6 +63,10 @@ type RunReport struct {
 	Targets         []Target `json:"targets"`
 	// CPU is the machine's CPU use, second by second.
 	CPU []CPUSecond `json:"cpu"`
+	// Retries counts, for an in-process ledgerd, the transactions each
+	// compartment retried after a serialization failure, per phase
+	// (baseline, storm, recovery): where the classes meet in the database.
+	Retries map[string][3]int64 `json:"db_retries_by_phase,omitempty"`
 }
 
 // PhaseSpan places a phase in a run.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,42 @@ type target struct {
 	// slowPromo, for an in-process ledgerd, is set during the storm: the
 	// promo database is then slow (Config.PromoDBDelay).
 	slowPromo *atomic.Bool
+	// retries, for an in-process ledgerd, counts the transactions its
+	// compartments retried after a serialization failure, by phase.
+	retries *retries
+}
+
+// retries counts retried transactions by compartment and phase.
+type retries struct {
+	phase  atomic.Int32 // the phase now, set by phaseClock; setupPhase before
+	counts sync.Map     // compartment name -> *[4]atomic.Int64
+}
+
+// setupPhase is where retries before the run (its setup) are counted.
+const setupPhase = 3
+
+func newRetries() *retries {
+	r := &retries{}
+	r.phase.Store(setupPhase)
+	return r
+}
+
+// hook returns the store option that counts compartment's retries.
+func (r *retries) hook(compartment string) func(int, error) {
+	c, _ := r.counts.LoadOrStore(compartment, new([4]atomic.Int64))
+	n := c.(*[4]atomic.Int64)
+	return func(int, error) { n[r.phase.Load()].Add(1) }
+}
+
+// snapshot returns the counts of the run's phases, by compartment.
+func (r *retries) snapshot() map[string][3]int64 {
+	out := map[string][3]int64{}
+	r.counts.Range(func(k, v any) bool {
+		n := v.(*[4]atomic.Int64)
+		out[k.(string)] = [3]int64{n[0].Load(), n[1].Load(), n[2].Load()}
+		return true
+	})
+	return out
 }
 
 // dial opens every class's connections to addr, each as its class's role
@@ -144,12 +181,12 @@ func startLocal(ctx context.Context, cfg Config, newDB func(context.Context, str
 			return nil, err
 		}
 	}
-	slow := new(atomic.Bool)
+	slow, counted := new(atomic.Bool), newRetries()
 	m, err := ledgerd.Run(ctx, ledgerd.Config{
 		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-",
 		Isolation: &iso, BulkheadsOff: !bulkheads, Plaintext: true, // in-process, on loopback
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		StoreOptions: slowPromo(cfg.PromoDBDelay, slow),
+		StoreOptions: storeOptions(cfg.PromoDBDelay, slow, counted),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledgerd: %w", err)
@@ -160,8 +197,20 @@ func startLocal(ctx context.Context, cfg Config, newDB func(context.Context, str
 		return nil, err
 	}
 	t.stop = m.Close
-	t.slowPromo = slow
+	t.slowPromo, t.retries = slow, counted
 	return t, nil
+}
+
+// storeOptions are the in-process ledgerd's store options: each
+// compartment's retries counted, and the promo database slowed.
+func storeOptions(delay time.Duration, slow *atomic.Bool, counted *retries) func(string, *cockroach.Options) {
+	slowed := slowPromo(delay, slow)
+	return func(compartment string, opt *cockroach.Options) {
+		opt.OnRetry = counted.hook(compartment)
+		if slowed != nil {
+			slowed(compartment, opt)
+		}
+	}
 }
 
 // slowPromo returns store options that, while slow is set, hold each

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -76,7 +75,7 @@ func storm(ctx context.Context, t *target, cfg Config) (*RunReport, error) {
 	for _, s := range w.streams(cfg) {
 		streams.Go(func() { drive(ctx, t, rec, s, cfg.Deadline, &calls) })
 	}
-	go phaseClock(ctx, cfg, t0, t.slowPromo)
+	go phaseClock(ctx, cfg, t0, t)
 	streams.Wait()
 	calls.Wait()
 	end := time.Since(t0)
@@ -87,6 +86,9 @@ func storm(ctx context.Context, t *target, cfg Config) (*RunReport, error) {
 	}
 	run := summarize(cfg, rec, wt, end)
 	run.CPU = cpuUse
+	if t.retries != nil {
+		run.Retries = t.retries.snapshot()
+	}
 	if run.PromoSold, err = w.soldCount(ctx, t); err != nil {
 		cfg.Logf("reading the promo after the storm: %v", err)
 		run.PromoSold = -1
@@ -98,9 +100,10 @@ func storm(ctx context.Context, t *target, cfg Config) (*RunReport, error) {
 	return run, nil
 }
 
-// phaseClock reports each phase as it starts and, if slow is not nil,
-// sets it for the storm.
-func phaseClock(ctx context.Context, cfg Config, t0 time.Time, slow *atomic.Bool) {
+// phaseClock reports each phase as it starts and tells an in-process
+// target: its promo database is slow in the storm, and its retries are
+// counted by phase.
+func phaseClock(ctx context.Context, cfg Config, t0 time.Time, t *target) {
 	at := time.Duration(0)
 	for i, d := range []time.Duration{cfg.Baseline, cfg.Storm, cfg.Recovery} {
 		select {
@@ -108,8 +111,11 @@ func phaseClock(ctx context.Context, cfg Config, t0 time.Time, slow *atomic.Bool
 		case <-ctx.Done():
 			return
 		}
-		if slow != nil {
-			slow.Store(Phases[i] == Storm)
+		if t.slowPromo != nil {
+			t.slowPromo.Store(Phases[i] == Storm)
+		}
+		if t.retries != nil {
+			t.retries.phase.Store(int32(i))
 		}
 		cfg.Logf("%s: %v", Phases[i], d)
 		at += d

@@ -56,6 +56,7 @@ func TestSmoke(t *testing.T) {
 	}
 	checkJSON(t, filepath.Join(dir, "storm.json"))
 	checkHTML(t, filepath.Join(dir, "storm.html"))
+	checkSVG(t, filepath.Join(dir, "storm.svg"))
 
 	var table bytes.Buffer
 	rep.WriteTable(&table)
@@ -160,5 +161,17 @@ func checkHTML(t *testing.T, path string) {
 		if !strings.Contains(page, want) {
 			t.Errorf("storm.html lacks %q", want)
 		}
+	}
+}
+
+func checkSVG(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The picture itself, and a latency chart per run inside it.
+	if n := strings.Count(string(b), "<svg"); n != 3 || !strings.Contains(string(b), "bulkheads off: p99 latency") {
+		t.Errorf("storm.svg has %d svg elements, want 3 (a picture of two charts)", n)
 	}
 }

@@ -61,6 +61,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, run := range r.Runs {
 		fmt.Fprintf(w, "  %-14s %s\n", run.Label+":", transitions(run.Compartment, run.Breaker))
 	}
+	fmt.Fprintln(w, "\ndatabase transactions retried after a serialization failure, baseline / storm / recovery:")
+	for _, run := range r.Runs {
+		fmt.Fprintf(w, "  %-14s %s\n", run.Label+":", retryList(run.Retries))
+	}
 	fmt.Fprintln(w, "\nroutine p99 storm / baseline:")
 	for _, run := range r.Runs {
 		fmt.Fprintf(w, "  %-14s %.2fx\n", run.Label+":", run.RoutineP99Ratio)
@@ -149,4 +153,18 @@ func millis(ms float64) string {
 		return fmt.Sprintf("%.1f", ms)
 	}
 	return fmt.Sprintf("%.0f", ms)
+}
+
+// retryList renders retries by compartment, in name order.
+func retryList(byCompartment map[string][3]int64) string {
+	if len(byCompartment) == 0 {
+		return "not counted (a server not started here)"
+	}
+	names := slices.Sorted(maps.Keys(byCompartment))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		c := byCompartment[n]
+		parts[i] = fmt.Sprintf("%s %d / %d / %d", n, c[0], c[1], c[2])
+	}
+	return strings.Join(parts, ", ")
 }

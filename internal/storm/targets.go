@@ -27,6 +27,9 @@ func (r *RunReport) judge(quota int) {
 		{Name: "promo never sold beyond its quota",
 			Measured: fmt.Sprintf("%d of %d sold", r.PromoSold, quota),
 			Met:      r.PromoSold >= 0 && r.PromoSold <= int64(quota)},
+		{Name: "promo sold out during the run",
+			Measured: fmt.Sprintf("%d of %d sold, %d answered PROMO_SOLD_OUT", r.PromoSold, quota, r.soldOutAnswers()),
+			Met:      r.PromoSold == int64(quota)},
 	}
 }
 
@@ -67,4 +70,17 @@ func (r *RunReport) promoAnswersTarget() Target {
 	return Target{Name: "promo callers shed with retry advice, never INTERNAL",
 		Measured: fmt.Sprintf("%d of %d shed carried RetryInfo; %d INTERNAL/UNKNOWN", advised, shed, internal),
 		Met:      advised == shed && internal == 0}
+}
+
+// soldOutAnswers counts the promo calls answered PROMO_SOLD_OUT.
+func (r *RunReport) soldOutAnswers() int64 {
+	var n int64
+	for _, p := range Phases {
+		for k, v := range r.stats(Promo, p).Errors {
+			if strings.HasSuffix(k, ":PROMO_SOLD_OUT") {
+				n += v
+			}
+		}
+	}
+	return n
 }
