@@ -16,7 +16,7 @@ APT_GET   ?= apt-get
 
 ARGS ?=
 
-.PHONY: deps tools postgres test run generate lint bench build
+.PHONY: deps tools postgres test run generate lint bench storm build
 
 deps: tools postgres
 
@@ -64,6 +64,9 @@ lint: tools
 
 bench: deps
 	go run ./cmd/ledger-bench $(ARGS)
+
+storm: deps
+	go run ./cmd/ledgerctl storm $(ARGS)
 
 build:
 	go build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl ./cmd/ledger-bench
