@@ -40,7 +40,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	}{Report: r, Table: table.String()}
 	for _, rr := range r.Runs {
 		data.Runs = append(data.Runs, run{RunReport: rr,
-			Latency: latencyChart(rr, r.Settings.DeadlineMs), Success: successChart(rr)})
+			Latency: latencyChart(rr, r.Settings.DeadlineMs).svg(), Success: successChart(rr).svg()})
 	}
 	return reportTmpl.Execute(w, data)
 }
@@ -141,11 +141,7 @@ func (c *chart) svg() template.HTML {
 
 // latencyChart plots each class's p99 per second on a log scale from 1ms
 // to twice the deadline.
-func latencyChart(r *RunReport, deadlineMs float64) template.HTML {
-	return latencyChartOf(r, deadlineMs).svg()
-}
-
-func latencyChartOf(r *RunReport, deadlineMs float64) *chart {
+func latencyChart(r *RunReport, deadlineMs float64) *chart {
 	c := newChart(r.Label+": p99 latency per second, from the scheduled send time", "ms, log scale", runSeconds(r))
 	top := math.Max(deadlineMs*2, 10)
 	lo, hi := 0.0, math.Log10(top)
@@ -165,7 +161,7 @@ func latencyChartOf(r *RunReport, deadlineMs float64) *chart {
 }
 
 // successChart plots each class's share of successful requests per second.
-func successChart(r *RunReport) template.HTML {
+func successChart(r *RunReport) *chart {
 	c := newChart(r.Label+": success rate per second", "% of requests answered OK", runSeconds(r))
 	c.y = func(v float64) float64 { return c.top + c.h - c.h*v/100 }
 	c.yTicks = []float64{0, 25, 50, 75, 100}
@@ -176,7 +172,7 @@ func successChart(r *RunReport) template.HTML {
 			return 100 * float64(s.OK) / math.Max(float64(s.Requests), 1), s.Requests > 0
 		})
 	}
-	return c.svg()
+	return c
 }
 
 func runSeconds(r *RunReport) float64 {
@@ -196,7 +192,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	var body strings.Builder
 	width, y := 0.0, 0.0
 	for _, run := range r.Runs {
-		c := latencyChartOf(run, r.Settings.DeadlineMs)
+		c := latencyChart(run, r.Settings.DeadlineMs)
 		fmt.Fprintf(&body, `<g transform="translate(0 %.0f)">%s</g>`, y, c.svg())
 		width, y = c.width(), y+c.height()
 	}

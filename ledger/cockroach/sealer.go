@@ -223,8 +223,7 @@ func (z *Sealer) readPending(ctx context.Context, t *txn) ([]ledger.Entry, error
 			&account, &currency, &amount}, func() error {
 			if n := len(entries); n == 0 || entries[n-1].ID != e.ID {
 				e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
-				entries = append(entries, ledger.Entry{ID: e.ID, Kind: e.Kind, Actor: e.Actor,
-					RequestID: e.RequestID, Memo: e.Memo, PostedAt: e.PostedAt})
+				entries = append(entries, e) // e has no postings: they are appended below
 			}
 			if account != nil {
 				last := &entries[len(entries)-1]
