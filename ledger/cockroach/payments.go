@@ -42,35 +42,98 @@ func (s *Store) Withdraw(ctx context.Context, r ledger.WithdrawRequest) (ledger.
 		r.AccountID, ledger.ATMAccountID(r.ATMID, r.Currency), r.Currency, r.Amount))
 }
 
-// move posts entry e in two round trips: the first changes the balances,
-// the second writes the entry and its request's record, and commits.
+// move posts entry e, which moves money between two accounts, in one
+// round trip: BEGIN, sqlMove, COMMIT. sqlMove writes only if the ledger's
+// rules allow the move; when it does not, the empty transaction commits and
+// the rules, applied to what the statement read, say why.
+//
+// A retry may follow a twin request's commit (a unique violation on the
+// idempotency record brings it here), so it first looks the record up in a
+// round trip of its own: sqlMove's writes cannot be taken back once sent.
 func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
 	var out ledger.Entry
 	rq := &request{id: requestID, fp: fp, out: &out}
 	err := s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
 			e.ID, e.PostedAt, e.Actor = uuid.NewString(), s.now(), ledger.ActorFrom(ctx)
+			if t.attempt > 1 {
+				b := &pgx.Batch{}
+				rq.queueLookup(t, b)
+				if err := t.exec(ctx, b); err != nil || rq.replay {
+					return err
+				}
+			}
 			b := &pgx.Batch{}
-			rq.queueLookup(t, b)
-			legs := s.queueLegs(b, e, nilHold)
-			if err := t.exec(ctx, b); err != nil || rq.replay {
-				return err
-			}
-			if err := checkLegs(legs, e.Postings[0].Currency); err != nil {
-				return rq.refuse(ctx, t, err)
-			}
-			b = &pgx.Batch{}
-			if err := queueEntry(b, e, legs, rq, e, e.PostedAt); err != nil {
+			m, err := s.queueMove(b, e, rq)
+			if err != nil {
 				return err
 			}
 			if err := t.commit(ctx, b); err != nil {
 				return err
+			}
+			if !m.done {
+				err := checkLegs(m.legs, e.Postings[0].Currency)
+				if err == nil {
+					s.opt.Logger.Error("the database refused a move the ledger's rules allow", "entry", e.ID,
+						"request_id", requestID)
+					err = ledger.Errorf(ledger.CodeInternal, "move refused for no known reason")
+				}
+				return rq.refuse(ctx, t, err)
 			}
 			out = e
 			return nil
 		})
 	})
 	return out, err
+}
+
+// moveResult is what sqlMove tells: each leg as it was before the move
+// (leg.posted is the balance the move would have left, for checkLegs), and
+// whether the move was made.
+type moveResult struct {
+	legs []*leg
+	done bool
+}
+
+// queueMove queues sqlMove for e, whose first posting pays its second.
+func (s *Store) queueMove(b *pgx.Batch, e ledger.Entry, rq *request) (*moveResult, error) {
+	result, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	m := &moveResult{legs: make([]*leg, 2)}
+	for i, p := range e.Postings[:2] {
+		m.legs[i] = &leg{posting: p}
+		if n := s.shards(p.AccountID); n > 1 {
+			m.legs[i].shard = rand.IntN(n)
+		}
+	}
+	from, to := m.legs[0], m.legs[1]
+	b.Queue(sqlMove, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
+		from.posting.Currency, from.posting.AccountID, from.shard, to.posting.Amount, to.posting.AccountID, to.shard,
+		ledger.MaxBalance, rq.fp, result,
+	).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id, kind, status string
+			var held int64
+			var done bool
+			a := ledger.Account{}
+			var posted int64
+			if err := rows.Scan(&id, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt,
+				&posted, &held, &done); err != nil {
+				return err
+			}
+			l := from
+			if id != from.posting.AccountID {
+				l = to
+			}
+			a.ID, a.Kind, a.Status, a.CreatedAt = id, kinds[kind], statuses[status], a.CreatedAt.UTC()
+			l.acct, l.found, l.posted, l.held = a, true, posted+l.posting.Amount, held
+			m.done = done
+		}
+		return rows.Err()
+	})
+	return m, nil
 }
 
 // leg is one posting's balance change, filled in when its batch is read.

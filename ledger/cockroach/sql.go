@@ -52,6 +52,52 @@ const (
 			VALUES ($1, $7, $8, $9, $10, $6), ($1, $11, $8, $12, $13, $6))
 		INSERT INTO requests (request_id, fingerprint, result, created_at) VALUES ($14, $15, $16, $17)`
 
+	// sqlMove is a whole transfer, deposit or withdrawal, so that its
+	// transaction is one round trip: BEGIN, this, COMMIT. It reads both
+	// balance rows with their accounts, and the debited account's holds
+	// ($8 pays $10 to $11, in currency $7; $9 and $12 are the shard rows);
+	// checks the ledger's rules on them (ok); and only if they hold changes
+	// both rows and writes the entry, its announcement to the sealer, its
+	// two postings and its request's idempotency record. Both rows change
+	// in one UPDATE, which CockroachDB requires of a table modified once per
+	// statement and which locks them in one scan. It returns what it read,
+	// before any change, and whether it wrote: a refused move commits
+	// nothing, and the ledger's rules in Go say why (checkLegs). The checks
+	// here are those rules, written once more where they can gate the
+	// writes: ledger.Account.CheckPostable, CheckDebit and CheckBalance.
+	// A posting records its account's balance after it unless the account
+	// has several shard rows. $13 is ledger.MaxBalance.
+	sqlMove = `WITH legs AS (
+			SELECT x.account_id, a.customer_id, a.currency, a.kind, a.status, a.shards, a.created_at, x.posted,
+				CASE WHEN x.account_id = $8 THEN (SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8) FROM holds AS h
+					WHERE h.account_id = $8 AND h.status = 'ACTIVE' AND h.expires_at > $6) ELSE 0 END AS held
+			FROM balances AS x JOIN accounts AS a ON a.account_id = x.account_id
+			WHERE (x.account_id = $8 AND x.shard = $9) OR (x.account_id = $11 AND x.shard = $12)),
+		ok AS (SELECT count(*) = 2 AS ok FROM legs WHERE status = 'ACTIVE' AND currency = $7 AND CASE
+			WHEN account_id = $8 THEN (kind <> 'CUSTOMER' OR posted - held >= CAST($10 AS INT8))
+				AND posted - CAST($10 AS INT8) >= -CAST($13 AS INT8)
+			ELSE posted + CAST($10 AS INT8) <= CAST($13 AS INT8) END),
+		u AS (UPDATE balances AS b
+			SET posted = b.posted + CASE WHEN b.account_id = $8 THEN -CAST($10 AS INT8) ELSE CAST($10 AS INT8) END
+			WHERE ((b.account_id = $8 AND b.shard = $9) OR (b.account_id = $11 AND b.shard = $12))
+				AND (SELECT ok FROM ok)
+			RETURNING b.account_id, b.posted),
+		e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at)
+			SELECT CAST($1 AS UUID), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS TEXT),
+				CAST($6 AS TIMESTAMPTZ) WHERE (SELECT ok FROM ok)),
+		j AS (INSERT INTO journal_pending (entry_id, posted_at)
+			SELECT CAST($1 AS UUID), CAST($6 AS TIMESTAMPTZ) WHERE (SELECT ok FROM ok)),
+		r AS (INSERT INTO requests (request_id, fingerprint, result, created_at)
+			SELECT CAST($4 AS TEXT), CAST($14 AS BYTEA), CAST($15 AS BYTEA), CAST($6 AS TIMESTAMPTZ)
+			WHERE (SELECT ok FROM ok)),
+		p AS (INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
+			SELECT CAST($1 AS UUID), u.account_id, CAST($7 AS TEXT),
+				CASE WHEN u.account_id = $8 THEN -CAST($10 AS INT8) ELSE CAST($10 AS INT8) END,
+				CASE WHEN l.shards > 1 THEN 0 ELSE u.posted END,
+				CAST($6 AS TIMESTAMPTZ) FROM u JOIN legs AS l ON l.account_id = u.account_id)
+		SELECT l.account_id, l.customer_id, l.currency, l.kind, l.status, l.shards, l.created_at, l.posted, l.held,
+			(SELECT ok FROM ok) FROM legs AS l`
+
 	sqlStatementFirst = `SELECT p.entry_id, e.kind, p.amount, e.memo, p.posted_at, p.balance_after
 		FROM postings AS p JOIN entries AS e ON e.entry_id = p.entry_id
 		WHERE p.account_id = $1
@@ -94,7 +140,7 @@ var statements = []string{
 	sqlGetRequest, sqlPutRequest,
 	sqlGetAccount, sqlInsertAccount, sqlInsertShard,
 	sqlGetBalance, sqlLockBalances, sqlAddToShard, sqlHeld, sqlDebitShard,
-	sqlInsertEntry, sqlAnnounceEntry, sqlPostEntry,
+	sqlInsertEntry, sqlAnnounceEntry, sqlPostEntry, sqlMove,
 	sqlStatementFirst, sqlStatementAfter,
 	sqlInsertHold, sqlGetHoldForUpdate, sqlFinishHold,
 	sqlGetPromo, sqlInsertPromo, sqlInsertQuota, sqlPromoUsed, sqlTakeQuota, sqlLockQuota, sqlAddQuota,

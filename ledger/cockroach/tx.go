@@ -2,15 +2,18 @@ package cockroach
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // txn is one attempt of a SERIALIZABLE transaction that costs as few round
 // trips as its logic allows: BEGIN travels in the first batch of statements
-// and COMMIT in the last, so a transfer takes two round trips where
-// BEGIN ... COMMIT one statement at a time takes ten. Every statement still
+// and COMMIT in the last, so a transfer takes one round trip where
+// BEGIN ... COMMIT one statement at a time takes seven. Every statement still
 // runs inside the transaction, and COMMIT's own error is reported (marked
 // with ErrCommit), so a transaction that did not commit is never taken for
 // one that did.
@@ -51,26 +54,49 @@ func (t *txn) exec(ctx context.Context, b *pgx.Batch) error {
 	return br.Close()
 }
 
-// commit sends b and then COMMIT as one round trip. b must hold only
-// statements whose results are not read (inserts, updates). Any failure in
-// this round trip means the transaction did not commit, and is marked with
-// ErrCommit: a serializable transaction that another one's commit has
-// doomed fails at the first statement of the round trip, not at COMMIT.
+// commit sends b and then COMMIT as one round trip. Statements of b with a
+// callback (QueuedQuery.QueryRow and friends) have it run on their result;
+// the others are executed. Any failure in this round trip means the
+// transaction did not commit, and is marked with ErrCommit: a serializable
+// transaction that another one's commit has doomed fails at the first
+// statement of the round trip, or at COMMIT itself.
+//
+// A transaction can be a single round trip, BEGIN to COMMIT, when its
+// statements decide for themselves whether to write (sqlMove). With a
+// BeforeCommit hook such a transaction is split in two, so that the hook
+// runs between its statements and its COMMIT, as it does for the others.
 func (t *txn) commit(ctx context.Context, b *pgx.Batch) error {
 	if t.beforeCommit != nil {
+		if !t.begun && b.Len() > 0 {
+			if err := t.exec(ctx, b); err != nil {
+				return err
+			}
+			b = &pgx.Batch{}
+		}
 		if err := t.beforeCommit(ctx, t.attempt); err != nil {
 			return err
 		}
 	}
-	n := b.Len()
+	queued := slices.Clone(b.QueuedQueries)
 	b.Queue("COMMIT")
 	br, err := t.send(ctx, b)
 	if err != nil {
 		return err
 	}
 	defer br.Close()
-	for range n {
-		if _, err := br.Exec(); err != nil {
+	var unread error // a result the database gave but a callback could not take
+	for _, q := range queued {
+		if q.Fn != nil {
+			err = q.Fn(br)
+		} else {
+			_, err = br.Exec()
+		}
+		var pg *pgconn.PgError
+		if err != nil && q.Fn != nil && !errors.As(err, &pg) && unread == nil {
+			unread = err // the statement ran: the transaction goes on to COMMIT
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("%w: %w", ErrCommit, err)
 		}
 	}
@@ -82,5 +108,8 @@ func (t *txn) commit(ctx context.Context, b *pgx.Batch) error {
 		return fmt.Errorf("%w: database answered %q", ErrCommit, ct.String())
 	}
 	t.committed = true
+	if unread != nil {
+		return fmt.Errorf("committed, but a result could not be read: %w", unread)
+	}
 	return br.Close()
 }
