@@ -66,6 +66,7 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 		}
 		b = &pgx.Batch{}
 		b.Queue(sqlInsertHold, h.ID, h.AccountID, h.Currency, h.Amount, h.ATMID, r.RequestID, h.CreatedAt, h.ExpiresAt)
+		b.Queue(sqlRaiseHoldsUntil, h.AccountID, h.ExpiresAt)
 		queueEvent(ctx, b, ledger.EntryHoldPlacement, r.RequestID, fmt.Sprintf("hold %s of %d %s on %s until %s",
 			h.ID, h.Amount, h.Currency, h.AccountID, h.ExpiresAt.Format(time.RFC3339Nano)), now)
 		if err := rq.queueRecord(b, h, now); err != nil {

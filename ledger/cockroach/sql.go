@@ -20,6 +20,9 @@ const (
 			WHERE h.account_id = a.account_id AND h.status = 'ACTIVE' AND h.expires_at > $2)
 		FROM accounts AS a WHERE a.account_id = $1`
 	sqlLockBalances = `SELECT posted FROM balances WHERE account_id = $1 ORDER BY shard FOR UPDATE`
+	// sqlRaiseHoldsUntil tells moves that a hold on account $1 is active
+	// until $2 (see migration 6).
+	sqlRaiseHoldsUntil = `UPDATE balances SET holds_until = $2 WHERE account_id = $1 AND holds_until < $2`
 	// sqlAddToShard changes one balance row and returns it with its account,
 	// so that a transfer needs no separate read of the accounts.
 	sqlAddToShard = `UPDATE balances AS b SET posted = b.posted + $3 FROM accounts AS a
@@ -56,6 +59,7 @@ const (
 	// transaction is one round trip: BEGIN, this, COMMIT. It reads both
 	// balance rows with their accounts, and the debited account's holds
 	// ($8 pays $10 to $11, in currency $7; $9 and $12 are the shard rows);
+	// (only if its balance row says some may be active: holds_until);
 	// checks the ledger's rules on them (ok); and only if they hold changes
 	// both rows and writes the entry, its announcement to the sealer, its
 	// two postings and its request's idempotency record. Both rows change
@@ -69,8 +73,8 @@ const (
 	// has several shard rows. $13 is ledger.MaxBalance.
 	sqlMove = `WITH legs AS (
 			SELECT x.account_id, a.customer_id, a.currency, a.kind, a.status, a.shards, a.created_at, x.posted,
-				CASE WHEN x.account_id = $8 THEN (SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8) FROM holds AS h
-					WHERE h.account_id = $8 AND h.status = 'ACTIVE' AND h.expires_at > $6) ELSE 0 END AS held
+				CASE WHEN x.account_id = $8 AND x.holds_until > $6 THEN (SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8)
+					FROM holds AS h WHERE h.account_id = $8 AND h.status = 'ACTIVE' AND h.expires_at > $6) ELSE 0 END AS held
 			FROM balances AS x JOIN accounts AS a ON a.account_id = x.account_id
 			WHERE (x.account_id = $8 AND x.shard = $9) OR (x.account_id = $11 AND x.shard = $12)),
 		ok AS (SELECT count(*) = 2 AS ok FROM legs WHERE status = 'ACTIVE' AND currency = $7 AND CASE
@@ -139,7 +143,7 @@ const (
 var statements = []string{
 	sqlGetRequest, sqlPutRequest,
 	sqlGetAccount, sqlInsertAccount, sqlInsertShard,
-	sqlGetBalance, sqlLockBalances, sqlAddToShard, sqlHeld, sqlDebitShard,
+	sqlGetBalance, sqlLockBalances, sqlRaiseHoldsUntil, sqlAddToShard, sqlHeld, sqlDebitShard,
 	sqlInsertEntry, sqlAnnounceEntry, sqlPostEntry, sqlMove,
 	sqlStatementFirst, sqlStatementAfter,
 	sqlInsertHold, sqlGetHoldForUpdate, sqlFinishHold,
