@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/corebanking/ledger/ledger"
 	"github.com/corebanking/ledger/ledger/cockroach"
@@ -166,6 +170,58 @@ func TestConservation(t *testing.T) {
 	}
 	f.AssertBooksBalance(t)
 	t.Logf("%d operations refused for insufficient funds", refused)
+}
+
+// TestOpposingTransfersNeverDeadlock runs transfers A->B and B->A at once.
+// A move locks both rows in one UPDATE, which every contender scans in the
+// same order, so PostgreSQL never has to break a deadlock (SQLSTATE 40P01,
+// which the store would retry, a second later): serialization failures,
+// retried at once, are the only conflicts.
+func TestOpposingTransfersNeverDeadlock(t *testing.T) {
+	ctx := context.Background()
+	var deadlocks, conflicts atomic.Int64
+	f := MustOpenStore(t, cockroach.Options{OnRetry: func(_ int, err error) {
+		var pg *pgconn.PgError
+		if errors.As(err, &pg) && pg.Code == pgerrcode.DeadlockDetected {
+			deadlocks.Add(1)
+		}
+		conflicts.Add(1)
+	}})
+	const start, workers, each = 1_000_000, 8, 40
+	f.MustOpen(t, "x", start)
+	f.MustOpen(t, "y", start)
+	var wg sync.WaitGroup
+	for w := range workers {
+		from, to := "x", "y"
+		if w%2 == 1 {
+			from, to = to, from
+		}
+		wg.Go(func() {
+			for i := range each {
+				if _, err := f.Transfer(ctx, ledger.TransferRequest{RequestID: fmt.Sprintf("d%d-%d", w, i),
+					From: from, To: to, Amount: 1 + int64(w), Currency: "KRW"}); err != nil {
+					t.Errorf("%s->%s: %v", from, to, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := deadlocks.Load(); n != 0 {
+		t.Errorf("PostgreSQL broke %d deadlocks between opposing transfers", n)
+	}
+	var want int64 // x pays 1+w on even workers and receives 1+w on odd ones
+	for w := range workers {
+		if w%2 == 1 {
+			want += each * int64(1+w)
+		} else {
+			want -= each * int64(1+w)
+		}
+	}
+	if b := f.MustBalance(t, "x"); b.Posted != start+want {
+		t.Errorf("x = %d, want %d", b.Posted, start+want)
+	}
+	f.AssertBooksBalance(t)
+	t.Logf("%d transfers each way, %d conflicts retried, no deadlock", workers/2*each, conflicts.Load())
 }
 
 // TestIdempotency sends identical requests concurrently and checks that

@@ -41,8 +41,9 @@ type Options struct {
 	// OnRetry, if set, is told of every failed attempt that will be retried.
 	OnRetry func(attempt int, err error)
 	// BeforeCommit, if set, runs just before each attempt's last round trip,
-	// which carries COMMIT. Fault injection tests use it to provoke
-	// serialization failures at commit time.
+	// which carries COMMIT; a transaction that is one round trip is split
+	// so that it runs just before COMMIT. Fault injection tests use it to
+	// provoke serialization failures at commit time.
 	BeforeCommit func(ctx context.Context, attempt int) error
 }
 
