@@ -5,10 +5,12 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed migrations/*.sql
@@ -16,7 +18,7 @@ var migrations embed.FS
 
 // Migrate brings the schema up to date with the migrations embedded in the
 // binary, and creates the roles the ledger's pools use (see roles.go). It
-// is safe to run at every start. pool must belong to the database's owner,
+// is safe to run at every start, and from several ledgers at once. pool must belong to the database's owner,
 // with the right to create roles.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	sub, err := fs.Sub(migrations, "migrations")
@@ -25,7 +27,20 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithGoMigrations(rolesMigration))
+	// Ledgers that start at once (a rolling deploy) take turns: the lock is
+	// a row in a table of goose's, under a lease that a ledger dying
+	// mid-migration gives up after 30s. No advisory lock: CockroachDB has
+	// none.
+	locker, err := lock.NewPostgresTableLocker(
+		lock.WithTableName("ledger_migration_lock"),
+		lock.WithTableLockTimeout(250*time.Millisecond, 1200), // 5 minutes
+		lock.WithTableUnlockTimeout(250*time.Millisecond, 240),
+	)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
+		goose.WithGoMigrations(rolesMigration), goose.WithLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
