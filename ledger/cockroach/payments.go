@@ -109,25 +109,24 @@ func (s *Store) queueMove(b *pgx.Batch, e ledger.Entry, rq *request) (*moveResul
 		}
 	}
 	from, to := m.legs[0], m.legs[1]
+	oneShard := func(l *leg) bool { return s.shards(l.posting.AccountID) == 1 }
 	b.Queue(sqlMove, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
 		from.posting.Currency, from.posting.AccountID, from.shard, to.posting.Amount, to.posting.AccountID, to.shard,
-		ledger.MaxBalance, rq.fp, result,
+		ledger.MaxBalance, oneShard(from), oneShard(to), rq.fp, result,
 	).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var id, kind, status string
-			var held int64
+			var kind, status string
+			var posted, held int64
 			var done bool
 			a := ledger.Account{}
-			var posted int64
-			if err := rows.Scan(&id, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt,
-				&posted, &held, &done); err != nil {
+			if err := rows.Scan(&a.ID, &a.Currency, &kind, &status, &posted, &held, &done); err != nil {
 				return err
 			}
 			l := from
-			if id != from.posting.AccountID {
+			if a.ID != from.posting.AccountID {
 				l = to
 			}
-			a.ID, a.Kind, a.Status, a.CreatedAt = id, kinds[kind], statuses[status], a.CreatedAt.UTC()
+			a.Kind, a.Status = kinds[kind], statuses[status]
 			l.acct, l.found, l.posted, l.held = a, true, posted+l.posting.Amount, held
 			m.done = done
 		}
