@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/corebanking/ledger/ledger"
 )
@@ -63,7 +62,7 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 
 func queueCreateAccount(b *pgx.Batch, a ledger.Account) {
 	b.Queue(sqlInsertAccount, a.ID, a.CustomerID, a.Currency, a.Kind.String(), a.Status.String(), a.Shards, a.CreatedAt)
-	b.Queue(sqlInsertShard, a.ID, a.Shards, a.Currency, a.Kind.String(), a.Status.String())
+	b.Queue(sqlInsertShard, a.ID, a.Shards)
 }
 
 // GetAccount implements ledger.Ledger.
@@ -133,31 +132,4 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 		}
 	}
 	return page, nil
-}
-
-// SetAccountStatus freezes, closes or reactivates an account. It is the one
-// way to change an account's status: the status is kept on the account and
-// on each of its balance rows, where moves check it (migration 7), and this
-// changes them together. No API calls it yet; it needs a pool that may
-// update accounts (the owner's: ledger_writer may not).
-func (s *Store) SetAccountStatus(ctx context.Context, accountID string, status ledger.Status) error {
-	if _, ok := statuses[status.String()]; !ok {
-		return ledger.Errorf(ledger.CodeInvalidArgument, "unknown account status %v", status)
-	}
-	return s.inTx(ctx, func(t *txn) error {
-		var found bool
-		b := &pgx.Batch{}
-		b.Queue(sqlSetAccountStatus, accountID, status.String()).Exec(func(ct pgconn.CommandTag) error {
-			found = ct.RowsAffected() == 1
-			return nil
-		})
-		b.Queue(sqlSetBalanceStatus, accountID, status.String())
-		if err := t.exec(ctx, b); err != nil {
-			return err
-		}
-		if !found {
-			return ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", accountID)
-		}
-		return t.commit(ctx, &pgx.Batch{})
-	})
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -20,10 +19,9 @@ import (
 // TestCommitTimeSerializationFailure makes every transfer fail once with
 // SQLSTATE 40001 at commit time, the failure that cockroach-go's
 // savepoint helper reports as success on PostgreSQL. Just before the round
-// trip that carries the transfer's COMMIT, a second transaction reads the
-// balance the transfer changed and rewrites the hold the transfer read
-// (each source account has one, so the transfer reads its holds), then
-// commits: a read-write cycle that
+// trip that carries the transfer's last writes and COMMIT, a second
+// transaction reads the balance the transfer changed and rewrites the
+// account row the transfer read, then commits: a read-write cycle that
 // PostgreSQL's serializable isolation can only break by cancelling the
 // transfer as it tries to commit. The store must retry the whole
 // transaction, and every acknowledged transfer must be in the books exactly
@@ -56,19 +54,14 @@ func TestCommitTimeSerializationFailure(t *testing.T) {
 				if err := tx.QueryRow(ctx, `SELECT CAST(sum(posted) AS INT8) FROM balances WHERE account_id = $1`, from).Scan(&sum); err != nil {
 					return err
 				}
-				_, err := tx.Exec(ctx, `UPDATE holds SET atm_id = atm_id WHERE account_id = $1`, from)
+				_, err := tx.Exec(ctx, `UPDATE accounts SET status = status WHERE account_id = $1`, from)
 				return err
 			})
 		},
 	})
 	const n = 20
 	for i := range n {
-		id := fmt.Sprintf("a%d", i)
-		f.MustOpen(t, id, 1_000)
-		if _, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: "h-" + id, AccountID: id, Amount: 1,
-			Currency: "KRW", TTL: time.Hour}); err != nil {
-			t.Fatal(err)
-		}
+		f.MustOpen(t, fmt.Sprintf("a%d", i), 1_000)
 	}
 	f.MustOpen(t, "sink", 0)
 	commitFailures.Store(0) // count only the transfers below

@@ -109,24 +109,25 @@ func (s *Store) queueMove(b *pgx.Batch, e ledger.Entry, rq *request) (*moveResul
 		}
 	}
 	from, to := m.legs[0], m.legs[1]
-	oneShard := func(l *leg) bool { return s.shards(l.posting.AccountID) == 1 }
 	b.Queue(sqlMove, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
 		from.posting.Currency, from.posting.AccountID, from.shard, to.posting.Amount, to.posting.AccountID, to.shard,
-		ledger.MaxBalance, oneShard(from), oneShard(to), rq.fp, result,
+		ledger.MaxBalance, rq.fp, result,
 	).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var kind, status string
-			var posted, held int64
+			var id, kind, status string
+			var held int64
 			var done bool
 			a := ledger.Account{}
-			if err := rows.Scan(&a.ID, &a.Currency, &kind, &status, &posted, &held, &done); err != nil {
+			var posted int64
+			if err := rows.Scan(&id, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt,
+				&posted, &held, &done); err != nil {
 				return err
 			}
 			l := from
-			if a.ID != from.posting.AccountID {
+			if id != from.posting.AccountID {
 				l = to
 			}
-			a.Kind, a.Status = kinds[kind], statuses[status]
+			a.ID, a.Kind, a.Status, a.CreatedAt = id, kinds[kind], statuses[status], a.CreatedAt.UTC()
 			l.acct, l.found, l.posted, l.held = a, true, posted+l.posting.Amount, held
 			m.done = done
 		}

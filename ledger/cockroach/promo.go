@@ -183,7 +183,7 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 			Kind: ledger.KindCustomer, Status: ledger.StatusActive, Shards: 1, CreatedAt: now}
 		final.Queue(sqlInsertAccount, account.ID, account.CustomerID, account.Currency, account.Kind.String(),
 			account.Status.String(), account.Shards, account.CreatedAt)
-		final.Queue(sqlInsertBalance, account.ID, amount, account.Currency, account.Kind.String(), account.Status.String())
+		final.Queue(sqlInsertBalance, account.ID, amount)
 		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: amount, Entry: en}
 		if err := queueEntry(final, en, []*leg{from, {acct: account, posted: amount}}, rq, sub, now); err != nil {
 			return err

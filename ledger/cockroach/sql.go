@@ -11,12 +11,8 @@ const (
 		FROM accounts WHERE account_id = $1`
 	sqlInsertAccount = `INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING`
-	// A balance row carries what its postings are checked against (see
-	// migration 7): $3 currency, $4 kind, $5 status.
-	sqlInsertShard = `INSERT INTO balances (account_id, shard, posted, currency, kind, status)
-		SELECT $1, s, 0, $3, $4, $5 FROM generate_series(0, $2 - 1) AS s ON CONFLICT (account_id, shard) DO NOTHING`
-	sqlSetAccountStatus = `UPDATE accounts SET status = $2 WHERE account_id = $1`
-	sqlSetBalanceStatus = `UPDATE balances SET status = $2 WHERE account_id = $1`
+	sqlInsertShard = `INSERT INTO balances (account_id, shard, posted)
+		SELECT $1, s, 0 FROM generate_series(0, $2 - 1) AS s ON CONFLICT (account_id, shard) DO NOTHING`
 
 	sqlGetBalance = `SELECT a.currency,
 		(SELECT CAST(COALESCE(SUM(b.posted), 0) AS INT8) FROM balances AS b WHERE b.account_id = a.account_id),
@@ -61,9 +57,10 @@ const (
 
 	// sqlMove is a whole transfer, deposit or withdrawal, so that its
 	// transaction is one round trip: BEGIN, this, COMMIT. It reads both
-	// balance rows ($8 pays $10 to $11, in currency $7; $9 and $12 are the
-	// shard rows) and the debited account's holds (only if its balance row
-	// says one may be active: holds_until); checks the ledger's rules on them (ok); and only if they hold changes
+	// balance rows with their accounts, and the debited account's holds
+	// ($8 pays $10 to $11, in currency $7; $9 and $12 are the shard rows);
+	// (only if its balance row says some may be active: holds_until);
+	// checks the ledger's rules on them (ok); and only if they hold changes
 	// both rows and writes the entry, its announcement to the sealer, its
 	// two postings and its request's idempotency record. Both rows change
 	// in one UPDATE, which CockroachDB requires of a table modified once per
@@ -72,16 +69,13 @@ const (
 	// nothing, and the ledger's rules in Go say why (checkLegs). The checks
 	// here are those rules, written once more where they can gate the
 	// writes: ledger.Account.CheckPostable, CheckDebit and CheckBalance.
-	// The rules read the account's currency, kind and status from the
-	// balance rows themselves (migration 7), so a move reads no other row
-	// of the accounts. $13 is ledger.MaxBalance. A posting records its
-	// account's balance after it when the account has one shard row ($14
-	// for $8, $15 for $11).
+	// A posting records its account's balance after it unless the account
+	// has several shard rows. $13 is ledger.MaxBalance.
 	sqlMove = `WITH legs AS (
-			SELECT x.account_id, x.currency, x.kind, x.status, x.posted,
+			SELECT x.account_id, a.customer_id, a.currency, a.kind, a.status, a.shards, a.created_at, x.posted,
 				CASE WHEN x.account_id = $8 AND x.holds_until > $6 THEN (SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8)
 					FROM holds AS h WHERE h.account_id = $8 AND h.status = 'ACTIVE' AND h.expires_at > $6) ELSE 0 END AS held
-			FROM balances AS x
+			FROM balances AS x JOIN accounts AS a ON a.account_id = x.account_id
 			WHERE (x.account_id = $8 AND x.shard = $9) OR (x.account_id = $11 AND x.shard = $12)),
 		ok AS (SELECT count(*) = 2 AS ok FROM legs WHERE status = 'ACTIVE' AND currency = $7 AND CASE
 			WHEN account_id = $8 THEN (kind <> 'CUSTOMER' OR posted - held >= CAST($10 AS INT8))
@@ -98,15 +92,15 @@ const (
 		j AS (INSERT INTO journal_pending (entry_id, posted_at)
 			SELECT CAST($1 AS UUID), CAST($6 AS TIMESTAMPTZ) WHERE (SELECT ok FROM ok)),
 		r AS (INSERT INTO requests (request_id, fingerprint, result, created_at)
-			SELECT CAST($4 AS TEXT), CAST($16 AS BYTEA), CAST($17 AS BYTEA), CAST($6 AS TIMESTAMPTZ)
+			SELECT CAST($4 AS TEXT), CAST($14 AS BYTEA), CAST($15 AS BYTEA), CAST($6 AS TIMESTAMPTZ)
 			WHERE (SELECT ok FROM ok)),
 		p AS (INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
 			SELECT CAST($1 AS UUID), u.account_id, CAST($7 AS TEXT),
 				CASE WHEN u.account_id = $8 THEN -CAST($10 AS INT8) ELSE CAST($10 AS INT8) END,
-				CASE WHEN (u.account_id = $8 AND CAST($14 AS BOOL)) OR (u.account_id = $11 AND CAST($15 AS BOOL))
-					THEN u.posted ELSE 0 END,
-				CAST($6 AS TIMESTAMPTZ) FROM u)
-		SELECT l.account_id, l.currency, l.kind, l.status, l.posted, l.held, (SELECT ok FROM ok) FROM legs AS l`
+				CASE WHEN l.shards > 1 THEN 0 ELSE u.posted END,
+				CAST($6 AS TIMESTAMPTZ) FROM u JOIN legs AS l ON l.account_id = u.account_id)
+		SELECT l.account_id, l.customer_id, l.currency, l.kind, l.status, l.shards, l.created_at, l.posted, l.held,
+			(SELECT ok FROM ok) FROM legs AS l`
 
 	sqlStatementFirst = `SELECT p.entry_id, e.kind, p.amount, e.memo, p.posted_at, p.balance_after
 		FROM postings AS p JOIN entries AS e ON e.entry_id = p.entry_id
@@ -142,14 +136,13 @@ const (
 	sqlInsertSubscription = `INSERT INTO subscriptions (promo_id, customer_id, account_id, amount, entry_id,
 		request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	sqlSubscriptionRequests = `SELECT request_id FROM subscriptions WHERE promo_id = $1`
-	sqlInsertBalance        = `INSERT INTO balances (account_id, shard, posted, currency, kind, status)
-		VALUES ($1, 0, $2, $3, $4, $5)`
+	sqlInsertBalance        = `INSERT INTO balances (account_id, shard, posted) VALUES ($1, 0, $2)`
 )
 
 // statements lists every statement above, for the parser test.
 var statements = []string{
 	sqlGetRequest, sqlPutRequest,
-	sqlGetAccount, sqlInsertAccount, sqlInsertShard, sqlSetAccountStatus, sqlSetBalanceStatus,
+	sqlGetAccount, sqlInsertAccount, sqlInsertShard,
 	sqlGetBalance, sqlLockBalances, sqlRaiseHoldsUntil, sqlAddToShard, sqlHeld, sqlDebitShard,
 	sqlInsertEntry, sqlAnnounceEntry, sqlPostEntry, sqlMove,
 	sqlStatementFirst, sqlStatementAfter,
