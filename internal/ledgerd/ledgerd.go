@@ -92,6 +92,7 @@ type Main struct {
 	pools      []*pgxpool.Pool
 	stopSealer context.CancelFunc
 	sealerDone chan struct{}
+	sealerMet  *sealerMetrics
 	Server     *server.Server
 	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
 	Sealer *cockroach.Sealer
@@ -192,6 +193,9 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
+	if err == nil && m.sealerMet != nil {
+		err = m.Server.Registry.Register(m.sealerMet)
+	}
 	return m, err
 }
 
@@ -227,8 +231,14 @@ func (m *Main) startSealer(ctx context.Context, url string) error {
 		host, _ := os.Hostname()
 		c.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
 	}
+	now := m.cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	m.sealerMet = newSealerMetrics(m.cfg.Logger, now)
 	m.Sealer = cockroach.NewSealer(store, cockroach.SealerOptions{Holder: c.Holder, Interval: c.Interval,
-		LeaseTTL: c.LeaseTTL, Logger: m.cfg.Logger})
+		LeaseTTL: c.LeaseTTL, Logger: m.cfg.Logger, OnSealed: m.sealerMet.observe, OnError: m.sealerMet.failed})
+	m.sealerMet.sealer = m.Sealer
 	var sealCtx context.Context
 	sealCtx, m.stopSealer = context.WithCancel(context.WithoutCancel(ctx))
 	m.sealerDone = make(chan struct{})

@@ -37,6 +37,10 @@ const (
 			AS r (seq, id, prev, hash)`
 	// sqlSealedNotPending removes from the queue what this transaction sealed.
 	sqlSealedNotPending = `DELETE FROM journal_pending WHERE entry_id = ANY(CAST($1 AS UUID[]))`
+	// sqlBacklog measures what waits to be sealed, for the sealer's metrics.
+	// The backlog is small while the sealer keeps up (it holds only what was
+	// committed since the last batch).
+	sqlBacklog = `SELECT count(*), min(posted_at) FROM journal_pending`
 
 	// sqlJournalPage reads records after $1 with their entries. A record
 	// whose entry is gone still reads, with empty fields, so that
@@ -61,6 +65,6 @@ const (
 
 func init() {
 	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingBatch,
-		sqlSealBatch, sqlSealedNotPending, sqlJournalPage, sqlJournalPostings, sqlJournalHash,
+		sqlSealBatch, sqlSealedNotPending, sqlBacklog, sqlJournalPage, sqlJournalPostings, sqlJournalHash,
 		sqlBalancePage)
 }

@@ -56,9 +56,13 @@ type SealerOptions struct {
 	LeaseTTL time.Duration
 	// Logger receives sealing errors; the store's logger by default.
 	Logger *slog.Logger
-	// OnSealed, if set, is told of every transaction this sealer committed
-	// as the leader, including those that found nothing to seal.
+	// OnSealed, if set, is told of every sealing transaction this sealer
+	// committed, including those that found nothing to seal and those of a
+	// sealer that did not hold the lease (SealResult.Leader says).
 	OnSealed func(SealResult)
+	// OnError, if set, is told of every sealing transaction that failed
+	// (Run logs it and tries again).
+	OnError func(error)
 }
 
 // SealResult is what one sealing transaction did.
@@ -125,6 +129,9 @@ func (z *Sealer) Run(ctx context.Context) {
 			failures++
 			wait = min(z.opt.Interval<<min(failures, 5), z.opt.LeaseTTL)
 			z.opt.Logger.Error("journal sealer", "holder", z.opt.Holder, "error", err, "retry_in", wait)
+			if z.opt.OnError != nil {
+				z.opt.OnError(err)
+			}
 		case res.Sealed() == z.opt.Batch:
 			failures, wait = 0, 0 // more backlog: go on at once
 		default:
@@ -145,6 +152,19 @@ func (z *Sealer) sealSafely(ctx context.Context) (res SealResult, err error) {
 		}
 	}()
 	return z.SealOnce(ctx)
+}
+
+// Backlog is how many committed entries wait to be sealed, and when the
+// oldest of them was posted (zero when none wait).
+func (z *Sealer) Backlog(ctx context.Context) (n int64, oldest time.Time, err error) {
+	var at *time.Time
+	if err := z.st.pool.QueryRow(ctx, sqlBacklog).Scan(&n, &at); err != nil {
+		return 0, time.Time{}, err
+	}
+	if at != nil {
+		oldest = at.UTC()
+	}
+	return n, oldest, nil
 }
 
 // release ends this sealer's lease, if it holds it, when it stops.
@@ -203,7 +223,7 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		}
 		return t.commit(ctx, final) // with nothing to seal, commits the renewed lease
 	})
-	if err == nil && res.Leader && z.opt.OnSealed != nil {
+	if err == nil && z.opt.OnSealed != nil {
 		z.opt.OnSealed(res)
 	}
 	return res, err
