@@ -3,6 +3,8 @@ package cockroach_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,6 +51,9 @@ func MustOpenStore(tb testing.TB, opt cockroach.Options) *fixture {
 	f.clock.ns.Store(time.Now().UnixNano())
 	if opt.Now == nil {
 		opt.Now = f.clock.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(ruleCheck{tb})
 	}
 	f.Store = cockroach.New(pool, opt)
 	return f
@@ -156,4 +161,19 @@ func AssertBooksBalance(tb testing.TB, pool *pgxpool.Pool) {
 			tb.Errorf("%d %s", n, c.what)
 		}
 	}
+}
+
+// ruleCheck fails the test when the store reports that the database and
+// the ledger's rules in Go disagreed about a move (payments.go), and drops
+// every other log record.
+type ruleCheck struct{ tb testing.TB }
+
+func (h ruleCheck) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (h ruleCheck) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h ruleCheck) WithGroup(string) slog.Handler                { return h }
+func (h ruleCheck) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "ledger's rules") {
+		h.tb.Errorf("store: %s", r.Message)
+	}
+	return nil
 }

@@ -71,14 +71,20 @@ func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.
 			if err := t.commit(ctx, b); err != nil {
 				return err
 			}
+			// The statement's checks and the rules in Go must agree; each
+			// disagreement is logged, the one that was committed loudest.
+			rules := checkLegs(m.legs, e.Postings[0].Currency)
 			if !m.done {
-				err := checkLegs(m.legs, e.Postings[0].Currency)
-				if err == nil {
+				if rules == nil {
 					s.opt.Logger.Error("the database refused a move the ledger's rules allow", "entry", e.ID,
 						"request_id", requestID)
-					err = ledger.Errorf(ledger.CodeInternal, "move refused for no known reason")
+					rules = ledger.Errorf(ledger.CodeInternal, "move refused for no known reason")
 				}
-				return rq.refuse(ctx, t, err)
+				return rq.refuse(ctx, t, rules)
+			}
+			if rules != nil {
+				s.opt.Logger.Error("LEDGER RULE BROKEN: the database posted a move the ledger's rules refuse",
+					"entry", e.ID, "request_id", requestID, "rule", rules)
 			}
 			out = e
 			return nil
