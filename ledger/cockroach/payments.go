@@ -107,35 +107,25 @@ func (s *Store) queueMove(b *pgx.Batch, e ledger.Entry, rq *request) (*moveResul
 	if err != nil {
 		return nil, err
 	}
-	m := &moveResult{legs: make([]*leg, 2)}
-	for i, p := range e.Postings[:2] {
-		m.legs[i] = &leg{posting: p}
-		if n := s.shards(p.AccountID); n > 1 {
-			m.legs[i].shard = rand.IntN(n)
-		}
-	}
-	from, to := m.legs[0], m.legs[1]
+	from, to := s.newLeg(e.Postings[0]), s.newLeg(e.Postings[1])
+	m := &moveResult{legs: []*leg{from, to}}
 	b.Queue(sqlMove, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
 		from.posting.Currency, from.posting.AccountID, from.shard, to.posting.Amount, to.posting.AccountID, to.shard,
 		ledger.MaxBalance, rq.fp, result,
 	).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var id, kind, status string
-			var held int64
-			var done bool
-			a := ledger.Account{}
-			var posted int64
-			if err := rows.Scan(&id, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt,
-				&posted, &held, &done); err != nil {
+			var a ledger.Account
+			var kind, status string
+			var posted, held int64
+			if err := rows.Scan(&a.ID, &a.Currency, &kind, &status, &posted, &held, &m.done); err != nil {
 				return err
 			}
 			l := from
-			if id != from.posting.AccountID {
+			if a.ID != from.posting.AccountID {
 				l = to
 			}
-			a.ID, a.Kind, a.Status, a.CreatedAt = id, kinds[kind], statuses[status], a.CreatedAt.UTC()
+			a.Kind, a.Status = kinds[kind], statuses[status]
 			l.acct, l.found, l.posted, l.held = a, true, posted+l.posting.Amount, held
-			m.done = done
 		}
 		return rows.Err()
 	})
@@ -152,6 +142,16 @@ type leg struct {
 	held    int64 // for debits: the account's other holds
 }
 
+// newLeg is p's balance change, on one of its account's shard rows picked
+// at random.
+func (s *Store) newLeg(p ledger.Posting) *leg {
+	l := &leg{posting: p}
+	if n := s.shards(p.AccountID); n > 1 {
+		l.shard = rand.IntN(n)
+	}
+	return l
+}
+
 // nilHold is a hold id no hold has, for sqlHeld when no hold is excluded.
 const nilHold = "00000000-0000-0000-0000-000000000000"
 
@@ -163,10 +163,7 @@ const nilHold = "00000000-0000-0000-0000-000000000000"
 func (s *Store) queueLegs(b *pgx.Batch, e ledger.Entry, excludeHold string) []*leg {
 	legs := make([]*leg, len(e.Postings))
 	for i, p := range e.Postings {
-		legs[i] = &leg{posting: p}
-		if n := s.shards(p.AccountID); n > 1 {
-			legs[i].shard = rand.IntN(n)
-		}
+		legs[i] = s.newLeg(p)
 	}
 	sorted := slices.Clone(legs)
 	slices.SortFunc(sorted, func(a, b *leg) int {

@@ -72,7 +72,7 @@ const (
 	// A posting records its account's balance after it unless the account
 	// has several shard rows. $13 is ledger.MaxBalance.
 	sqlMove = `WITH legs AS (
-			SELECT x.account_id, a.customer_id, a.currency, a.kind, a.status, a.shards, a.created_at, x.posted,
+			SELECT x.account_id, a.currency, a.kind, a.status, a.shards, x.posted,
 				CASE WHEN x.account_id = $8 AND x.holds_until > $6 THEN (SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8)
 					FROM holds AS h WHERE h.account_id = $8 AND h.status = 'ACTIVE' AND h.expires_at > $6) ELSE 0 END AS held
 			FROM balances AS x JOIN accounts AS a ON a.account_id = x.account_id
@@ -99,8 +99,7 @@ const (
 				CASE WHEN u.account_id = $8 THEN -CAST($10 AS INT8) ELSE CAST($10 AS INT8) END,
 				CASE WHEN l.shards > 1 THEN 0 ELSE u.posted END,
 				CAST($6 AS TIMESTAMPTZ) FROM u JOIN legs AS l ON l.account_id = u.account_id)
-		SELECT l.account_id, l.customer_id, l.currency, l.kind, l.status, l.shards, l.created_at, l.posted, l.held,
-			(SELECT ok FROM ok) FROM legs AS l`
+		SELECT l.account_id, l.currency, l.kind, l.status, l.posted, l.held, (SELECT ok FROM ok) FROM legs AS l`
 
 	sqlStatementFirst = `SELECT p.entry_id, e.kind, p.amount, e.memo, p.posted_at, p.balance_after
 		FROM postings AS p JOIN entries AS e ON e.entry_id = p.entry_id
