@@ -363,14 +363,21 @@ type books struct {
 // (an account opened, a hold placed or voided): they have no postings.
 const eventKinds = `('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID')`
 
+// postingsByEntry counts each entry's postings and lists their accounts
+// in the order entries.accounts keeps them.
+const postingsByEntry = `(SELECT entry_id, count(*) AS n, array_agg(account_id ORDER BY account_id) AS accounts
+	FROM postings GROUP BY entry_id)`
+
 // bookChecks each count what a half-applied payment would leave behind.
 var bookChecks = []struct{ what, sql string }{
 	{"money entries with fewer than two postings", `SELECT count(*) FROM entries AS e
-		WHERE e.kind NOT IN ` + eventKinds + `
-		AND (SELECT count(*) FROM postings AS p WHERE p.entry_id = e.entry_id) < 2`},
+		LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
+		WHERE e.kind NOT IN ` + eventKinds + ` AND COALESCE(p.n, 0) < 2`},
 	{"event entries with postings", `SELECT count(*) FROM entries AS e
-		WHERE e.kind IN ` + eventKinds + `
-		AND EXISTS (SELECT 1 FROM postings AS p WHERE p.entry_id = e.entry_id)`},
+		JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id WHERE e.kind IN ` + eventKinds},
+	{"entries that do not list their postings' accounts", `SELECT count(*) FROM entries AS e
+		LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
+		WHERE e.accounts <> COALESCE(p.accounts, CAST('{}' AS TEXT[]))`},
 	{"entries whose postings do not sum to zero", `SELECT count(*) FROM
 		(SELECT entry_id FROM postings GROUP BY entry_id HAVING sum(amount) <> 0) AS x`},
 	{"postings without their entry", `SELECT count(*) FROM postings AS p

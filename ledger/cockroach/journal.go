@@ -89,7 +89,10 @@ func (s *Store) VerifyJournal(ctx context.Context, r ledger.JournalRange) (ledge
 			return v, err
 		}
 	}
-	bad, err := s.badBalance(ctx)
+	bad, err := s.strayPosting(ctx)
+	if err == nil && bad == "" {
+		bad, err = s.badBalance(ctx)
+	}
 	if err != nil || bad != "" {
 		v.Reason = bad
 		return v, err
@@ -132,6 +135,20 @@ func (s *Store) verifyChain(ctx context.Context, from, to int64) (v ledger.Verif
 func failed(chain *ledger.ChainVerifier, v ledger.Verification, reason string) ledger.Verification {
 	v.BadSequence, v.Reason, v.Checkpoint = chain.Last.Sequence+1, reason, chain.Last
 	return v
+}
+
+// strayPosting names the first posting that the journal does not see,
+// because its entry does not list it, or returns "".
+func (s *Store) strayPosting(ctx context.Context) (string, error) {
+	var entry, account string
+	err := s.pool.QueryRow(ctx, sqlStrayPosting).Scan(&entry, &account)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", s.translate(err)
+	}
+	return fmt.Sprintf("posting of entry %s to account %s is not in its entry", entry, account), nil
 }
 
 // badBalance returns why the first account whose balance rows differ from

@@ -183,6 +183,28 @@ func TestVerifyJournalNamesTamperedRecord(t *testing.T) {
 		if v.OK || v.BadSequence != 0 || v.Reason != "account bob has balance 700 but its postings sum to 7000" {
 			t.Errorf("verification after %d = %+v", seq, v)
 		}
+		if _, err := f.pool.Exec(ctx, `UPDATE postings SET amount = 700 WHERE entry_id = $1 AND account_id = 'bob'`, e.ID); err != nil {
+			t.Fatal(err)
+		}
+		if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK {
+			t.Errorf("restored: verification = %+v", v)
+		}
+	})
+	// A posting added to a sealed entry, with the balance to match, is not
+	// in the records the journal reads, so the chain still holds: the
+	// verification must find it on its own.
+	t.Run("StrayPosting", func(t *testing.T) {
+		if _, err := f.pool.Exec(ctx, `INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
+			SELECT entry_id, 'carol', 'KRW', 5, 15, posted_at FROM entries WHERE entry_id = $1`, e.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.pool.Exec(ctx, `UPDATE balances SET posted = posted + 5 WHERE account_id = 'carol'`); err != nil {
+			t.Fatal(err)
+		}
+		want := "posting of entry " + e.ID + " to account carol is not in its entry"
+		if v := f.MustVerify(t, ledger.JournalRange{}); v.OK || v.BadSequence != 0 || v.Reason != want {
+			t.Errorf("verification = %+v, want the reason %q", v, want)
+		}
 	})
 }
 

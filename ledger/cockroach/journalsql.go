@@ -21,13 +21,17 @@ const (
 
 	// sqlPendingBatch reads the next batch to seal, oldest first, each
 	// entry with its postings (one row per posting; entries without
-	// postings come once, with NULLs).
+	// postings come once, with NULLs). An entry's postings are keyed by
+	// account (migration 7): its accounts column says where to look.
 	sqlPendingBatch = `SELECT e.entry_id, e.kind, e.actor, e.request_id, e.memo, e.posted_at,
 			p.account_id, p.currency, p.amount
 		FROM (SELECT q.entry_id, q.posted_at FROM journal_pending AS q
 			ORDER BY q.posted_at, q.entry_id LIMIT $1) AS q
 		JOIN entries AS e ON e.entry_id = q.entry_id
-		LEFT JOIN postings AS p ON p.entry_id = q.entry_id
+		LEFT JOIN LATERAL (SELECT p.account_id, p.currency, p.amount
+			FROM unnest(e.accounts) AS a (account_id)
+			JOIN postings AS p ON p.account_id = a.account_id AND p.posted_at = e.posted_at AND p.entry_id = e.entry_id
+		) AS p ON true
 		ORDER BY q.posted_at, q.entry_id, p.account_id`
 	// sqlSealBatch appends a batch of records in one statement: row i of
 	// the arrays is one record.
@@ -51,9 +55,18 @@ const (
 		WHERE j.sequence > $1 ORDER BY j.sequence LIMIT $2`
 	// sqlJournalPostings reads the postings of records $1 < sequence <= $2.
 	sqlJournalPostings = `SELECT p.entry_id, p.account_id, p.currency, p.amount
-		FROM journal AS j JOIN postings AS p ON p.entry_id = j.entry_id
+		FROM journal AS j JOIN entries AS e ON e.entry_id = j.entry_id
+		CROSS JOIN LATERAL unnest(e.accounts) AS a (account_id)
+		JOIN postings AS p ON p.account_id = a.account_id AND p.posted_at = e.posted_at AND p.entry_id = e.entry_id
 		WHERE j.sequence > $1 AND j.sequence <= $2 ORDER BY j.sequence, p.account_id`
 	sqlJournalHash = `SELECT hash FROM journal WHERE sequence = $1`
+	// sqlStrayPosting finds a posting that its entry does not list, and so
+	// the journal's reads do not see (a posting of no entry, or at another
+	// time than its entry, or to an account not in entries.accounts).
+	sqlStrayPosting = `SELECT p.entry_id, p.account_id FROM postings AS p
+		LEFT JOIN entries AS e ON e.entry_id = p.entry_id
+		WHERE e.entry_id IS NULL OR e.posted_at <> p.posted_at OR NOT (p.account_id = ANY(e.accounts))
+		ORDER BY p.account_id, p.posted_at, p.entry_id LIMIT 1`
 	// sqlBalancePage compares, for a page of accounts, the sum of their
 	// balance rows with the sum of their postings, in one snapshot.
 	sqlBalancePage = `SELECT x.account_id, x.bal,
@@ -65,6 +78,6 @@ const (
 
 func init() {
 	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingBatch,
-		sqlSealBatch, sqlSealedNotPending, sqlBacklog, sqlJournalPage, sqlJournalPostings, sqlJournalHash,
+		sqlSealBatch, sqlSealedNotPending, sqlBacklog, sqlJournalPage, sqlJournalPostings, sqlJournalHash, sqlStrayPosting,
 		sqlBalancePage)
 }

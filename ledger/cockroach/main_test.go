@@ -127,6 +127,11 @@ func (f *fixture) AssertBooksBalance(tb testing.TB) {
 	AssertBooksBalance(tb, f.pool)
 }
 
+// postingsByEntry counts each entry's postings and lists their accounts
+// in the order entries.accounts keeps them.
+const postingsByEntry = `(SELECT entry_id, count(*) AS n, array_agg(account_id ORDER BY account_id) AS accounts
+	FROM postings GROUP BY entry_id)`
+
 // AssertBooksBalance is the pool form of fixture.AssertBooksBalance.
 func AssertBooksBalance(tb testing.TB, pool *pgxpool.Pool) {
 	tb.Helper()
@@ -136,11 +141,14 @@ func AssertBooksBalance(tb testing.TB, pool *pgxpool.Pool) {
 		{"entries whose postings do not sum to zero",
 			`SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id HAVING sum(amount) <> 0) AS x`},
 		{"money-moving entries with fewer than two postings",
-			`SELECT count(*) FROM entries AS e WHERE e.kind NOT IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID')
-				AND (SELECT count(*) FROM postings AS p WHERE p.entry_id = e.entry_id) < 2`},
+			`SELECT count(*) FROM entries AS e LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
+				WHERE e.kind NOT IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID') AND COALESCE(p.n, 0) < 2`},
 		{"event entries with postings",
-			`SELECT count(*) FROM entries AS e WHERE e.kind IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID')
-				AND EXISTS (SELECT 1 FROM postings AS p WHERE p.entry_id = e.entry_id)`},
+			`SELECT count(*) FROM entries AS e JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
+				WHERE e.kind IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID')`},
+		{"entries that do not list their postings' accounts",
+			`SELECT count(*) FROM entries AS e LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
+				WHERE e.accounts <> COALESCE(p.accounts, CAST('{}' AS TEXT[]))`},
 		{"currencies whose balances do not sum to zero",
 			`SELECT count(*) FROM (SELECT a.currency FROM balances AS b JOIN accounts AS a ON a.account_id = b.account_id
 				GROUP BY a.currency HAVING sum(b.posted) <> 0) AS x`},

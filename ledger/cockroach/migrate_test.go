@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/corebanking/ledger/internal/pgtest"
+	"github.com/corebanking/ledger/ledger"
 	"github.com/corebanking/ledger/ledger/cockroach"
 )
 
@@ -51,4 +52,73 @@ func TestConcurrentMigrate(t *testing.T) {
 	if _, err := s.GetBalance(ctx, "nobody"); err == nil {
 		t.Error("balance of a missing account: no error")
 	}
+}
+
+// TestMigratePostingsByAccount writes a transfer and an account opening
+// the way a ledger before migration 7 did, migrates, and checks that the
+// entries list their postings' accounts, so that the sealer, the auditors'
+// reads and the statement all still find every posting.
+func TestMigratePostingsByAccount(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := cockroach.MigrateTo(ctx, pool, 6); err != nil {
+		t.Fatal(err)
+	}
+	const opening, deposit = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
+	for _, sql := range []string{
+		`INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at) VALUES
+			('vault', 'bank', 'KRW', 'INTERNAL', 'ACTIVE', 1, now()), ('alice', 'c1', 'KRW', 'CUSTOMER', 'ACTIVE', 1, now())`,
+		`INSERT INTO balances (account_id, shard, posted) VALUES ('vault', 0, -700), ('alice', 0, 700)`,
+		`INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at) VALUES
+			('` + opening + `', 'ACCOUNT_OPENING', 'system', 'o1', '', TIMESTAMPTZ '2026-01-02 03:04:05Z'),
+			('` + deposit + `', 'DEPOSIT', 'system', 'd1', 'cash', TIMESTAMPTZ '2026-01-02 03:04:06Z')`,
+		`INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
+			SELECT '` + deposit + `', a, 'KRW', n, n, TIMESTAMPTZ '2026-01-02 03:04:06Z'
+			FROM (VALUES ('vault', -700), ('alice', 700)) AS v (a, n)`,
+		`INSERT INTO journal_pending (entry_id, posted_at) SELECT entry_id, posted_at FROM entries`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if err := cockroach.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{opening: "{}", deposit: "{alice,vault}"} {
+		var got string
+		if err := pool.QueryRow(ctx, `SELECT CAST(accounts AS TEXT) FROM entries WHERE entry_id = $1`, id).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("entry %s lists accounts %s, want %s", id, got, want)
+		}
+	}
+
+	f := &fixture{pool: pool, url: url, clock: &clock{}, Store: cockroach.New(pool, cockroach.Options{})}
+	if head := f.MustSealAll(t, f.MustSealer(t, cockroach.SealerOptions{})); head.Sequence != 2 {
+		t.Fatalf("sealed up to %d, want 2", head.Sequence)
+	}
+	records, err := f.ListJournal(ctx, ledger.JournalQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 2 || len(records[0].Entry.Postings) != 0 || len(records[1].Entry.Postings) != 2 {
+		t.Fatalf("journal after the migration: %+v, want the opening without postings and the deposit with two", records)
+	}
+	if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK || v.Checked != 2 {
+		t.Errorf("verification = %+v", v)
+	}
+	page, err := f.ListEntries(ctx, ledger.StatementQuery{AccountID: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Lines) != 1 || page.Lines[0].EntryID != deposit || page.Lines[0].Amount != 700 {
+		t.Errorf("alice's statement = %+v, want the deposit of 700", page.Lines)
+	}
+	f.AssertBooksBalance(t)
 }

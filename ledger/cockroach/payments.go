@@ -111,7 +111,7 @@ func (s *Store) queueMove(b *pgx.Batch, e ledger.Entry, rq *request) (*moveResul
 	m := &moveResult{legs: []*leg{from, to}}
 	b.Queue(sqlMove, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
 		from.posting.Currency, from.posting.AccountID, from.shard, to.posting.Amount, to.posting.AccountID, to.shard,
-		ledger.MaxBalance, rq.fp, result,
+		ledger.MaxBalance, rq.fp, result, entryAccounts(e),
 	).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var a ledger.Account
@@ -240,8 +240,20 @@ func queueEntry(b *pgx.Batch, e ledger.Entry, legs []*leg, rq *request, result a
 	p, q := e.Postings[0], e.Postings[1]
 	b.Queue(sqlPostEntry, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
 		p.AccountID, p.Currency, p.Amount, after(legs[0]), q.AccountID, q.Amount, after(legs[1]),
-		rq.id, rq.fp, buf, now)
+		rq.id, rq.fp, buf, now, entryAccounts(e))
 	return nil
+}
+
+// entryAccounts is what entries.accounts holds for e: the accounts it
+// posts to, sorted and each once. The readers that start from an entry find
+// its postings by these (migration 7).
+func entryAccounts(e ledger.Entry) []string {
+	ids := make([]string, 0, len(e.Postings))
+	for _, p := range e.Postings {
+		ids = append(ids, p.AccountID)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // shards is how many balance rows an account has. It follows from the id:

@@ -48,8 +48,8 @@ const (
 	// entry the ledger makes today has two) and its request's idempotency
 	// record. One statement instead of four is most of what separates the
 	// ledger's transfer from the bare SQL one in the database's own work.
-	sqlPostEntry = `WITH e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at)
-			VALUES ($1, $2, $3, $4, $5, $6)),
+	sqlPostEntry = `WITH e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at, accounts)
+			VALUES ($1, $2, $3, $4, $5, $6, $18)),
 		j AS (INSERT INTO journal_pending (entry_id, posted_at) VALUES ($1, $6)),
 		p AS (INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
 			VALUES ($1, $7, $8, $9, $10, $6), ($1, $11, $8, $12, $13, $6))
@@ -62,7 +62,8 @@ const (
 	// (only if its balance row says some may be active: holds_until);
 	// checks the ledger's rules on them (ok); and only if they hold changes
 	// both rows and writes the entry, its announcement to the sealer, its
-	// two postings and its request's idempotency record. Both rows change
+	// two postings and its request's idempotency record ($16 lists the
+	// entry's two accounts, sorted: entries.accounts). Both rows change
 	// in one UPDATE, which CockroachDB requires of a table modified once per
 	// statement and which locks them in one scan. It returns what it read,
 	// before any change, and whether it wrote: a refused move commits
@@ -86,9 +87,9 @@ const (
 			WHERE ((b.account_id = $8 AND b.shard = $9) OR (b.account_id = $11 AND b.shard = $12))
 				AND (SELECT ok FROM ok)
 			RETURNING b.account_id, b.posted),
-		e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at)
+		e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at, accounts)
 			SELECT CAST($1 AS UUID), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS TEXT),
-				CAST($6 AS TIMESTAMPTZ) WHERE (SELECT ok FROM ok)),
+				CAST($6 AS TIMESTAMPTZ), CAST($16 AS TEXT[]) WHERE (SELECT ok FROM ok)),
 		j AS (INSERT INTO journal_pending (entry_id, posted_at)
 			SELECT CAST($1 AS UUID), CAST($6 AS TIMESTAMPTZ) WHERE (SELECT ok FROM ok)),
 		r AS (INSERT INTO requests (request_id, fingerprint, result, created_at)
