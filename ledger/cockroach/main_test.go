@@ -37,16 +37,27 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // test clock unless given.
 func MustOpenStore(tb testing.TB, opt cockroach.Options) *fixture {
 	tb.Helper()
-	ctx := context.Background()
 	url := pgtest.NewDatabase(tb)
-	pool, err := pgxpool.New(ctx, url)
+	pool := mustPool(tb, url)
+	if err := cockroach.Migrate(context.Background(), pool); err != nil {
+		tb.Fatal(err)
+	}
+	return newFixture(tb, url, pool, opt)
+}
+
+// mustPool opens a pool on url, closed when the test ends.
+func mustPool(tb testing.TB, url string) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(pool.Close)
-	if err := cockroach.Migrate(ctx, pool); err != nil {
-		tb.Fatal(err)
-	}
+	return pool
+}
+
+// newFixture is MustOpenStore's store on pool, already migrated.
+func newFixture(tb testing.TB, url string, pool *pgxpool.Pool, opt cockroach.Options) *fixture {
 	f := &fixture{pool: pool, url: url, clock: &clock{}}
 	f.clock.ns.Store(time.Now().UnixNano())
 	if opt.Now == nil {

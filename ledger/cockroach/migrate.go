@@ -19,8 +19,8 @@ var migrations embed.FS
 
 // Migrate brings the schema up to date with the migrations embedded in the
 // binary, and creates the roles the ledger's pools use (see roles.go). It
-// is safe to run at every start, and from several ledgers at once. pool must belong to the database's owner,
-// with the right to create roles.
+// is safe to run at every start, and from several ledgers at once. pool
+// must belong to the database's owner, with the right to create roles.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return migrateTo(ctx, pool, math.MaxInt64)
 }

@@ -21,12 +21,7 @@ func TestConcurrentMigrate(t *testing.T) {
 	const n = 4
 	pools := make([]*pgxpool.Pool, n)
 	for i := range pools {
-		p, err := pgxpool.New(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(p.Close)
-		pools[i] = p
+		pools[i] = mustPool(t, url)
 	}
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -61,11 +56,7 @@ func TestConcurrentMigrate(t *testing.T) {
 func TestMigratePostingsByAccount(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := mustPool(t, url)
 	if err := cockroach.MigrateTo(ctx, pool, 6); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +90,7 @@ func TestMigratePostingsByAccount(t *testing.T) {
 		}
 	}
 
-	f := &fixture{pool: pool, url: url, clock: &clock{}, Store: cockroach.New(pool, cockroach.Options{})}
+	f := newFixture(t, url, pool, cockroach.Options{})
 	if head := f.MustSealAll(t, f.MustSealer(t, cockroach.SealerOptions{})); head.Sequence != 2 {
 		t.Fatalf("sealed up to %d, want 2", head.Sequence)
 	}
