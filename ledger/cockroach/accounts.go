@@ -23,28 +23,29 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 	var out ledger.Account
 	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err := s.inTx(ctx, func(t *txn) error {
-		var exists bool
-		b := &pgx.Batch{}
-		rq.queueLookup(t, b)
-		b.Queue(sqlGetAccount, r.AccountID).QueryRow(func(row pgx.Row) error {
-			_, err := scanAccount(row)
-			exists = err == nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
+		// A first attempt reads nothing, like a move: an account id or
+		// request id already taken fails its insert with a unique
+		// violation, and the retry looks both up. Reading first would put
+		// a predicate lock on the accounts' index that every concurrent
+		// opening's insert conflicts with: a sign-up flood would retry
+		// most of its openings.
+		if t.attempt > 1 {
+			var exists bool
+			b := &pgx.Batch{}
+			rq.queueLookup(t, b)
+			queueExists(b, &exists, sqlGetAccount, r.AccountID)
+			if err := t.exec(ctx, b); err != nil || rq.replay {
+				return err
 			}
-			return err
-		})
-		if err := t.exec(ctx, b); err != nil || rq.replay {
-			return err
-		}
-		if exists {
-			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeAccountExists, "account %s already exists", r.AccountID))
+			if exists {
+				return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeAccountExists, "account %s already exists", r.AccountID))
+			}
 		}
 		a := ledger.Account{
 			ID: r.AccountID, CustomerID: r.CustomerID, Currency: r.Currency,
 			Kind: r.Kind, Status: ledger.StatusActive, Shards: 1, CreatedAt: s.now(),
 		}
-		b = &pgx.Batch{}
+		b := &pgx.Batch{}
 		queueCreateAccount(b, a)
 		queueEvent(ctx, b, ledger.EntryAccountOpening, r.RequestID,
 			fmt.Sprintf("account %s opened for customer %s in %s, %s", a.ID, a.CustomerID, a.Currency, a.Kind), a.CreatedAt)
@@ -60,9 +61,28 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 	return out, err
 }
 
+// queueExists queues into b the lookup of one row by its key, and sets
+// *found to whether there is one.
+func queueExists(b *pgx.Batch, found *bool, sql string, key any) {
+	b.Queue(sql, key).Query(func(rows pgx.Rows) error {
+		*found = rows.Next()
+		rows.Close()
+		return rows.Err()
+	})
+}
+
+// queueCreateAccount queues the insert of a customer's account a, with its
+// one balance row.
 func queueCreateAccount(b *pgx.Batch, a ledger.Account) {
 	b.Queue(sqlInsertAccount, a.ID, a.CustomerID, a.Currency, a.Kind.String(), a.Status.String(), a.Shards, a.CreatedAt)
-	b.Queue(sqlInsertShard, a.ID, a.Shards)
+	b.Queue(sqlInsertBalance, a.ID, 0)
+}
+
+// queueEnsureAccount queues the insert of the ledger's own account a, with
+// its shard rows, unless it exists.
+func queueEnsureAccount(b *pgx.Batch, a ledger.Account) {
+	b.Queue(sqlEnsureAccount, a.ID, a.CustomerID, a.Currency, a.Kind.String(), a.Status.String(), a.Shards, a.CreatedAt)
+	b.Queue(sqlEnsureShards, a.ID, a.Shards)
 }
 
 // GetAccount implements ledger.Ledger.

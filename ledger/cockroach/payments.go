@@ -288,7 +288,7 @@ func (s *Store) withSystemAccounts(ctx context.Context, fn func() error) error {
 			Shards: s.shards(m.id), CreatedAt: s.now()}
 		if err := s.inTx(ctx, func(t *txn) error {
 			b := &pgx.Batch{}
-			queueCreateAccount(b, a)
+			queueEnsureAccount(b, a)
 			return t.commit(ctx, b)
 		}); err != nil {
 			return err

@@ -28,15 +28,7 @@ func (s *Store) CreatePromo(ctx context.Context, r ledger.CreatePromoRequest) (l
 		var exists bool
 		b := &pgx.Batch{}
 		rq.queueLookup(t, b)
-		b.Queue(sqlGetPromo, r.PromoID).QueryRow(func(row pgx.Row) error {
-			var id string
-			err := row.Scan(&id, nil, nil, nil, nil, nil, nil, nil, nil)
-			exists = err == nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		})
+		queueExists(b, &exists, sqlGetPromo, r.PromoID)
 		if err := t.exec(ctx, b); err != nil || rq.replay {
 			return err
 		}

@@ -9,9 +9,14 @@ const (
 
 	sqlGetAccount = `SELECT account_id, customer_id, currency, kind, status, shards, created_at
 		FROM accounts WHERE account_id = $1`
+	// sqlInsertAccount fails with a unique violation if the id is taken;
+	// sqlEnsureAccount and sqlEnsureShards, for the ledger's own accounts
+	// that concurrent requests may both create, do nothing then.
 	sqlInsertAccount = `INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	sqlEnsureAccount = `INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING`
-	sqlInsertShard = `INSERT INTO balances (account_id, shard, posted)
+	sqlEnsureShards = `INSERT INTO balances (account_id, shard, posted)
 		SELECT $1, s, 0 FROM generate_series(0, $2 - 1) AS s ON CONFLICT (account_id, shard) DO NOTHING`
 
 	sqlGetBalance = `SELECT a.currency,
@@ -142,7 +147,7 @@ const (
 // statements lists every statement above, for the parser test.
 var statements = []string{
 	sqlGetRequest, sqlPutRequest,
-	sqlGetAccount, sqlInsertAccount, sqlInsertShard,
+	sqlGetAccount, sqlInsertAccount, sqlEnsureAccount, sqlEnsureShards,
 	sqlGetBalance, sqlLockBalances, sqlRaiseHoldsUntil, sqlAddToShard, sqlHeld, sqlDebitShard,
 	sqlInsertEntry, sqlAnnounceEntry, sqlPostEntry, sqlMove,
 	sqlStatementFirst, sqlStatementAfter,

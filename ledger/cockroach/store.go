@@ -166,8 +166,8 @@ func (e retryError) SQLState() string { return pgerrcode.SerializationFailure }
 
 // retryable marks the errors besides 40001 that a fresh attempt resolves:
 // a deadlock, and a unique violation, which means a concurrent transaction
-// inserted the same key first (every insert path checks for the key before
-// it inserts, so the next attempt sees the row and answers from it).
+// inserted the same key first (every insert path looks for the key on a
+// retry, so the next attempt sees the row and answers from it).
 func retryable(err error) error {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && (pg.Code == pgerrcode.DeadlockDetected || pg.Code == pgerrcode.UniqueViolation) {
