@@ -28,12 +28,15 @@ func main() {
 	flag.StringVar(&cfg.JSONPath, "json", "", "also write the report as JSON to this file (\"-\": JSON only, to standard output)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of ledgerd and the load generator to this file")
 	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost")
+	sql := flag.String("sql", "on", "on: each run also has pgbench run the ledger's own transfer statement (throwaway server only); off: skip it")
 	flag.Parse()
-	if *sealer != "on" && *sealer != "off" {
-		fmt.Fprintf(os.Stderr, "ledger-bench: --sealer must be on or off, not %q\n", *sealer)
-		os.Exit(2)
+	for name, v := range map[string]string{"sealer": *sealer, "sql": *sql} {
+		if v != "on" && v != "off" {
+			fmt.Fprintf(os.Stderr, "ledger-bench: --%s must be on or off, not %q\n", name, v)
+			os.Exit(2)
+		}
 	}
-	cfg.SealerOff = *sealer == "off"
+	cfg.SealerOff, cfg.SQLOff = *sealer == "off", *sql == "off"
 	cfg.Command = append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

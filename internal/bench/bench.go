@@ -48,6 +48,9 @@ type Config struct {
 	// SealerOff runs ledgerd without its journal sealer, to measure what
 	// sealing costs transfers.
 	SealerOff bool
+	// SQLOff skips the SQL phase (sqlphase.go), which runs only on the
+	// throwaway server.
+	SQLOff bool
 	// Command is the command line, for the report.
 	Command []string
 	// Out receives the report; os.Stdout by default.
@@ -89,6 +92,7 @@ type Main struct {
 	conns    []*grpc.ClientConn
 	ledgerDB string   // URL of the ledger's database
 	pgbench  *pgbench // nil when pgbench is skipped
+	sql      *pgbench // the SQL phase; nil when it is skipped
 	accounts []string
 }
 
@@ -110,6 +114,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.pgbench != nil {
 		rep.PgbenchCommand = m.pgbench.command(m.cfg.Clients, m.cfg.Duration)
 	}
+	if m.sql != nil {
+		rep.SQLCommand = m.sql.command(m.cfg.Clients, m.cfg.Duration)
+	}
 	stopProfile, err := m.startProfile()
 	if err != nil {
 		return err
@@ -128,7 +135,7 @@ func (m *Main) Run(ctx context.Context) error {
 	return errors.Join(stopProfile(), m.write(rep.finish()))
 }
 
-// run is one ledger phase followed by one pgbench phase.
+// run is one ledger phase followed by one pgbench phase and one SQL phase.
 func (m *Main) run(ctx context.Context, n int) (Run, error) {
 	r := Run{N: n}
 	m.logf("run %d/%d: ledger, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
@@ -141,6 +148,9 @@ func (m *Main) run(ctx context.Context, n int) (Run, error) {
 	if err := m.pgbenchPhase(ctx, &r); err != nil {
 		return r, err
 	}
+	if err := m.sqlPhase(ctx, &r); err != nil {
+		return r, err
+	}
 	// Read after pgbench, which gives the ledger's idle backends time to publish.
 	r.Ledger.DB, err = db.finish(ctx)
 	return r, err
@@ -151,21 +161,29 @@ func (m *Main) pgbenchPhase(ctx context.Context, r *Run) error {
 	if m.pgbench == nil {
 		return nil
 	}
-	n := r.N
-	m.logf("run %d/%d: pgbench, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
-	if err := checkpoint(ctx, m.pgbench.url); err != nil {
-		m.logf("checkpoint: %v", err)
-	}
-	pr, err := m.pgbench.run(ctx, m.cfg.Clients, m.cfg.Duration)
+	pr, err := m.runPgbench(ctx, r.N, m.pgbench, "pgbench")
 	if err != nil {
 		return err
 	}
-	r.Pgbench = &pr
+	r.Pgbench = pr
 	if pr.TPS > 0 {
 		r.Ratio = r.Ledger.TPS / pr.TPS
 	}
-	m.logf("run %d/%d: pgbench %.1f transactions/s", n, m.cfg.Runs, pr.TPS)
 	return nil
+}
+
+// runPgbench is one phase of run n in which p runs; what names it in the log.
+func (m *Main) runPgbench(ctx context.Context, n int, p *pgbench, what string) (*PgbenchResult, error) {
+	m.logf("run %d/%d: %s, %d clients for %v", n, m.cfg.Runs, what, m.cfg.Clients, m.cfg.Duration)
+	if err := checkpoint(ctx, p.url); err != nil {
+		m.logf("checkpoint: %v", err)
+	}
+	pr, err := p.run(ctx, m.cfg.Clients, m.cfg.Duration)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	m.logf("run %d/%d: %s %.1f transactions/s", n, m.cfg.Runs, what, pr.TPS)
+	return &pr, nil
 }
 
 func (m *Main) startProfile() (stop func() error, err error) {

@@ -32,6 +32,7 @@ type PgbenchResult struct {
 // pgbench runs the pgbench binary against one database.
 type pgbench struct {
 	bin, url, script string
+	noVacuum         bool // -n: the database has no pgbench tables to vacuum
 }
 
 func newPgbench(url, script string) (*pgbench, error) {
@@ -55,8 +56,12 @@ func versionOf(binPath string) int {
 
 // runArgs is the measured command: the one in shared/README.md.
 func (p *pgbench) runArgs(clients int, d time.Duration) []string {
-	return []string{"-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(2, clients)),
-		"-T", strconv.Itoa(int(max(d.Round(time.Second), time.Second) / time.Second)), "-f", p.script, p.url}
+	var args []string
+	if p.noVacuum {
+		args = append(args, "-n")
+	}
+	return append(args, "-M", "prepared", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(2, clients)),
+		"-T", strconv.Itoa(int(max(d.Round(time.Second), time.Second)/time.Second)), "-f", p.script, p.url)
 }
 
 // command shows the measured command for the report.

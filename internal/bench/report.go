@@ -17,6 +17,7 @@ type Report struct {
 	Config         ReportConfig `json:"config"`
 	Machine        Machine      `json:"machine"`
 	PgbenchCommand string       `json:"pgbench_command,omitempty"`
+	SQLCommand     string       `json:"ledger_sql_command,omitempty"`
 	Runs           []Run        `json:"runs"`
 	Median         Summary      `json:"median"`
 }
@@ -36,12 +37,15 @@ func reportConfig(c Config) ReportConfig {
 		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == ""}
 }
 
-// Run is one ledger phase and the pgbench phase right after it.
+// Run is one ledger phase and the pgbench and SQL phases right after it.
 type Run struct {
 	N       int            `json:"run"`
 	Ledger  LedgerResult   `json:"ledger"`
 	Pgbench *PgbenchResult `json:"pgbench,omitempty"`
 	Ratio   float64        `json:"ratio,omitempty"` // ledger transfers/s over pgbench tps
+	// SQL is pgbench running the ledger's own transfer statement (sqlphase.go).
+	SQL      *PgbenchResult `json:"ledger_sql,omitempty"`
+	SQLRatio float64        `json:"ledger_sql_ratio,omitempty"` // its tps over pgbench's
 }
 
 // Summary is the median over runs of each figure, taken separately (the
@@ -51,17 +55,23 @@ type Summary struct {
 	LedgerP99ms float64 `json:"ledger_p99_ms"`
 	PgbenchTPS  float64 `json:"pgbench_tps,omitempty"`
 	Ratio       float64 `json:"ratio,omitempty"`
+	SQLTPS      float64 `json:"ledger_sql_tps,omitempty"`
+	SQLRatio    float64 `json:"ledger_sql_ratio,omitempty"`
 }
 
 func (r *Report) finish() *Report {
-	var l, p99, pg, ratio []float64
+	var l, p99, pg, ratio, sql, sqlRatio []float64
 	for _, run := range r.Runs {
 		l, p99 = append(l, run.Ledger.TPS), append(p99, run.Ledger.P99ms)
 		if run.Pgbench != nil && run.Ratio > 0 {
 			pg, ratio = append(pg, run.Pgbench.TPS), append(ratio, run.Ratio)
 		}
+		if run.SQL != nil && run.SQLRatio > 0 {
+			sql, sqlRatio = append(sql, run.SQL.TPS), append(sqlRatio, run.SQLRatio)
+		}
 	}
-	r.Median = Summary{LedgerTPS: Median(l), LedgerP99ms: Median(p99), PgbenchTPS: Median(pg), Ratio: Median(ratio)}
+	r.Median = Summary{LedgerTPS: Median(l), LedgerP99ms: Median(p99), PgbenchTPS: Median(pg), Ratio: Median(ratio),
+		SQLTPS: Median(sql), SQLRatio: Median(sqlRatio)}
 	return r
 }
 
@@ -99,23 +109,32 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.PgbenchCommand != "" {
 		fmt.Fprintf(&b, "pgbench:  %s (%s)\n", r.PgbenchCommand, m.Pgbench)
 	}
+	if r.SQLCommand != "" {
+		fmt.Fprintf(&b, "SQL:      %s (the ledger's transfer statement, on its own database with the ledger's schema)\n", r.SQLCommand)
+	}
 	b.WriteString("\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tledger tx/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\tpgbench tx/s\tpgbench lat ms\tpgbench failed\tratio\t")
+	fmt.Fprintln(tw, "run\tledger tx/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\tpgbench tx/s\tpgbench lat ms\tpgbench failed\tratio\tSQL tx/s\tSQL ratio\t")
 	for _, run := range r.Runs {
 		l := run.Ledger
 		fmt.Fprintf(tw, "%d\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t", run.N, l.TPS, l.P50ms, l.P99ms, l.P999ms, errorsText(l.Errors))
 		if p := run.Pgbench; p != nil {
-			fmt.Fprintf(tw, "%.1f\t%.2f\t%d\t%.3f\t\n", p.TPS, p.LatencyAvgMs, p.Failed, run.Ratio)
+			fmt.Fprintf(tw, "%.1f\t%.2f\t%d\t%.3f\t", p.TPS, p.LatencyAvgMs, p.Failed, run.Ratio)
 		} else {
-			fmt.Fprint(tw, "-\t-\t-\t-\t\n")
+			fmt.Fprint(tw, "-\t-\t-\t-\t")
+		}
+		if s := run.SQL; s != nil {
+			fmt.Fprintf(tw, "%.1f\t%s\t\n", s.TPS, orDash(run.SQLRatio, "%.3f"))
+		} else {
+			fmt.Fprint(tw, "-\t-\t\n")
 		}
 	}
 	md := r.Median
-	fmt.Fprintf(tw, "median\t%.1f\t\t%.2f\t\t\t%s\t\t\t%s\t\n", md.LedgerTPS, md.LedgerP99ms, orDash(md.PgbenchTPS, "%.1f"), orDash(md.Ratio, "%.3f"))
+	fmt.Fprintf(tw, "median\t%.1f\t\t%.2f\t\t\t%s\t\t\t%s\t%s\t%s\t\n", md.LedgerTPS, md.LedgerP99ms,
+		orDash(md.PgbenchTPS, "%.1f"), orDash(md.Ratio, "%.3f"), orDash(md.SQLTPS, "%.1f"), orDash(md.SQLRatio, "%.3f"))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -131,10 +150,16 @@ func cpuText(runs []Run) string {
 		c, d := run.Ledger.CPU, run.Ledger.DB
 		fmt.Fprintf(&b, "  run %d ledger:  host %5.1f%%  steal %4.1f%%  bench process %5.1f%%                  db %7.1f commits/s %6d rollbacks\n",
 			run.N, c.HostPct, c.StealPct, c.BenchPct, d.CommitsPerSec, d.Rollbacks)
-		if p := run.Pgbench; p != nil {
-			c, d := p.CPU, p.DB
-			fmt.Fprintf(&b, "  run %d pgbench: host %5.1f%%  steal %4.1f%%  bench process %5.1f%%  pgbench %5.1f%%  db %7.1f commits/s %6d rollbacks\n",
-				run.N, c.HostPct, c.StealPct, c.BenchPct, c.PgbenchPct, d.CommitsPerSec, d.Rollbacks)
+		for _, p := range []struct {
+			name string
+			r    *PgbenchResult
+		}{{"pgbench", run.Pgbench}, {"SQL    ", run.SQL}} {
+			if p.r == nil {
+				continue
+			}
+			c, d := p.r.CPU, p.r.DB
+			fmt.Fprintf(&b, "  run %d %s: host %5.1f%%  steal %4.1f%%  bench process %5.1f%%  pgbench %5.1f%%  db %7.1f commits/s %6d rollbacks\n",
+				run.N, p.name, c.HostPct, c.StealPct, c.BenchPct, c.PgbenchPct, d.CommitsPerSec, d.Rollbacks)
 		}
 	}
 	return b.String()

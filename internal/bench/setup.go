@@ -125,6 +125,15 @@ func (m *Main) startDatabases(ctx context.Context) error {
 			}
 		}
 		m.ledgerDB = m.pg.URL("ledger")
+		if !m.cfg.SQLOff {
+			m.logf("the SQL phase's database: the ledger's schema and %d accounts", m.cfg.Accounts)
+			if err := m.pg.CreateDatabase(ctx, "ledgersql"); err != nil {
+				return err
+			}
+			if m.sql, err = m.setupSQL(ctx, m.pg.URL("ledgersql"), m.tmp); err != nil {
+				return err
+			}
+		}
 		if pgbenchDB == "" {
 			pgbenchDB = m.pg.URL("pgbench")
 		}
