@@ -210,11 +210,18 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		final := &pgx.Batch{}
 		if len(entries) > 0 {
 			n := len(entries)
-			seqs, ids, prevs, hashes := make([]int64, n), make([]string, n), make([][]byte, n), make([][]byte, n)
+			// Entry ids go as UUIDs, not strings: pgx encodes a []string for
+			// a UUID[] parameter only after a failed binary attempt, whose
+			// error message quotes the whole array.
+			seqs, ids, prevs, hashes := make([]int64, n), make([]uuid.UUID, n), make([][]byte, n), make([][]byte, n)
 			prev := head.Hash
 			for i, e := range entries {
+				id, err := uuid.Parse(e.ID)
+				if err != nil {
+					return fmt.Errorf("entry %q: %w", e.ID, err)
+				}
 				res.Last++
-				seqs[i], ids[i], prevs[i] = res.Last, e.ID, prev
+				seqs[i], ids[i], prevs[i] = res.Last, id, prev
 				hashes[i] = ledger.ChainHash(prev, res.Last, e)
 				prev = hashes[i]
 			}
