@@ -2,6 +2,9 @@ package cockroach_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,4 +113,91 @@ func TestHoldLifecycle(t *testing.T) {
 		AssertCode(t, err, ledger.CodeHoldNotFound)
 	})
 	f.AssertBooksBalance(t)
+}
+
+// TestATMRush authorizes holds at many ATMs at once, each on its own
+// account, as a payday queue does. Every placement must succeed, and
+// placements must not conflict with each other: they share no row, so a
+// retry is the exception. (When each placement read the holds' index, even
+// for an account with no hold, there was more than one retry per
+// placement.)
+func TestATMRush(t *testing.T) {
+	ctx := context.Background()
+	var retries atomic.Int64
+	f := MustOpenStore(t, cockroach.Options{OnRetry: func(int, error) { retries.Add(1) }})
+	const atms, each = 16, 40
+	for a := range atms {
+		for i := range each {
+			f.MustOpen(t, fmt.Sprintf("rush-%d-%d", a, i), 10_000)
+		}
+	}
+	retries.Store(0)
+	var wg sync.WaitGroup
+	for a := range atms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id := fmt.Sprintf("rush-%d-%d", a, i)
+				if _, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: "hold-" + id, AccountID: id, Amount: 3_000,
+					Currency: "KRW", ATMID: fmt.Sprintf("atm-%d", a)}); err != nil {
+					t.Errorf("%s: %v", id, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if r := retries.Load(); r > atms*each/10 {
+		t.Errorf("%d placements retried %d times: placements on different accounts conflict", atms*each, r)
+	}
+	for a := range atms {
+		if b := f.MustBalance(t, fmt.Sprintf("rush-%d-%d", a, each-1)); b.Held != 3_000 || b.Available() != 7_000 {
+			t.Errorf("rush-%d-%d = %+v, want 3000 held", a, each-1, b)
+		}
+	}
+	f.AssertBooksBalance(t)
+}
+
+// TestRacingHoldsNeverOverdraw races holds on one account, with and without
+// an earlier hold active: together they never hold more than the balance.
+func TestRacingHoldsNeverOverdraw(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		prior int64 // an active hold placed first, with a longer life than the racers'
+	}{{"NoHoldBefore", 0}, {"HoldBefore", 1_000}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := MustOpenStore(t, cockroach.Options{})
+			f.MustOpen(t, "carol", 10_000)
+			if c.prior > 0 {
+				if _, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: f.rid(), AccountID: "carol", Amount: c.prior,
+					Currency: "KRW", TTL: time.Hour}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const racers, amount = 12, 3_000
+			var wg sync.WaitGroup
+			var placed atomic.Int64
+			for range racers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: f.rid(), AccountID: "carol", Amount: amount,
+						Currency: "KRW", TTL: time.Minute})
+					if err == nil {
+						placed.Add(1)
+						return
+					}
+					if ledger.ErrorCode(err) != ledger.CodeInsufficientFunds {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			want := (10_000 - c.prior) / amount
+			if b := f.MustBalance(t, "carol"); placed.Load() != want || b.Held != c.prior+want*amount || b.Available() < 0 {
+				t.Fatalf("%d holds placed, carol = %+v; want %d placed", placed.Load(), b, want)
+			}
+		})
+	}
 }

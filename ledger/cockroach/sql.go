@@ -33,8 +33,14 @@ const (
 	sqlAddToShard = `UPDATE balances AS b SET posted = b.posted + $3 FROM accounts AS a
 		WHERE b.account_id = $1 AND b.shard = $2 AND a.account_id = b.account_id
 		RETURNING a.account_id, a.customer_id, a.currency, a.kind, a.status, a.shards, a.created_at, b.posted`
-	sqlHeld = `SELECT CAST(COALESCE(SUM(amount), 0) AS INT8) FROM holds
-		WHERE account_id = $1 AND status = 'ACTIVE' AND expires_at > $2 AND hold_id <> $3`
+	// sqlHeld is the account's active holds at $2, leaving out hold $3, read
+	// only if its balance row says some may be active (holds_until): an
+	// account without holds reads none, so on PostgreSQL it takes no
+	// predicate lock on the holds' index, which a concurrent hold on
+	// another account would then conflict with.
+	sqlHeld = `SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8) FROM holds AS h
+		WHERE h.account_id = $1 AND h.status = 'ACTIVE' AND h.expires_at > $2 AND h.hold_id <> $3
+			AND EXISTS (SELECT 1 FROM balances AS b WHERE b.account_id = $1 AND b.holds_until > $2)`
 	// sqlDebitShard is sqlAddToShard that also returns the account's held
 	// amount at $4, leaving out hold $5: a debit's two reads in one statement.
 	sqlDebitShard = `UPDATE balances AS b SET posted = b.posted + $3 FROM accounts AS a,
