@@ -113,3 +113,46 @@ func TestMigratePostingsByAccount(t *testing.T) {
 	}
 	f.AssertBooksBalance(t)
 }
+
+// TestMigrateHoldsByAccount places holds on a version-7 schema, whose
+// index held only the active ones, then migrates: the holds still count
+// against the balance, and can be captured and voided.
+func TestMigrateHoldsByAccount(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	pool := mustPool(t, url)
+	if err := cockroach.MigrateTo(ctx, pool, 7); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, url, pool, cockroach.Options{})
+	f.MustOpen(t, "alice", 10_000)
+	var holds []ledger.Hold
+	for _, amount := range []int64{3_000, 2_000} {
+		h, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: f.rid(), AccountID: "alice", Amount: amount, Currency: "KRW", ATMID: "atm-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		holds = append(holds, h)
+	}
+	if err := cockroach.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.mustCount(t, `SELECT count(*) FROM pg_indexes WHERE indexname = 'holds_active_by_account'`); n != 0 {
+		t.Errorf("the partial index of active holds is still there")
+	}
+	if b := f.MustBalance(t, "alice"); b.Held != 5_000 {
+		t.Fatalf("alice = %+v after the migration, want 5000 held", b)
+	}
+	_, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: f.rid(), AccountID: "alice", Amount: 5_001, Currency: "KRW"})
+	AssertCode(t, err, ledger.CodeInsufficientFunds)
+	if _, err := f.CaptureHold(ctx, ledger.CaptureHoldRequest{RequestID: f.rid(), HoldID: holds[0].ID, Amount: 1_000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.VoidHold(ctx, ledger.VoidHoldRequest{RequestID: f.rid(), HoldID: holds[1].ID}); err != nil {
+		t.Fatal(err)
+	}
+	if b := f.MustBalance(t, "alice"); b.Posted != 9_000 || b.Held != 0 {
+		t.Fatalf("alice = %+v, want 9000 and nothing held", b)
+	}
+	f.AssertBooksBalance(t)
+}
