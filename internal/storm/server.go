@@ -40,6 +40,9 @@ type target struct {
 	// retries, for an in-process ledgerd, counts the transactions its
 	// compartments retried after a serialization failure, by phase.
 	retries *retries
+	// backlog, for an in-process ledgerd, counts the entries its journal
+	// sealer has yet to seal.
+	backlog func(context.Context) (int64, error)
 }
 
 // retries counts retried transactions by compartment and phase.
@@ -198,6 +201,12 @@ func startLocal(ctx context.Context, cfg Config, newDB func(context.Context, str
 	}
 	t.stop = m.Close
 	t.slowPromo, t.retries = slow, counted
+	if z := m.Sealer; z != nil {
+		t.backlog = func(ctx context.Context) (int64, error) {
+			n, _, err := z.Backlog(ctx)
+			return n, err
+		}
+	}
 	return t, nil
 }
 
