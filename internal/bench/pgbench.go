@@ -36,17 +36,25 @@ type pgbench struct {
 }
 
 func newPgbench(url, script string) (*pgbench, error) {
-	bin, err := exec.LookPath("pgbench")
+	bin, err := FindPgbench()
 	if err != nil {
-		// Debian keeps the versioned binaries here; take the newest.
-		found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-		if len(found) == 0 {
-			return nil, errors.New("pgbench not found: install postgresql-client, or run with --database-url and no --pgbench-url")
-		}
-		slices.SortFunc(found, func(a, b string) int { return versionOf(a) - versionOf(b) })
-		bin = found[len(found)-1]
+		return nil, err
 	}
 	return &pgbench{bin: bin, url: url, script: script}, nil
+}
+
+// FindPgbench returns the pgbench binary: on PATH, else the newest of
+// Debian's versioned ones.
+func FindPgbench() (string, error) {
+	if bin, err := exec.LookPath("pgbench"); err == nil {
+		return bin, nil
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if len(found) == 0 {
+		return "", errors.New("pgbench not found: install postgresql-client, or run with --database-url and no --pgbench-url")
+	}
+	slices.SortFunc(found, func(a, b string) int { return versionOf(a) - versionOf(b) })
+	return found[len(found)-1], nil
 }
 
 func versionOf(binPath string) int {

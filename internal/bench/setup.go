@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -80,23 +79,11 @@ func (m *Main) setup(ctx context.Context) error {
 // of account openings.
 func (m *Main) waitSealed(ctx context.Context) error {
 	start := time.Now()
-	for {
-		var pending int
-		if err := withConn(ctx, m.ledgerDB, func(c *pgx.Conn) error {
-			return c.QueryRow(ctx, `SELECT count(*) FROM journal_pending`).Scan(&pending)
-		}); err != nil {
-			return err
-		}
-		if pending == 0 {
-			m.logf("sealed the setup's entries in %v", time.Since(start).Round(time.Millisecond))
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := m.ledger.Sealer.WaitSealed(ctx, 100*time.Millisecond); err != nil {
+		return err
 	}
+	m.logf("sealed the setup's entries in %v", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // startDatabases starts the throwaway server unless given URLs, and

@@ -40,9 +40,8 @@ type target struct {
 	// retries, for an in-process ledgerd, counts the transactions its
 	// compartments retried after a serialization failure, by phase.
 	retries *retries
-	// backlog, for an in-process ledgerd, counts the entries its journal
-	// sealer has yet to seal.
-	backlog func(context.Context) (int64, error)
+	// sealer, for an in-process ledgerd, is its journal sealer.
+	sealer *cockroach.Sealer
 }
 
 // retries counts retried transactions by compartment and phase.
@@ -200,13 +199,7 @@ func startLocal(ctx context.Context, cfg Config, newDB func(context.Context, str
 		return nil, err
 	}
 	t.stop = m.Close
-	t.slowPromo, t.retries = slow, counted
-	if z := m.Sealer; z != nil {
-		t.backlog = func(ctx context.Context) (int64, error) {
-			n, _, err := z.Backlog(ctx)
-			return n, err
-		}
-	}
+	t.slowPromo, t.retries, t.sealer = slow, counted, m.Sealer
 	return t, nil
 }
 

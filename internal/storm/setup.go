@@ -78,25 +78,15 @@ func setup(ctx context.Context, t *target, cfg Config) (*world, error) {
 // beside a sealer that keeps up, not beside one catching up on thousands of
 // account openings.
 func waitSealed(ctx context.Context, t *target, cfg Config) error {
-	if t.backlog == nil {
+	if t.sealer == nil {
 		return nil
 	}
 	start := time.Now()
-	for {
-		n, err := t.backlog(ctx)
-		if err != nil {
-			return fmt.Errorf("journal backlog: %w", err)
-		}
-		if n == 0 {
-			cfg.Logf("sealed the setup's entries in %v", time.Since(start).Round(time.Millisecond))
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	if err := t.sealer.WaitSealed(ctx, 50*time.Millisecond); err != nil {
+		return fmt.Errorf("journal backlog: %w", err)
 	}
+	cfg.Logf("sealed the setup's entries in %v", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // open opens and funds account i. A call refused for contention is

@@ -55,11 +55,7 @@ func TestConcurrentMigrate(t *testing.T) {
 // reads and the statement all still find every posting.
 func TestMigratePostingsByAccount(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	pool := mustPool(t, url)
-	if err := cockroach.MigrateTo(ctx, pool, 6); err != nil {
-		t.Fatal(err)
-	}
+	url, pool := mustSchemaAt(t, 6)
 	const opening, deposit = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
 	for _, sql := range []string{
 		`INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at) VALUES
@@ -119,11 +115,7 @@ func TestMigratePostingsByAccount(t *testing.T) {
 // against the balance, and can be captured and voided.
 func TestMigrateHoldsByAccount(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	pool := mustPool(t, url)
-	if err := cockroach.MigrateTo(ctx, pool, 7); err != nil {
-		t.Fatal(err)
-	}
+	url, pool := mustSchemaAt(t, 7)
 	f := newFixture(t, url, pool, cockroach.Options{})
 	f.MustOpen(t, "alice", 10_000)
 	var holds []ledger.Hold
@@ -155,4 +147,15 @@ func TestMigrateHoldsByAccount(t *testing.T) {
 		t.Fatalf("alice = %+v, want 9000 and nothing held", b)
 	}
 	f.AssertBooksBalance(t)
+}
+
+// mustSchemaAt returns a fresh database migrated up to version, and a pool on it.
+func mustSchemaAt(tb testing.TB, version int64) (string, *pgxpool.Pool) {
+	tb.Helper()
+	url := pgtest.NewDatabase(tb)
+	pool := mustPool(tb, url)
+	if err := cockroach.MigrateTo(context.Background(), pool, version); err != nil {
+		tb.Fatal(err)
+	}
+	return url, pool
 }

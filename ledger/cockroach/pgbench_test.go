@@ -21,13 +21,9 @@ func TestPgbenchTransfer(t *testing.T) {
 	if os.Getenv("COCKROACH_BINARY") != "" {
 		t.Skip("the script is for PostgreSQL's pgbench")
 	}
-	bin, err := exec.LookPath("pgbench")
+	bin, err := bench.FindPgbench()
 	if err != nil {
-		found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-		if len(found) == 0 {
-			t.Skip("no pgbench")
-		}
-		bin = found[len(found)-1]
+		t.Skip(err)
 	}
 	ctx := context.Background()
 	f := MustOpenStore(t, cockroach.Options{})

@@ -167,6 +167,21 @@ func (z *Sealer) Backlog(ctx context.Context) (n int64, oldest time.Time, err er
 	return n, oldest, nil
 }
 
+// WaitSealed polls the backlog every poll until nothing waits to be sealed.
+func (z *Sealer) WaitSealed(ctx context.Context, poll time.Duration) error {
+	for {
+		n, _, err := z.Backlog(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
 // release ends this sealer's lease, if it holds it, when it stops.
 func (z *Sealer) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
