@@ -28,6 +28,13 @@ type Limits struct {
 	HalfOpenProbes   uint32        `yaml:"half_open_probes"`
 	PoolSize         int32         `yaml:"pool_size"`
 	StatementTimeout time.Duration `yaml:"statement_timeout"`
+	// MoveBatch and MoveLanes shape group commit in the compartment's
+	// store (cockroach.Options): the most transfers, deposits and
+	// withdrawals one transaction carries, and how many such transactions
+	// run at once. Zero takes the store's default; a MoveBatch of 1 turns
+	// batching off.
+	MoveBatch int `yaml:"move_batch"`
+	MoveLanes int `yaml:"move_lanes"`
 }
 
 func (l Limits) settings(name string) bulkhead.Settings {

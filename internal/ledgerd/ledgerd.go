@@ -209,7 +209,7 @@ func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) 
 		return nil, nil, err
 	}
 	m.pools = append(m.pools, pool)
-	opt := cockroach.Options{Now: m.cfg.Now, Logger: m.cfg.Logger}
+	opt := cockroach.Options{Now: m.cfg.Now, Logger: m.cfg.Logger, MoveBatch: l.MoveBatch, MoveLanes: l.MoveLanes}
 	if m.cfg.StoreOptions != nil {
 		m.cfg.StoreOptions(name, &opt)
 	}

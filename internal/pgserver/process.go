@@ -71,10 +71,27 @@ func launch(bin, dir string, cred *syscall.Credential, settings map[string]strin
 	return s, nil
 }
 
-// serverArgs lists the postgres arguments: defaults, then the caller's
+// Defaults are the settings every server starts with, unless the caller's
+// settings say otherwise. The predicate lock settings serve the ledger's
+// group commit (ledger/cockroach/batch.go): at SERIALIZABLE, PostgreSQL
+// records what each transaction read, and by default it coarsens a
+// transaction's records into a lock on a whole page once it read three
+// rows there, and on a whole table once it read 32 of its pages. A batch
+// of moves reads a few dozen balance rows; coarsened, its read conflicts
+// with every other batch's write, and most batches fail. With room for
+// 256 locks per transaction and 16 rows per page before coarsening, a
+// batch's reads stay on its own rows. The lock table is shared memory:
+// 256 * max_connections entries, about 20 MB at 300 connections.
+var Defaults = map[string]string{
+	"max_connections":                "300",
+	"max_pred_locks_per_transaction": "256",
+	"max_pred_locks_per_page":        "16",
+}
+
+// serverArgs lists the postgres arguments: Defaults, then the caller's
 // settings, then the socket-only listening setup the URL depends on.
 func serverArgs(dir string, settings map[string]string) []string {
-	all := map[string]string{"max_connections": "300"}
+	all := maps.Clone(Defaults)
 	maps.Copy(all, settings)
 	maps.Copy(all, map[string]string{"listen_addresses": "", "unix_socket_directories": dir, "port": port})
 	args := []string{"-D", dir}

@@ -41,7 +41,7 @@ const (
 type Config struct {
 	DataDir  string                           // where the cluster lives (created if missing); the unix socket lives here too
 	BinDir   string                           // directory holding initdb and postgres; empty: PATH, then the newest /usr/lib/postgresql/*/bin
-	Settings map[string]string                // extra server settings passed as -c name=value (default max_connections=300)
+	Settings map[string]string                // extra server settings passed as -c name=value, over Defaults
 	Logf     func(format string, args ...any) // optional progress log
 }
 

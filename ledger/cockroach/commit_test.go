@@ -43,20 +43,7 @@ func TestCommitTimeSerializationFailure(t *testing.T) {
 			if _, done := provoked.LoadOrStore(from, true); !ok || done {
 				return nil // not a transfer of this test, or already provoked once
 			}
-			// Its own connection: the transfer holds one of the pool's.
-			conn, err := pgx.ConnectConfig(ctx, f.pool.Config().ConnConfig.Copy())
-			if err != nil {
-				return err
-			}
-			defer conn.Close(ctx)
-			return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
-				var sum int64
-				if err := tx.QueryRow(ctx, `SELECT CAST(sum(posted) AS INT8) FROM balances WHERE account_id = $1`, from).Scan(&sum); err != nil {
-					return err
-				}
-				_, err := tx.Exec(ctx, `UPDATE accounts SET status = status WHERE account_id = $1`, from)
-				return err
-			})
+			return f.provokeCommitConflict(ctx, from)
 		},
 	})
 	const n = 20
@@ -102,3 +89,24 @@ func TestCommitTimeSerializationFailure(t *testing.T) {
 }
 
 type fromKey struct{}
+
+// provokeCommitConflict commits, on a connection of its own (the transfer
+// about to commit holds one of the pool's), a transaction that reads the
+// balance of account and rewrites its account row: with a transaction that
+// changed that balance after reading that row, a read-write cycle that
+// PostgreSQL breaks by failing the later COMMIT.
+func (f *fixture) provokeCommitConflict(ctx context.Context, account string) error {
+	conn, err := pgx.ConnectConfig(ctx, f.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+		var sum int64
+		if err := tx.QueryRow(ctx, `SELECT CAST(sum(posted) AS INT8) FROM balances WHERE account_id = $1`, account).Scan(&sum); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE accounts SET status = status WHERE account_id = $1`, account)
+		return err
+	})
+}

@@ -42,7 +42,24 @@ func (s *Store) Withdraw(ctx context.Context, r ledger.WithdrawRequest) (ledger.
 		r.AccountID, ledger.ATMAccountID(r.ATMID, r.Currency), r.Currency, r.Amount))
 }
 
-// move posts entry e, which moves money between two accounts, in one
+// move posts entry e, which moves money between two accounts: in a batch
+// with other moves when the store is busy (batch.go), else by itself.
+func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
+	if s.batcher == nil {
+		return s.moveAlone(ctx, requestID, fp, e)
+	}
+	e.Actor = ledger.ActorFrom(ctx)
+	pm := &pendingMove{ctx: ctx, rq: request{id: requestID, fp: fp}, e: e}
+	if err := s.batcher.do(ctx, pm); err != nil {
+		return ledger.Entry{}, err
+	}
+	if pm.alone {
+		return s.moveAlone(ctx, requestID, fp, e)
+	}
+	return pm.out, pm.err
+}
+
+// moveAlone posts entry e, which moves money between two accounts, in one
 // round trip: BEGIN, sqlMove, COMMIT. sqlMove writes only if the ledger's
 // rules allow the move; when it does not, the empty transaction commits and
 // the rules, applied to what the statement read, say why.
@@ -50,7 +67,7 @@ func (s *Store) Withdraw(ctx context.Context, r ledger.WithdrawRequest) (ledger.
 // A retry may follow a twin request's commit (a unique violation on the
 // idempotency record brings it here), so it first looks the record up in a
 // round trip of its own: sqlMove's writes cannot be taken back once sent.
-func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
+func (s *Store) moveAlone(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
 	var out ledger.Entry
 	rq := &request{id: requestID, fp: fp, out: &out}
 	err := s.withSystemAccounts(ctx, func() error {

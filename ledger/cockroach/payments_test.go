@@ -169,7 +169,7 @@ func TestConservation(t *testing.T) {
 		}
 	}
 	f.AssertBooksBalance(t)
-	t.Logf("%d operations refused for insufficient funds", refused)
+	t.Logf("%d operations refused for insufficient funds; %+v", refused, f.MoveStats())
 }
 
 // TestOpposingTransfersNeverDeadlock runs transfers A->B and B->A at once.

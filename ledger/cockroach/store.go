@@ -33,6 +33,14 @@ type Options struct {
 	// subscriptions). 1 is the single counter row, kept to measure the
 	// difference.
 	PromoShards int
+	// MoveBatch is the most moves (transfers, deposits, withdrawals) that
+	// one transaction carries when they arrive together (group commit, see
+	// batch.go); 32 by default. 1 turns batching off: every move is a
+	// transaction of its own.
+	MoveBatch int
+	// MoveLanes is how many transactions of batched moves run at once;
+	// the moves that arrive meanwhile wait for the next. 2 by default.
+	MoveLanes int
 	// MaxRetries bounds how often a transaction is retried after a
 	// serialization failure; 30 by default.
 	MaxRetries int
@@ -54,9 +62,10 @@ var ErrCommit = errors.New("commit failed")
 
 // Store is a ledger.Ledger on a pgx connection pool.
 type Store struct {
-	pool   *pgxpool.Pool
-	opt    Options
-	promos promoCache
+	pool    *pgxpool.Pool
+	opt     Options
+	promos  promoCache
+	batcher *batcher // nil when batching is off
 }
 
 var _ ledger.Ledger = (*Store)(nil)
@@ -79,13 +88,21 @@ func New(pool *pgxpool.Pool, opt Options) *Store {
 		opt.PromoShards = 64
 	}
 	opt.PromoShards = min(opt.PromoShards, 1024)
+	if opt.MoveBatch == 0 {
+		opt.MoveBatch = 32
+	}
+	if opt.MoveLanes <= 0 {
+		opt.MoveLanes = 2
+	}
 	if opt.MaxRetries <= 0 {
 		opt.MaxRetries = 30
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	return &Store{pool: pool, opt: opt}
+	s := &Store{pool: pool, opt: opt}
+	s.batcher = newBatcher(s)
+	return s
 }
 
 // now returns the store's time at the database's precision, so that a
@@ -97,22 +114,27 @@ func (s *Store) now() time.Time { return s.opt.Now().UTC().Truncate(time.Microse
 // reports a serialization failure. The error of COMMIT is fn's error too: a
 // transaction that did not commit is never reported as done.
 func (s *Store) inTx(ctx context.Context, fn func(*txn) error) error {
+	return s.translate(s.retryTx(ctx, s.opt.MaxRetries, retryable, fn))
+}
+
+// retryTx is inTx with its error untranslated, at most maxRetries retries,
+// and mark choosing which errors besides 40001 retry (see retryable).
+func (s *Store) retryTx(ctx context.Context, maxRetries int, mark func(error) error, fn func(*txn) error) error {
 	attempt := 0
-	ctx = crdb.WithMaxRetries(ctx, s.opt.MaxRetries)
-	err := crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
+	ctx = crdb.WithMaxRetries(ctx, maxRetries)
+	return crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
 		if attempt > 0 {
 			if err := sleep(ctx, backoff(attempt)); err != nil {
 				return err
 			}
 		}
 		attempt++
-		err := retryable(s.attempt(ctx, attempt, fn))
+		err := mark(s.attempt(ctx, attempt, fn))
 		if err != nil && s.opt.OnRetry != nil && crdbRetryable(err) {
 			s.opt.OnRetry(attempt, err)
 		}
 		return err
 	})
-	return s.translate(err)
 }
 
 // attempt is one try of a transaction on one connection. A transaction that
