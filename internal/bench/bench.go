@@ -51,6 +51,10 @@ type Config struct {
 	// SQLOff skips the SQL phase (sqlphase.go), which runs only on the
 	// throwaway server.
 	SQLOff bool
+	// MoveBatch, when set, overrides the most moves one transaction of
+	// ledgerd's group commit carries (cockroach.Options.MoveBatch); 1
+	// turns batching off, to measure what it gives.
+	MoveBatch int
 	// Command is the command line, for the report.
 	Command []string
 	// Out receives the report; os.Stdout by default.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/corebanking/ledger/ledger/cockroach"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
@@ -35,6 +36,10 @@ type LedgerResult struct {
 	MaxMs      float64          `json:"max_ms"`
 	CPU        CPUUse           `json:"cpu"`
 	DB         DBActivity       `json:"db"`
+	// Moves is what group commit did in the routine compartment during the
+	// phase: transactions that made a batch, the moves they made, and the
+	// moves that went alone.
+	Moves cockroach.MoveStats `json:"moves"`
 }
 
 // worker is one client's tally; merged after the phase, so no locks.
@@ -55,7 +60,7 @@ func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error)
 	if err != nil {
 		return LedgerResult{}, pendingDB{}, err
 	}
-	cpu0 := sampleCPU()
+	cpu0, moves0 := sampleCPU(), m.ledger.MoveStats("routine")
 	workers := make([]*worker, m.cfg.Clients)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -74,6 +79,9 @@ func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error)
 	}
 	r := summarize(workers, elapsed)
 	r.CPU = cpu
+	moves := m.ledger.MoveStats("routine")
+	r.Moves = cockroach.MoveStats{Batches: moves.Batches - moves0.Batches, Batched: moves.Batched - moves0.Batched,
+		Alone: moves.Alone - moves0.Alone}
 	return r, pendingDB{url: m.ledgerDB, before: db0, end: time.Now(), elapsed: elapsed}, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/corebanking/ledger/ledger/cockroach"
 )
 
 // Report is the benchmark's result: each run, their medians, and where and
@@ -29,12 +31,13 @@ type ReportConfig struct {
 	GRPCConns   int     `json:"grpc_conns"`
 	Accounts    int     `json:"accounts"`
 	Runs        int     `json:"runs"`
-	OwnServer   bool    `json:"own_server"` // a throwaway PostgreSQL with default settings
+	OwnServer   bool    `json:"own_server"`           // a throwaway PostgreSQL with pgserver.Defaults
+	MoveBatch   int     `json:"move_batch,omitempty"` // the --move-batch override; 0: the store's default
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{DurationSec: c.Duration.Seconds(), Clients: c.Clients, GRPCConns: grpcConns,
-		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == ""}
+		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == "", MoveBatch: c.MoveBatch}
 }
 
 // Run is one ledger phase and the pgbench and SQL phases right after it.
@@ -104,8 +107,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "machine:  %d CPUs, %s, %.1f GiB, %s, %s\n", m.CPUs, m.CPUModel, m.MemGiB, m.Kernel, m.Go)
 	fmt.Fprintf(&b, "postgres: %s%s\n", m.Postgres, settingsText(m.Settings))
 	fmt.Fprintf(&b, "command:  %s\n", shellJoin(r.Command))
-	fmt.Fprintf(&b, "ledger:   %d clients over %d gRPC connections, Transfer between %d accounts, %gs per run\n",
-		r.Config.Clients, r.Config.GRPCConns, r.Config.Accounts, r.Config.DurationSec)
+	fmt.Fprintf(&b, "ledger:   %d clients over %d gRPC connections, Transfer between %d accounts, %gs per run, %s\n",
+		r.Config.Clients, r.Config.GRPCConns, r.Config.Accounts, r.Config.DurationSec, groupCommitText(r.Config.MoveBatch))
 	if r.PgbenchCommand != "" {
 		fmt.Fprintf(&b, "pgbench:  %s (%s)\n", r.PgbenchCommand, m.Pgbench)
 	}
@@ -148,8 +151,8 @@ func cpuText(runs []Run) string {
 	b.WriteString("CPU, % of all cores (host busy = bench process + pgbench + postgres + rest); database commits/s and rollbacks:\n")
 	for _, run := range runs {
 		c, d := run.Ledger.CPU, run.Ledger.DB
-		fmt.Fprintf(&b, "  run %d ledger:  host %5.1f%%  steal %4.1f%%  bench process %5.1f%%                  db %7.1f commits/s %6d rollbacks\n",
-			run.N, c.HostPct, c.StealPct, c.BenchPct, d.CommitsPerSec, d.Rollbacks)
+		fmt.Fprintf(&b, "  run %d ledger:  host %5.1f%%  steal %4.1f%%  bench process %5.1f%%                  db %7.1f commits/s %6d rollbacks%s\n",
+			run.N, c.HostPct, c.StealPct, c.BenchPct, d.CommitsPerSec, d.Rollbacks, movesText(run.Ledger.Moves))
 		for _, p := range []struct {
 			name string
 			r    *PgbenchResult
@@ -204,4 +207,27 @@ func shellJoin(args []string) string {
 		out[i] = a
 	}
 	return strings.Join(out, " ")
+}
+
+// groupCommitText says how the ledger's group commit was set.
+func groupCommitText(moveBatch int) string {
+	switch moveBatch {
+	case 0:
+		return "group commit on (the store's defaults)"
+	case 1:
+		return "group commit off (--move-batch 1)"
+	}
+	return fmt.Sprintf("group commit of up to %d moves per transaction", moveBatch)
+}
+
+// movesText is what group commit did in a ledger phase; empty when it was off.
+func movesText(m cockroach.MoveStats) string {
+	if m.Batched+m.Alone == 0 {
+		return ""
+	}
+	perBatch := 0.0
+	if m.Batches > 0 {
+		perBatch = float64(m.Batched) / float64(m.Batches)
+	}
+	return fmt.Sprintf("  moves: %.1f%% in batches of %.1f on average", 100*float64(m.Batched)/float64(m.Batched+m.Alone), perBatch)
 }

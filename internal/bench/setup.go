@@ -15,6 +15,7 @@ import (
 
 	"github.com/corebanking/ledger/internal/ledgerd"
 	"github.com/corebanking/ledger/internal/pgserver"
+	"github.com/corebanking/ledger/ledger/cockroach"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
@@ -40,6 +41,11 @@ func (m *Main) setup(ctx context.Context) error {
 		Plaintext:   true, // in-process, on loopback
 		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-",
 		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(), Sealer: ledgerd.SealerConfig{Off: m.cfg.SealerOff},
+		StoreOptions: func(_ string, opt *cockroach.Options) {
+			if m.cfg.MoveBatch != 0 {
+				opt.MoveBatch = m.cfg.MoveBatch
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("ledgerd: %w", err)

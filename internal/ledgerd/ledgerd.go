@@ -93,6 +93,7 @@ type Main struct {
 	stopSealer context.CancelFunc
 	sealerDone chan struct{}
 	sealerMet  *sealerMetrics
+	stores     map[string]*cockroach.Store // the compartments' stores, by name
 	Server     *server.Server
 	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
 	Sealer *cockroach.Sealer
@@ -154,6 +155,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		return m, err
 	}
 	var compartments []server.CompartmentConfig
+	m.stores = map[string]*cockroach.Store{}
 	var def ledger.Ledger
 	var journal ledger.Journal
 	for _, name := range iso.names() {
@@ -166,6 +168,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		if err != nil {
 			return m, err
 		}
+		m.stores[name] = store
 		if role == cockroach.RoleAuditor {
 			journal = store
 		} else if def == nil || name == "routine" {
@@ -193,10 +196,22 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
+	if err == nil {
+		err = m.Server.Registry.Register(newMoveMetrics(m.stores))
+	}
 	if err == nil && m.sealerMet != nil {
 		err = m.Server.Registry.Register(m.sealerMet)
 	}
 	return m, err
+}
+
+// MoveStats reports group commit's counters in compartment's store; all
+// zero for a compartment that does not exist.
+func (m *Main) MoveStats(compartment string) cockroach.MoveStats {
+	if s := m.stores[compartment]; s != nil {
+		return s.MoveStats()
+	}
+	return cockroach.MoveStats{}
 }
 
 // auditCompartment serves AuditService, on the auditors' read-only role.

@@ -102,10 +102,11 @@ func newBatcher(s *Store) *batcher {
 type MoveStats struct {
 	// Batches is how many transactions carried two moves or more, and
 	// Batched how many moves they made.
-	Batches, Batched int64
+	Batches int64 `json:"batches"`
+	Batched int64 `json:"batched"`
 	// Alone is how many moves ran by themselves: alone in the queue,
 	// refused by a batch's checks, or in a batch that failed.
-	Alone int64
+	Alone int64 `json:"alone"`
 }
 
 // MoveStats reports group commit's counters; all zero when it is off.
