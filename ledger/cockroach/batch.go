@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,6 +313,14 @@ func (b *batcher) pickRow(account string, lane int) (rowKey, bool) {
 // run makes batch's moves and tells their callers.
 func (b *batcher) run(batch []*pendingMove) {
 	defer func() {
+		// A lane may run on a goroutine of its own, where a panic would
+		// take the server down: its callers get an internal error instead.
+		if p := recover(); p != nil {
+			b.s.opt.Logger.Error("panic in a batch of moves", "panic", p, "stack", string(debug.Stack()))
+			for _, pm := range batch {
+				pm.out, pm.err, pm.alone = ledger.Entry{}, ledger.Errorf(ledger.CodeInternal, "internal error"), false
+			}
+		}
 		for _, pm := range batch {
 			if pm.alone {
 				b.alone.Add(1)
