@@ -394,13 +394,13 @@ func (s *Store) moveBatch(ctx context.Context, batch []*pendingMove) error {
 		now := s.now()
 		n := len(batch)
 		a := batchArgs{
-			ids: make([]uuid.UUID, n), kinds: make([]string, n), actors: make([]string, n),
+			ids: make([][16]byte, n), kinds: make([]string, n), actors: make([]string, n),
 			requests: make([]string, n), memos: make([]string, n), currencies: make([]string, n),
 			srcs: make([]string, n), srcShards: make([]int32, n), amounts: make([]int64, n),
 			dsts: make([]string, n), dstShards: make([]int32, n), fps: make([][]byte, n),
 			results: make([][]byte, n), los: make([]string, n), his: make([]string, n),
 		}
-		byID := make(map[uuid.UUID]*pendingMove, n)
+		byID := make(map[[16]byte]*pendingMove, n)
 		for i, pm := range batch {
 			id := uuid.New()
 			pm.e.ID, pm.e.PostedAt, pm.moved = id.String(), now, false
@@ -432,7 +432,7 @@ func (s *Store) moveBatch(ctx context.Context, batch []*pendingMove) error {
 			a.srcs, a.srcShards, a.amounts, a.dsts, a.dstShards, ledger.MaxBalance, a.fps, a.results, a.los, a.his,
 		).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
-				var id uuid.UUID
+				var id [16]byte
 				var acct ledger.Account
 				var kind, status string
 				var posted, held int64
@@ -464,7 +464,7 @@ func onPostgres(conn *pgx.Conn) bool { return conn.PgConn().ParameterStatus("crd
 
 // batchArgs are sqlMoveBatch's arrays, one element per move.
 type batchArgs struct {
-	ids                                        []uuid.UUID
+	ids                                        [][16]byte // UUIDs, as bytes: see sealer.go
 	kinds, actors, requests, memos, currencies []string
 	srcs, dsts, los, his                       []string
 	srcShards, dstShards                       []int32

@@ -225,10 +225,11 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		final := &pgx.Batch{}
 		if len(entries) > 0 {
 			n := len(entries)
-			// Entry ids go as UUIDs, not strings: pgx encodes a []string for
-			// a UUID[] parameter only after a failed binary attempt, whose
-			// error message quotes the whole array.
-			seqs, ids, prevs, hashes := make([]int64, n), make([]uuid.UUID, n), make([][]byte, n), make([][]byte, n)
+			// Entry ids go as the UUIDs' 16 bytes: pgx encodes a []string
+			// for a UUID[] parameter only after a failed binary attempt,
+			// whose error message quotes the whole array, and a uuid.UUID
+			// through its driver.Valuer, as text that it then parses back.
+			seqs, ids, prevs, hashes := make([]int64, n), make([][16]byte, n), make([][]byte, n), make([][]byte, n)
 			prev := head.Hash
 			for i, e := range entries {
 				id, err := uuid.Parse(e.ID)
