@@ -55,6 +55,9 @@ type Config struct {
 	// ledgerd's group commit carries (cockroach.Options.MoveBatch); 1
 	// turns batching off, to measure what it gives.
 	MoveBatch int
+	// MoveLanes, when set, overrides how many such transactions run at
+	// once (cockroach.Options.MoveLanes).
+	MoveLanes int
 	// Command is the command line, for the report.
 	Command []string
 	// Out receives the report; os.Stdout by default.

@@ -33,11 +33,13 @@ type ReportConfig struct {
 	Runs        int     `json:"runs"`
 	OwnServer   bool    `json:"own_server"`           // a throwaway PostgreSQL with pgserver.Defaults
 	MoveBatch   int     `json:"move_batch,omitempty"` // the --move-batch override; 0: the store's default
+	MoveLanes   int     `json:"move_lanes,omitempty"` // the --move-lanes override; 0: the store's default
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{DurationSec: c.Duration.Seconds(), Clients: c.Clients, GRPCConns: grpcConns,
-		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == "", MoveBatch: c.MoveBatch}
+		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == "",
+		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes}
 }
 
 // Run is one ledger phase and the pgbench and SQL phases right after it.
@@ -108,7 +110,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "postgres: %s%s\n", m.Postgres, settingsText(m.Settings))
 	fmt.Fprintf(&b, "command:  %s\n", shellJoin(r.Command))
 	fmt.Fprintf(&b, "ledger:   %d clients over %d gRPC connections, Transfer between %d accounts, %gs per run, %s\n",
-		r.Config.Clients, r.Config.GRPCConns, r.Config.Accounts, r.Config.DurationSec, groupCommitText(r.Config.MoveBatch))
+		r.Config.Clients, r.Config.GRPCConns, r.Config.Accounts, r.Config.DurationSec, groupCommitText(r.Config.MoveBatch, r.Config.MoveLanes))
 	if r.PgbenchCommand != "" {
 		fmt.Fprintf(&b, "pgbench:  %s (%s)\n", r.PgbenchCommand, m.Pgbench)
 	}
@@ -210,14 +212,17 @@ func shellJoin(args []string) string {
 }
 
 // groupCommitText says how the ledger's group commit was set.
-func groupCommitText(moveBatch int) string {
-	switch moveBatch {
-	case 0:
-		return "group commit on (the store's defaults)"
-	case 1:
+func groupCommitText(moveBatch, moveLanes int) string {
+	if moveBatch == 1 {
 		return "group commit off (--move-batch 1)"
 	}
-	return fmt.Sprintf("group commit of up to %d moves per transaction", moveBatch)
+	if moveBatch <= 0 {
+		moveBatch = cockroach.DefaultMoveBatch
+	}
+	if moveLanes <= 0 {
+		moveLanes = cockroach.DefaultMoveLanes
+	}
+	return fmt.Sprintf("group commit of up to %d moves per transaction, %d at once", moveBatch, moveLanes)
 }
 
 // movesText is what group commit did in a ledger phase; empty when it was off.

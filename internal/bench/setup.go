@@ -45,6 +45,9 @@ func (m *Main) setup(ctx context.Context) error {
 			if m.cfg.MoveBatch != 0 {
 				opt.MoveBatch = m.cfg.MoveBatch
 			}
+			if m.cfg.MoveLanes != 0 {
+				opt.MoveLanes = m.cfg.MoveLanes
+			}
 		},
 	})
 	if err != nil {

@@ -23,13 +23,13 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 	var out ledger.Account
 	rq := &request{id: r.RequestID, fp: fp, out: &out}
 	err := s.inTx(ctx, func(t *txn) error {
-		// A first attempt reads nothing, like a move: an account id or
-		// request id already taken fails its insert with a unique
-		// violation, and the retry looks both up. Reading first would put
-		// a predicate lock on the accounts' index that every concurrent
-		// opening's insert conflicts with: a sign-up flood would retry
-		// most of its openings.
-		if t.attempt > 1 {
+		// An attempt reads nothing, like a move: an account id or request
+		// id already taken fails its insert with a unique violation, and
+		// the attempts after it look both up (txn.lookup). Reading first
+		// would put a predicate lock on the accounts' index that every
+		// concurrent opening's insert conflicts with: a sign-up flood would
+		// retry most of its openings.
+		if t.lookup {
 			var exists bool
 			b := &pgx.Batch{}
 			rq.queueLookup(t, b)

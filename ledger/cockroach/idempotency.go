@@ -13,14 +13,15 @@ import (
 // request is one mutating request's idempotency record: its id, the
 // fingerprint of its content, and where a replayed result goes.
 //
-// A first attempt does not look the record up: it writes it at commit, and
-// if the id was already used the insert fails with a unique violation,
-// which retries the transaction; the retry looks. So the common case reads
-// nothing (and, on PostgreSQL, takes no predicate lock on the records'
-// index, which concurrent inserts would conflict with). A first attempt that
-// refuses the request looks before it answers, since a replay of a request
-// that succeeded must get its result, not a refusal the ledger's state now
-// calls for.
+// An attempt does not look the record up: it writes it at commit, and if
+// the id was already used the insert fails with a unique violation, which
+// retries the transaction; the attempts after that look (txn.lookup). So
+// nearly every attempt, retries after serialization failures included,
+// reads nothing here (and, on PostgreSQL, takes no predicate lock on the
+// records' index, which concurrent inserts would conflict with). An attempt
+// that refuses the request without having looked looks before it answers,
+// since a replay of a request that succeeded must get its result, not a
+// refusal the ledger's state now calls for.
 type request struct {
 	id       string
 	fp       []byte
@@ -29,9 +30,10 @@ type request struct {
 	lookedAt int // the attempt whose batch looked the record up
 }
 
-// queueLookup queues the record's lookup into b on retries.
+// queueLookup queues the record's lookup into b once an attempt failed with
+// a unique violation (txn.lookup).
 func (rq *request) queueLookup(t *txn, b *pgx.Batch) {
-	if t.attempt == 1 {
+	if !t.lookup {
 		return
 	}
 	rq.lookedAt = t.attempt

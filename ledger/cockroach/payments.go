@@ -64,16 +64,16 @@ func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.
 // rules allow the move; when it does not, the empty transaction commits and
 // the rules, applied to what the statement read, say why.
 //
-// A retry may follow a twin request's commit (a unique violation on the
-// idempotency record brings it here), so it first looks the record up in a
-// round trip of its own: sqlMove's writes cannot be taken back once sent.
+// An attempt after a unique violation on the idempotency record (a twin
+// request committed first) looks the record up in a round trip of its own
+// before sqlMove: sqlMove's writes cannot be taken back once sent.
 func (s *Store) moveAlone(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
 	var out ledger.Entry
 	rq := &request{id: requestID, fp: fp, out: &out}
 	err := s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
 			e.ID, e.PostedAt, e.Actor = uuid.NewString(), s.now(), ledger.ActorFrom(ctx)
-			if t.attempt > 1 {
+			if t.lookup {
 				b := &pgx.Batch{}
 				rq.queueLookup(t, b)
 				if err := t.exec(ctx, b); err != nil || rq.replay {

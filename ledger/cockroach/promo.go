@@ -118,8 +118,8 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		// The customer's balance row first, then quota: every subscription
 		// locks in this order.
 		legs := s.queueLegs(b, ledger.Entry{Postings: en.Postings[:1], PostedAt: now}, nilHold)
-		if t.attempt > 1 {
-			// A first attempt inserts the subscription blind: its primary key
+		if t.lookup {
+			// An attempt inserts the subscription blind: its primary key
 			// refuses a second one, and the retry comes here to say why.
 			b.Queue(sqlGetSubscription, r.PromoID, r.CustomerID).QueryRow(func(row pgx.Row) error {
 				err := row.Scan(&existing)

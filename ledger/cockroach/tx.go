@@ -18,8 +18,17 @@ import (
 // with ErrCommit), so a transaction that did not commit is never taken for
 // one that did.
 type txn struct {
-	conn         *pgx.Conn
-	attempt      int
+	conn    *pgx.Conn
+	attempt int
+	// lookup is set once an earlier attempt failed with a unique
+	// violation: a row this transaction inserts blind (an idempotency
+	// record, an account, a subscription) may be there now, so it looks
+	// first. An attempt after a serialization failure reads no more than a
+	// first one: its reads would take predicate locks that concurrent
+	// inserts conflict with, and a retry that reads can keep failing where
+	// a blind one succeeds (a twin committed meanwhile fails the insert,
+	// and the next attempt looks).
+	lookup       bool
 	beforeCommit func(ctx context.Context, attempt int) error
 	begun        bool
 	committed    bool
