@@ -58,8 +58,8 @@ type Options struct {
 // The defaults of Options.MoveBatch and Options.MoveLanes. Two lanes keep
 // the database busy while one batch waits for its COMMIT's flush and the
 // other runs, and let the moves that arrive meanwhile gather into batches
-// of about a sixth of the callers each: in ledger-bench on two cores, three
-// or four lanes made smaller batches and no more transfers a second.
+// of about a quarter of the callers each: in ledger-bench on two cores,
+// three lanes made smaller batches and no more transfers a second.
 const (
 	DefaultMoveBatch = 32
 	DefaultMoveLanes = 2
