@@ -3,6 +3,7 @@ package ledgerd
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -172,11 +173,14 @@ func (iso *Isolation) Set(kv string) error {
 	return nil
 }
 
+// knownField reports whether f names a field of Limits in the file, by
+// the struct's own yaml tags, so that a new limit is settable at once.
 func knownField(f string) bool {
-	switch f {
-	case "max_concurrent", "max_queue", "max_wait", "timeout", "slow_call", "min_requests", "failure_ratio",
-		"interval", "open_timeout", "half_open_probes", "pool_size", "statement_timeout":
-		return true
+	t := reflect.TypeFor[Limits]()
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == f {
+			return true
+		}
 	}
 	return false
 }

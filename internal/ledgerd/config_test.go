@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,21 @@ methods:
 		}
 		if err := iso.Set("shared.pool_size=3"); err != nil || iso.Shared.PoolSize != 3 {
 			t.Fatalf("Set shared: %v, shared = %+v", err, iso.Shared)
+		}
+		if err := iso.Set("routine.move_batch=1"); err != nil || iso.Compartments["routine"].MoveBatch != 1 {
+			t.Fatalf("Set move_batch: %v, routine = %+v", err, iso.Compartments["routine"])
+		}
+		// Every field the file may set, the flag may set too.
+		lt := reflect.TypeFor[ledgerd.Limits]()
+		for i := range lt.NumField() {
+			field, _, _ := strings.Cut(lt.Field(i).Tag.Get("yaml"), ",")
+			zero := "0"
+			if lt.Field(i).Type == reflect.TypeFor[time.Duration]() {
+				zero = "0s"
+			}
+			if err := iso.Set("teller." + field + "=" + zero); err != nil {
+				t.Errorf("Set(teller.%s=%s): %v", field, zero, err)
+			}
 		}
 		for _, bad := range []string{"promo.max_wait", "promo=1", "nowhere.max_wait=1s", "promo.colour=red", "promo.max_concurrent=many"} {
 			if err := iso.Set(bad); err == nil {
