@@ -1,6 +1,7 @@
 package cockroach_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -168,6 +169,14 @@ func TestBatchCommitsTogether(t *testing.T) {
 		t.Errorf("the batch's transfers were posted at %d instants, want 1 (%v)", postedAt, err)
 	}
 	f.AssertBooksBalance(t)
+
+	// The auditors' journal seals the batch's entries like any others, in
+	// an order a verifier can recompute, and each once.
+	head := f.MustSealAll(t, f.MustSealer(t, cockroach.SealerOptions{Holder: "batch-test"}))
+	entries := f.mustCount(t, `SELECT count(*) FROM entries`)
+	if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK || v.Checked != int64(entries) || v.Checkpoint.Sequence != head.Sequence || !bytes.Equal(v.Checkpoint.Hash, head.Hash) {
+		t.Errorf("verification = %+v, want %d records up to %+v", v, entries, head)
+	}
 }
 
 // TestBatchCommitTimeSerializationFailure makes a batch's first COMMIT fail
