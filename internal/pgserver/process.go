@@ -81,7 +81,8 @@ func launch(bin, dir string, cred *syscall.Credential, settings map[string]strin
 // with every other batch's write, and most batches fail. With room for
 // 256 locks per transaction and 16 rows per page before coarsening, a
 // batch's reads stay on its own rows. The lock table is shared memory:
-// 256 * max_connections entries, about 20 MB at 300 connections.
+// 256 * max_connections entries: at 300 connections, shared_memory_size
+// is 168 MB against 153 MB with the default of 64.
 var Defaults = map[string]string{
 	"max_connections":                "300",
 	"max_pred_locks_per_transaction": "256",
