@@ -79,9 +79,7 @@ func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error)
 	}
 	r := summarize(workers, elapsed)
 	r.CPU = cpu
-	moves := m.ledger.MoveStats("routine")
-	r.Moves = cockroach.MoveStats{Batches: moves.Batches - moves0.Batches, Batched: moves.Batched - moves0.Batched,
-		Alone: moves.Alone - moves0.Alone}
+	r.Moves = m.ledger.MoveStats("routine").Since(moves0)
 	return r, pendingDB{url: m.ledgerDB, before: db0, end: time.Now(), elapsed: elapsed}, nil
 }
 

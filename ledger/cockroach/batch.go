@@ -110,6 +110,12 @@ type MoveStats struct {
 	Alone int64 `json:"alone"`
 }
 
+// Since is what happened between earlier and m.
+func (m MoveStats) Since(earlier MoveStats) MoveStats {
+	return MoveStats{Batches: m.Batches - earlier.Batches, Batched: m.Batched - earlier.Batched,
+		Alone: m.Alone - earlier.Alone}
+}
+
 // MoveStats reports group commit's counters; all zero when it is off.
 func (s *Store) MoveStats() MoveStats {
 	if s.batcher == nil {

@@ -24,6 +24,7 @@ import (
 // lane then takes them all as one batch.
 type gate struct {
 	held, open chan struct{}
+	done       chan error // the gate's transfer's outcome
 }
 
 type gateKey struct{}
@@ -31,7 +32,7 @@ type gateKey struct{}
 // mustOpenGatedStore is MustOpenStore with one lane and a gate; before, if
 // set, runs before every other commit.
 func mustOpenGatedStore(tb testing.TB, opt cockroach.Options, before func(context.Context, int) error) (*fixture, *gate) {
-	g := &gate{held: make(chan struct{}), open: make(chan struct{})}
+	g := &gate{held: make(chan struct{}), open: make(chan struct{}), done: make(chan error, 1)}
 	opt.MoveLanes = 1
 	opt.BeforeCommit = func(ctx context.Context, attempt int) error {
 		if ctx.Value(gateKey{}) != nil {
@@ -50,14 +51,13 @@ func mustOpenGatedStore(tb testing.TB, opt cockroach.Options, before func(contex
 	return f, g
 }
 
-// hold sends the gate's transfer and returns once it holds the lane; the
-// transfer's outcome goes to done.
-func (g *gate) hold(tb testing.TB, f *fixture, done chan<- error) {
+// hold sends the gate's transfer and returns once it holds the lane.
+func (g *gate) hold(tb testing.TB, f *fixture) {
 	tb.Helper()
 	go func() {
 		_, err := f.Transfer(context.WithValue(context.Background(), gateKey{}, true), ledger.TransferRequest{
 			RequestID: "gate", From: "gate-from", To: "gate-to", Amount: 1, Currency: "KRW"})
-		done <- err
+		g.done <- err
 	}()
 	select {
 	case <-g.held:
@@ -79,6 +79,14 @@ func (g *gate) release(tb testing.TB, f *fixture, n int) {
 	close(g.open)
 }
 
+// passed fails the test unless the gate's transfer, once released, was made.
+func (g *gate) passed(tb testing.TB) {
+	tb.Helper()
+	if err := <-g.done; err != nil {
+		tb.Fatalf("gate transfer: %v", err)
+	}
+}
+
 // TestBatchCommitsTogether queues transfers, a deposit, a refused transfer
 // and a withdrawal at an ATM whose cash account does not exist yet behind
 // the gate, so that they reach the database as one batch. The batch makes
@@ -98,8 +106,7 @@ func TestBatchCommitsTogether(t *testing.T) {
 	f.MustOpen(t, "walker", 5_000)
 	f.MustOpen(t, "dep", 0)
 
-	gateDone := make(chan error, 1)
-	g.hold(t, f, gateDone)
+	g.hold(t, f)
 	type result struct {
 		e   ledger.Entry
 		err error
@@ -129,9 +136,7 @@ func TestBatchCommitsTogether(t *testing.T) {
 	})
 	g.release(t, f, pairs+3)
 	wg.Wait()
-	if err := <-gateDone; err != nil {
-		t.Fatalf("gate transfer: %v", err)
-	}
+	g.passed(t)
 
 	for name, r := range results {
 		if name == "overdraft" {
@@ -210,8 +215,7 @@ func TestBatchCommitTimeSerializationFailure(t *testing.T) {
 	}
 	commitFailures.Store(0)
 
-	gateDone := make(chan error, 1)
-	g.hold(t, f, gateDone)
+	g.hold(t, f)
 	acked := make([]ledger.Entry, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -227,9 +231,7 @@ func TestBatchCommitTimeSerializationFailure(t *testing.T) {
 	}
 	g.release(t, f, n)
 	wg.Wait()
-	if err := <-gateDone; err != nil {
-		t.Fatalf("gate transfer: %v", err)
-	}
+	g.passed(t)
 	if got := commitFailures.Load(); got < 1 {
 		t.Fatalf("saw %d commit-time serialization failures: the test did not provoke one", got)
 	}
@@ -272,8 +274,7 @@ func TestBatchWithUsedRequestID(t *testing.T) {
 	}
 	twin := ledger.TransferRequest{RequestID: "twin", From: "x", To: "y", Amount: 50, Currency: "KRW"}
 
-	gateDone := make(chan error, 1)
-	g.hold(t, f, gateDone)
+	g.hold(t, f)
 	var wg sync.WaitGroup
 	var replay, conflict, twinA, twinB ledger.Entry
 	var replayErr, conflictErr, twinAErr, twinBErr error
@@ -295,9 +296,7 @@ func TestBatchWithUsedRequestID(t *testing.T) {
 	}
 	g.release(t, f, fresh+4)
 	wg.Wait()
-	if err := <-gateDone; err != nil {
-		t.Fatalf("gate transfer: %v", err)
-	}
+	g.passed(t)
 
 	if replayErr != nil || replay.ID != original.ID || !replay.PostedAt.Equal(original.PostedAt) {
 		t.Errorf("replay = %+v, %v; want the original entry %s", replay, replayErr, original.ID)
