@@ -28,3 +28,19 @@ func ActorFrom(ctx context.Context) Actor {
 	}
 	return SystemActor
 }
+
+type privilegedKey struct{}
+
+// WithPrivilege returns ctx marked as a call with the operator's authority:
+// it may debit the bank's internal accounts and reverse any entry. The
+// transport sets it for operators; channel and teller calls never have it.
+func WithPrivilege(ctx context.Context) context.Context {
+	return context.WithValue(ctx, privilegedKey{}, true)
+}
+
+// Privileged reports whether ctx may debit internal accounts and reverse
+// any entry: an operator's call, or the ledger's own (no actor at all).
+func Privileged(ctx context.Context) bool {
+	p, _ := ctx.Value(privilegedKey{}).(bool)
+	return p || ActorFrom(ctx) == SystemActor
+}

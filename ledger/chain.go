@@ -16,6 +16,10 @@ const HashSize = sha256.Size
 // format docs/journal.md describes. A new format would get a new version.
 const CanonicalVersion byte = 1
 
+// CanonicalVersionReversal is the first byte of the encoding of an entry
+// that reverses another: version 1's fields, then reverses_entry_id.
+const CanonicalVersionReversal byte = 2
+
 // GenesisHash returns the hash that precedes sequence 1: 32 zero bytes.
 func GenesisHash() []byte { return make([]byte, HashSize) }
 
@@ -25,14 +29,20 @@ func GenesisHash() []byte { return make([]byte, HashSize) }
 // microseconds), the posting count, then each posting sorted by the bytes
 // of its account_id: account_id, currency, amount. Integers are big-endian
 // (int64: 8 bytes two's complement; counts: uint32); strings are a uint32
-// byte length followed by their UTF-8 bytes.
+// byte length followed by their UTF-8 bytes. An entry that reverses another
+// starts with version 2 instead and ends with reverses_entry_id (lower
+// case).
 func Canonical(seq int64, e Entry) []byte {
 	var b []byte
 	putStr := func(s string) {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
 	}
-	b = append(b, CanonicalVersion)
+	version := CanonicalVersion
+	if e.ReversesEntryID != "" {
+		version = CanonicalVersionReversal
+	}
+	b = append(b, version)
 	b = binary.BigEndian.AppendUint64(b, uint64(seq))
 	putStr(strings.ToLower(e.ID))
 	putStr(e.Kind.String())
@@ -47,6 +57,9 @@ func Canonical(seq int64, e Entry) []byte {
 		putStr(p.AccountID)
 		putStr(p.Currency)
 		b = binary.BigEndian.AppendUint64(b, uint64(p.Amount))
+	}
+	if version == CanonicalVersionReversal {
+		putStr(strings.ToLower(e.ReversesEntryID))
 	}
 	return b
 }
@@ -83,12 +96,14 @@ func (v *ChainVerifier) Check(r Record) error {
 	if want := ChainHash(v.Last.Hash, r.Sequence, r.Entry); !bytes.Equal(r.Hash, want) {
 		return fmt.Errorf("hash %x does not match the entry's content (%x)", r.Hash, want)
 	}
-	var sum int64
+	sums := map[string]int64{}
 	for _, p := range r.Entry.Postings {
-		sum += p.Amount
+		sums[p.Currency] += p.Amount
 	}
-	if sum != 0 {
-		return fmt.Errorf("postings sum to %d, not 0", sum)
+	for c, sum := range sums {
+		if sum != 0 {
+			return fmt.Errorf("postings in %s sum to %d, not 0", c, sum)
+		}
 	}
 	v.Last = Checkpoint{Sequence: r.Sequence, Hash: r.Hash}
 	return nil

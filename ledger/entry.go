@@ -20,6 +20,12 @@ const (
 	EntryAccountOpening
 	EntryHoldPlacement
 	EntryHoldVoid
+	// EntryGeneral is an entry of 2 to MaxPostings postings that its caller
+	// composed (PostEntry): a fee, a split payment, a correction.
+	EntryGeneral
+	// EntryReversal mirrors the postings of an earlier entry
+	// (Entry.ReversesEntryID).
+	EntryReversal
 )
 
 // String returns the kind's name.
@@ -41,6 +47,10 @@ func (k EntryKind) String() string {
 		return "HOLD_PLACEMENT"
 	case EntryHoldVoid:
 		return "HOLD_VOID"
+	case EntryGeneral:
+		return "GENERAL"
+	case EntryReversal:
+		return "REVERSAL"
 	}
 	return fmt.Sprintf("EntryKind(%d)", int(k))
 }
@@ -65,6 +75,9 @@ type Entry struct {
 	Memo     string
 	Postings []Posting
 	PostedAt time.Time
+	// ReversesEntryID is set on a reversal: the entry whose postings it
+	// mirrors. An entry is reversed at most once.
+	ReversesEntryID string `json:",omitempty"`
 }
 
 // NewMove returns an entry that moves amount from one account to another:
@@ -81,30 +94,40 @@ func NewMove(kind EntryKind, requestID, memo, from, to, currency string, amount 
 	}
 }
 
-// Validate checks the double-entry rules: at least two postings, no zero or
-// out-of-range amount, one currency only, one posting per account, and a sum
-// of zero.
+// Validate checks the double-entry rules: 2 to MaxPostings postings, no
+// zero or out-of-range amount, one posting per account, and a sum of zero in
+// each currency.
 func (e Entry) Validate() error {
-	if len(e.Postings) < 2 {
-		return fmt.Errorf("entry has %d postings, needs at least 2", len(e.Postings))
+	if len(e.Postings) < 2 || len(e.Postings) > MaxPostings {
+		return fmt.Errorf("entry has %d postings, needs 2 to %d", len(e.Postings), MaxPostings)
 	}
-	var sum int64
+	sums := map[string]int64{}
 	seen := make(map[string]bool, len(e.Postings))
 	for _, p := range e.Postings {
 		if p.Amount == 0 || p.Amount > MaxAmount || p.Amount < -MaxAmount {
 			return fmt.Errorf("posting on %s has amount %d", p.AccountID, p.Amount)
 		}
-		if p.Currency != e.Postings[0].Currency {
-			return fmt.Errorf("entry mixes %s and %s", e.Postings[0].Currency, p.Currency)
-		}
 		if seen[p.AccountID] {
 			return fmt.Errorf("entry posts twice to %s", p.AccountID)
 		}
 		seen[p.AccountID] = true
-		sum += p.Amount // bounded by len*MaxAmount: cannot overflow for sane lengths
+		sums[p.Currency] += p.Amount // at most MaxPostings*MaxAmount: no overflow
 	}
-	if sum != 0 {
-		return fmt.Errorf("entry postings sum to %d, not 0", sum)
+	for c, sum := range sums {
+		if sum != 0 {
+			return fmt.Errorf("entry postings in %s sum to %d, not 0", c, sum)
+		}
 	}
 	return nil
+}
+
+// Reversal returns the entry that reverses e: the mirror of each of its
+// postings.
+func (e Entry) Reversal(requestID, memo string) Entry {
+	r := Entry{Kind: EntryReversal, RequestID: requestID, Memo: memo, ReversesEntryID: e.ID,
+		Postings: make([]Posting, len(e.Postings))}
+	for i, p := range e.Postings {
+		r.Postings[i] = Posting{AccountID: p.AccountID, Currency: p.Currency, Amount: -p.Amount}
+	}
+	return r
 }

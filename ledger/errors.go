@@ -34,6 +34,15 @@ const (
 	CodePromoLimitExceeded     Code = "PROMO_LIMIT_EXCEEDED"
 	CodeUnavailable            Code = "UNAVAILABLE"
 	CodeInternal               Code = "INTERNAL"
+	// The posting engine: general entries, reversals, batches, and who may
+	// debit what.
+	CodeEntryNotFound           Code = "ENTRY_NOT_FOUND"
+	CodeEntryAlreadyReversed    Code = "ENTRY_ALREADY_REVERSED"
+	CodeEntryNotReversible      Code = "ENTRY_NOT_REVERSIBLE"
+	CodeDebitNotPermitted       Code = "DEBIT_NOT_PERMITTED"
+	CodeAccountKindNotPermitted Code = "ACCOUNT_KIND_NOT_PERMITTED"
+	CodeReversalNotPermitted    Code = "REVERSAL_NOT_PERMITTED"
+	CodeBatchItemNotApplied     Code = "BATCH_ITEM_NOT_APPLIED"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.
@@ -105,6 +114,11 @@ var (
 	ErrHoldAmountExceeded   = &Error{Code: CodeHoldAmountExceeded}
 	ErrPromoSoldOut         = &Error{Code: CodePromoSoldOut}
 	ErrUnavailable          = &Error{Code: CodeUnavailable}
+	ErrEntryNotFound        = &Error{Code: CodeEntryNotFound}
+	ErrEntryAlreadyReversed = &Error{Code: CodeEntryAlreadyReversed}
+	ErrEntryNotReversible   = &Error{Code: CodeEntryNotReversible}
+	ErrDebitNotPermitted    = &Error{Code: CodeDebitNotPermitted}
+	ErrBatchItemNotApplied  = &Error{Code: CodeBatchItemNotApplied}
 )
 
 // violations collects field violations while a request is validated.

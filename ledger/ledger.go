@@ -38,6 +38,18 @@ type Ledger interface {
 	// VoidHold releases a hold. Errors: HOLD_NOT_FOUND, HOLD_EXPIRED,
 	// HOLD_NOT_ACTIVE.
 	VoidHold(ctx context.Context, r VoidHoldRequest) (Hold, error)
+
+	// PostEntry posts an entry of the caller's own postings. Errors: those
+	// of Transfer, and DEBIT_NOT_PERMITTED.
+	PostEntry(ctx context.Context, r PostEntryRequest) (Entry, error)
+	// ReverseEntry posts the mirror of an entry's postings. Errors:
+	// ENTRY_NOT_FOUND, ENTRY_NOT_REVERSIBLE, ENTRY_ALREADY_REVERSED,
+	// REVERSAL_NOT_PERMITTED, and those of PostEntry.
+	ReverseEntry(ctx context.Context, r ReverseEntryRequest) (Entry, error)
+	// SubmitBatch posts each item as its own call would, and returns one
+	// result per item, in order. The error is the whole batch's: an
+	// INVALID_ARGUMENT batch, or one the database could not take.
+	SubmitBatch(ctx context.Context, r SubmitBatchRequest) ([]BatchResult, error)
 }
 
 // Capture is the result of capturing a hold: the finished hold and the
@@ -83,6 +95,8 @@ type StatementLine struct {
 	// BalanceAfter is the account's posted balance right after this line;
 	// zero for accounts kept in several shards.
 	BalanceAfter int64
+	// ReversesEntryID is set when the line's entry reverses another.
+	ReversesEntryID string
 }
 
 // StatementPage is one page of a statement.

@@ -261,6 +261,14 @@ func checkHoldID(v *violations, id string) {
 	}
 }
 
+func checkEntryID(v *violations, field, id string) {
+	if id == "" {
+		v.add(field, "is required")
+	} else if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		v.add(field, "must be an entry id the ledger returned")
+	}
+}
+
 func checkAmount(v *violations, field string, amount int64) {
 	if amount <= 0 || amount > MaxAmount {
 		v.add(field, "must be between 1 and %d minor units", MaxAmount)

@@ -21,7 +21,7 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 		r.AccountID = uuid.NewString()
 	}
 	var out ledger.Account
-	rq := &request{id: r.RequestID, fp: fp, out: &out}
+	rq := newRequest(ctx, r.RequestID, fp, &out)
 	err := s.inTx(ctx, func(t *txn) error {
 		// An attempt reads nothing, like a move: an account id or request
 		// id already taken fails its insert with a unique violation, and
@@ -132,7 +132,7 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 	lines, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.StatementLine, error) {
 		var l ledger.StatementLine
 		var kind string
-		err := row.Scan(&l.EntryID, &kind, &l.Amount, &l.Memo, &l.PostedAt, &l.BalanceAfter)
+		err := row.Scan(&l.EntryID, &kind, &l.Amount, &l.Memo, &l.PostedAt, &l.BalanceAfter, &l.ReversesEntryID)
 		l.Kind, l.PostedAt = entryKinds[kind], l.PostedAt.UTC()
 		return l, err
 	})

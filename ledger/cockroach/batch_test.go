@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -313,60 +312,6 @@ func TestBatchWithUsedRequestID(t *testing.T) {
 	}
 	if st := f.MoveStats(); st.Alone < fresh+4 {
 		t.Errorf("move stats %+v: want the failed batch's %d moves moved one by one", st, fresh+4)
-	}
-	f.AssertBooksBalance(t)
-}
-
-// TestMoveBatchRefusesSharedRows sends the batch statement by hand with two
-// moves that change the same balance row, which the store never sends: the
-// statement must make neither, since its UPDATE would apply only one of the
-// two changes to the row.
-func TestMoveBatchRefusesSharedRows(t *testing.T) {
-	ctx := context.Background()
-	f := MustOpenStore(t, cockroach.Options{})
-	for _, id := range []string{"a", "b", "c"} {
-		f.MustOpen(t, id, 1_000)
-	}
-	var entries int
-	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM entries`).Scan(&entries); err != nil {
-		t.Fatal(err)
-	}
-	ids := []uuid.UUID{uuid.New(), uuid.New()}
-	two := func(a, b string) []string { return []string{a, b} }
-	rows, err := f.pool.Query(ctx, cockroach.SQLMoveBatch, ids, two("TRANSFER", "TRANSFER"), two("t", "t"),
-		two("r1", "r2"), two("", ""), time.Now(), two("KRW", "KRW"), two("a", "c"), []int32{0, 0}, []int64{5, 7},
-		two("b", "a"), []int32{0, 0}, ledger.MaxBalance, [][]byte{{1}, {2}}, [][]byte{{1}, {2}}, two("a", "a"), two("b", "c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	legs := 0
-	for rows.Next() {
-		var id uuid.UUID
-		var account, currency, kind, status string
-		var posted, held int64
-		var moved bool
-		if err := rows.Scan(&id, &account, &currency, &kind, &status, &posted, &held, &moved); err != nil {
-			t.Fatal(err)
-		}
-		legs++
-		if moved {
-			t.Errorf("entry %s was made, though account a is on both moves", id)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if legs != 4 {
-		t.Errorf("the statement returned %d legs, want 4", legs)
-	}
-	var after int
-	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM entries`).Scan(&after); err != nil || after != entries {
-		t.Errorf("entries: %d before, %d after (%v)", entries, after, err)
-	}
-	for _, id := range []string{"a", "b", "c"} {
-		if b := f.MustBalance(t, id); b.Posted != 1_000 {
-			t.Errorf("%s = %d, want 1000", id, b.Posted)
-		}
 	}
 	f.AssertBooksBalance(t)
 }

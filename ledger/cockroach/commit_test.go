@@ -32,6 +32,7 @@ func TestCommitTimeSerializationFailure(t *testing.T) {
 	var provoked sync.Map // transfers whose commit was provoked to fail, by source account
 	var f *fixture
 	f = MustOpenStore(t, cockroach.Options{
+		MoveBatch: 1, // each transfer alone: batches are TestBatchCommitTimeSerializationFailure's
 		OnRetry: func(_ int, err error) {
 			var pg *pgconn.PgError
 			if errors.Is(err, cockroach.ErrCommit) && errors.As(err, &pg) && pg.Code == pgerrcode.SerializationFailure {

@@ -4,9 +4,9 @@ package cockroach
 // write data as an older ledger did and then migrate it.
 var MigrateTo = migrateTo
 
-// SQLMoveBatch is the statement that makes a batch of moves, for tests
-// that send it by hand.
-const SQLMoveBatch = sqlMoveBatch
+// SQLPost is the posting engine's statement, for tests that send it by
+// hand.
+const SQLPost = sqlPost
 
 // QueuedMoves is how many moves wait for a batch.
 func (s *Store) QueuedMoves() int {

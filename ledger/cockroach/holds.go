@@ -22,7 +22,7 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 	}
 	fp := r.Fingerprint()
 	var out ledger.Hold
-	rq := &request{id: r.RequestID, fp: fp, out: &out}
+	rq := newRequest(ctx, r.RequestID, fp, &out)
 	err := s.inTx(ctx, func(t *txn) error {
 		now := s.now()
 		var (
@@ -81,14 +81,18 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 	return out, err
 }
 
-// CaptureHold implements ledger.Ledger, in three round trips.
+// CaptureHold implements ledger.Ledger, in three round trips: the hold is
+// locked, its entry posted by the posting engine's statement, and the hold
+// finished with COMMIT. (Finishing the hold in the statement's round trip,
+// only if its entry was posted, would read the entries' index, and on
+// PostgreSQL's SERIALIZABLE concurrent captures would conflict there.)
 func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (ledger.Capture, error) {
 	if err := r.Validate(); err != nil {
 		return ledger.Capture{}, err
 	}
 	fp := r.Fingerprint()
 	var out ledger.Capture
-	rq := &request{id: r.RequestID, fp: fp, out: &out}
+	rq := newRequest(ctx, r.RequestID, fp, &out)
 	err := s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
 			now := s.now()
@@ -103,27 +107,28 @@ func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (l
 			if err := h.CheckCapture(amount, now); err != nil {
 				return rq.refuse(ctx, t, err)
 			}
-			e := ledger.NewMove(ledger.EntryHoldCapture, r.RequestID, "hold "+h.ID, h.AccountID, h.CounterAccountID(), h.Currency, amount)
-			e.ID, e.PostedAt, e.Actor = uuid.NewString(), now, ledger.ActorFrom(ctx)
+			p := s.newProposal(ctx, fp, ledger.NewMove(ledger.EntryHoldCapture, r.RequestID, "hold "+h.ID,
+				h.AccountID, h.CounterAccountID(), h.Currency, amount), nil)
+			p.rq, p.excludeHold = rq, h.ID
+			h.Status, h.CapturedAmount = ledger.HoldCaptured, amount
+			p.result = func(e ledger.Entry) any { return ledger.Capture{Hold: h, Entry: e} }
 			b := &pgx.Batch{}
-			legs := s.queueLegs(b, e, h.ID)
+			verdict, err := s.postInTx(t, b, p, now)
+			if err != nil {
+				return err
+			}
 			if err := t.exec(ctx, b); err != nil {
 				return err
 			}
-			if err := checkLegs(legs, h.Currency); err != nil {
+			if err := verdict(); err != nil {
 				return rq.refuse(ctx, t, err)
 			}
-			h.Status, h.CapturedAmount = ledger.HoldCaptured, amount
-			c := ledger.Capture{Hold: h, Entry: e}
 			b = &pgx.Batch{}
-			if err := queueEntry(b, e, legs, rq, c, now); err != nil {
-				return err
-			}
 			b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), amount)
 			if err := t.commit(ctx, b); err != nil {
 				return err
 			}
-			out = c
+			out = ledger.Capture{Hold: h, Entry: p.e}
 			return nil
 		})
 	})
@@ -137,7 +142,7 @@ func (s *Store) VoidHold(ctx context.Context, r ledger.VoidHoldRequest) (ledger.
 	}
 	fp := r.Fingerprint()
 	var out ledger.Hold
-	rq := &request{id: r.RequestID, fp: fp, out: &out}
+	rq := newRequest(ctx, r.RequestID, fp, &out)
 	err := s.inTx(ctx, func(t *txn) error {
 		now := s.now()
 		h, err := lockHold(ctx, t, rq, r.HoldID)

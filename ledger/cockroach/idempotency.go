@@ -2,6 +2,7 @@ package cockroach
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -22,12 +23,23 @@ import (
 // that refuses the request without having looked looks before it answers,
 // since a replay of a request that succeeded must get its result, not a
 // refusal the ledger's state now calls for.
+//
+// A request id is the caller's own: records are kept per actor (the
+// caller's "role/name"), so one caller can neither replay nor block
+// another's id.
 type request struct {
+	actor    ledger.Actor
 	id       string
 	fp       []byte
 	out      any
 	replay   bool
 	lookedAt int // the attempt whose batch looked the record up
+}
+
+// newRequest is the record of the request id of ctx's caller, whose
+// content has fingerprint fp and whose replayed result goes to out.
+func newRequest(ctx context.Context, id string, fp []byte, out any) *request {
+	return &request{actor: ledger.ActorFrom(ctx), id: id, fp: fp, out: out}
 }
 
 // queueLookup queues the record's lookup into b once an attempt failed with
@@ -37,8 +49,25 @@ func (rq *request) queueLookup(t *txn, b *pgx.Batch) {
 		return
 	}
 	rq.lookedAt = t.attempt
-	b.Queue(sqlGetRequest, rq.id).QueryRow(func(row pgx.Row) (err error) {
+	b.Queue(sqlGetRequest, string(rq.actor), rq.id).QueryRow(func(row pgx.Row) (err error) {
 		rq.replay, err = replayed(row, rq.id, rq.fp, rq.out)
+		return err
+	})
+}
+
+// queueCheck queues the lookup of the record into b, whatever the attempt:
+// rq.replay tells a request done before with the same content, whose result
+// goes to rq.out; *conflict is set to IDEMPOTENCY_CONFLICT for one done with
+// other content.
+func (rq *request) queueCheck(b *pgx.Batch, conflict *error) {
+	b.Queue(sqlGetRequest, string(rq.actor), rq.id).QueryRow(func(row pgx.Row) error {
+		replay, err := replayed(row, rq.id, rq.fp, rq.out)
+		var le *ledger.Error
+		if errors.As(err, &le) {
+			*conflict = err
+			return nil
+		}
+		rq.replay = replay
 		return err
 	})
 }
@@ -50,7 +79,12 @@ func (rq *request) refuse(ctx context.Context, t *txn, err error) error {
 	if rq.lookedAt == t.attempt || !errors.As(err, &le) || le.Code == ledger.CodeInternal || le.Code == ledger.CodeUnavailable {
 		return err
 	}
-	replay, lerr := replayed(t.conn.QueryRow(ctx, sqlGetRequest, rq.id), rq.id, rq.fp, rq.out)
+	// Look outside the transaction: it may have written the record itself
+	// (the posting statement does) before the refusal.
+	if err := t.rollback(ctx); err != nil {
+		return err
+	}
+	replay, lerr := replayed(t.conn.QueryRow(ctx, sqlGetRequest, string(rq.actor), rq.id), rq.id, rq.fp, rq.out)
 	if lerr != nil {
 		return lerr
 	}
@@ -63,5 +97,10 @@ func (rq *request) refuse(ctx context.Context, t *txn, err error) error {
 
 // queueRecord queues the record, with the result it gives, into b.
 func (rq *request) queueRecord(b *pgx.Batch, result any, now time.Time) error {
-	return queueRequest(b, rq.id, rq.fp, result, now)
+	buf, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	b.Queue(sqlPutRequest, string(rq.actor), rq.id, rq.fp, buf, now)
+	return nil
 }

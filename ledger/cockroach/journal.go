@@ -29,7 +29,7 @@ func (s *Store) ListJournal(ctx context.Context, q ledger.JournalQuery) ([]ledge
 		var kind, actor string
 		var at *time.Time
 		err := row.Scan(&r.Sequence, &r.PrevHash, &r.Hash, &r.SealedAt, &r.SealedBy, &r.LeaseEpoch, &r.Entry.ID,
-			&kind, &actor, &r.Entry.RequestID, &r.Entry.Memo, &at)
+			&kind, &actor, &r.Entry.RequestID, &r.Entry.Memo, &at, &r.Entry.ReversesEntryID)
 		r.SealedAt, r.Entry.Kind, r.Entry.Actor = r.SealedAt.UTC(), entryKinds[kind], ledger.Actor(actor)
 		if at != nil {
 			r.Entry.PostedAt = at.UTC()

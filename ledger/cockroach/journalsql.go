@@ -24,7 +24,7 @@ const (
 	// postings come once, with NULLs). An entry's postings are keyed by
 	// account (migration 7): its accounts column says where to look.
 	sqlPendingBatch = `SELECT e.entry_id, e.kind, e.actor, e.request_id, e.memo, e.posted_at,
-			p.account_id, p.currency, p.amount
+			COALESCE(CAST(e.reverses_entry_id AS TEXT), ''), p.account_id, p.currency, p.amount
 		FROM (SELECT q.entry_id, q.posted_at FROM journal_pending AS q
 			ORDER BY q.posted_at, q.entry_id LIMIT $1) AS q
 		JOIN entries AS e ON e.entry_id = q.entry_id
@@ -50,7 +50,8 @@ const (
 	// whose entry is gone still reads, with empty fields, so that
 	// verification names it.
 	sqlJournalPage = `SELECT j.sequence, j.prev_hash, j.hash, j.sealed_at, j.sealed_by, j.lease_epoch, j.entry_id,
-		COALESCE(e.kind, ''), COALESCE(e.actor, ''), COALESCE(e.request_id, ''), COALESCE(e.memo, ''), e.posted_at
+		COALESCE(e.kind, ''), COALESCE(e.actor, ''), COALESCE(e.request_id, ''), COALESCE(e.memo, ''), e.posted_at,
+		COALESCE(CAST(e.reverses_entry_id AS TEXT), '')
 		FROM journal AS j LEFT JOIN entries AS e ON e.entry_id = j.entry_id
 		WHERE j.sequence > $1 ORDER BY j.sequence LIMIT $2`
 	// sqlJournalPostings reads the postings of records $1 < sequence <= $2.

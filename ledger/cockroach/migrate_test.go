@@ -116,16 +116,31 @@ func TestMigratePostingsByAccount(t *testing.T) {
 func TestMigrateHoldsByAccount(t *testing.T) {
 	ctx := context.Background()
 	url, pool := mustSchemaAt(t, 7)
-	f := newFixture(t, url, pool, cockroach.Options{})
-	f.MustOpen(t, "alice", 10_000)
-	var holds []ledger.Hold
-	for _, amount := range []int64{3_000, 2_000} {
-		h, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: f.rid(), AccountID: "alice", Amount: amount, Currency: "KRW", ATMID: "atm-1"})
-		if err != nil {
-			t.Fatal(err)
+	// Alice with 10,000 and two active holds, as a version-7 ledger wrote
+	// them.
+	holds := []string{"00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"}
+	for _, sql := range []string{
+		`INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at) VALUES
+			('sys:vault:KRW', '', 'KRW', 'INTERNAL', 'ACTIVE', 1, now()), ('alice', 'c1', 'KRW', 'CUSTOMER', 'ACTIVE', 1, now())`,
+		`INSERT INTO balances (account_id, shard, posted, holds_until) VALUES ('sys:vault:KRW', 0, -10000, now()),
+			('alice', 0, 10000, now() + INTERVAL '1 hour')`,
+		`INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at, accounts) VALUES
+			('00000000-0000-0000-0000-000000000001', 'DEPOSIT', 'system', 'd1', '', TIMESTAMPTZ '2026-01-02 03:04:05Z',
+				ARRAY['alice', 'sys:vault:KRW'])`,
+		`INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at) VALUES
+			('00000000-0000-0000-0000-000000000001', 'alice', 'KRW', 10000, 10000, TIMESTAMPTZ '2026-01-02 03:04:05Z'),
+			('00000000-0000-0000-0000-000000000001', 'sys:vault:KRW', 'KRW', -10000, -10000,
+				TIMESTAMPTZ '2026-01-02 03:04:05Z')`,
+		`INSERT INTO holds (hold_id, account_id, currency, amount, captured_amount, status, atm_id, request_id,
+			created_at, expires_at) VALUES
+			('` + holds[0] + `', 'alice', 'KRW', 3000, 0, 'ACTIVE', 'atm-1', 'h1', now(), now() + INTERVAL '1 hour'),
+			('` + holds[1] + `', 'alice', 'KRW', 2000, 0, 'ACTIVE', 'atm-1', 'h2', now(), now() + INTERVAL '1 hour')`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
 		}
-		holds = append(holds, h)
 	}
+	f := newFixture(t, url, pool, cockroach.Options{})
 	if err := cockroach.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +152,10 @@ func TestMigrateHoldsByAccount(t *testing.T) {
 	}
 	_, err := f.PlaceHold(ctx, ledger.PlaceHoldRequest{RequestID: f.rid(), AccountID: "alice", Amount: 5_001, Currency: "KRW"})
 	AssertCode(t, err, ledger.CodeInsufficientFunds)
-	if _, err := f.CaptureHold(ctx, ledger.CaptureHoldRequest{RequestID: f.rid(), HoldID: holds[0].ID, Amount: 1_000}); err != nil {
+	if _, err := f.CaptureHold(ctx, ledger.CaptureHoldRequest{RequestID: f.rid(), HoldID: holds[0], Amount: 1_000}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.VoidHold(ctx, ledger.VoidHoldRequest{RequestID: f.rid(), HoldID: holds[1].ID}); err != nil {
+	if _, err := f.VoidHold(ctx, ledger.VoidHoldRequest{RequestID: f.rid(), HoldID: holds[1]}); err != nil {
 		t.Fatal(err)
 	}
 	if b := f.MustBalance(t, "alice"); b.Posted != 9_000 || b.Held != 0 {

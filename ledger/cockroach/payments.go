@@ -2,314 +2,347 @@ package cockroach
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"math/rand/v2"
-	"slices"
-	"strings"
-	"time"
+	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/corebanking/ledger/ledger"
 )
 
 // Deposit implements ledger.Ledger: the vault pays the cash in.
 func (s *Store) Deposit(ctx context.Context, r ledger.DepositRequest) (ledger.Entry, error) {
-	if err := r.Validate(); err != nil {
-		return ledger.Entry{}, err
-	}
-	return s.move(ctx, r.RequestID, r.Fingerprint(), ledger.NewMove(ledger.EntryDeposit, r.RequestID, r.Memo,
-		ledger.VaultAccountID(r.Currency), r.AccountID, r.Currency, r.Amount))
+	return postRequest(ctx, s, s.depositProposal, r)
 }
 
 // Transfer implements ledger.Ledger.
 func (s *Store) Transfer(ctx context.Context, r ledger.TransferRequest) (ledger.Entry, error) {
-	if err := r.Validate(); err != nil {
-		return ledger.Entry{}, err
-	}
-	return s.move(ctx, r.RequestID, r.Fingerprint(), ledger.NewMove(ledger.EntryTransfer, r.RequestID, r.Memo,
-		r.From, r.To, r.Currency, r.Amount))
+	return postRequest(ctx, s, s.transferProposal, r)
 }
 
 // Withdraw implements ledger.Ledger: the ATM's cash account pays out.
 func (s *Store) Withdraw(ctx context.Context, r ledger.WithdrawRequest) (ledger.Entry, error) {
+	return postRequest(ctx, s, s.withdrawProposal, r)
+}
+
+// PostEntry implements ledger.Ledger.
+func (s *Store) PostEntry(ctx context.Context, r ledger.PostEntryRequest) (ledger.Entry, error) {
+	return postRequest(ctx, s, s.entryProposal, r)
+}
+
+// postRequest posts the proposal that propose makes of r.
+func postRequest[R any](ctx context.Context, s *Store, propose func(context.Context, R) (*proposal, error), r R) (ledger.Entry, error) {
+	p, err := propose(ctx, r)
+	if err != nil {
+		return ledger.Entry{}, err
+	}
+	return s.post(ctx, p)
+}
+
+func (s *Store) depositProposal(ctx context.Context, r ledger.DepositRequest) (*proposal, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	e := ledger.NewMove(ledger.EntryDeposit, r.RequestID, r.Memo, ledger.VaultAccountID(r.Currency), r.AccountID,
+		r.Currency, r.Amount)
+	return s.newProposal(ctx, r.Fingerprint(), e, productFlow{true}), nil // the vault pays
+}
+
+func (s *Store) transferProposal(ctx context.Context, r ledger.TransferRequest) (*proposal, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	e := ledger.NewMove(ledger.EntryTransfer, r.RequestID, r.Memo, r.From, r.To, r.Currency, r.Amount)
+	return s.newProposal(ctx, r.Fingerprint(), e, nil), nil
+}
+
+func (s *Store) withdrawProposal(ctx context.Context, r ledger.WithdrawRequest) (*proposal, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	e := ledger.NewMove(ledger.EntryWithdrawal, r.RequestID, "ATM "+r.ATMID, r.AccountID,
+		ledger.ATMAccountID(r.ATMID, r.Currency), r.Currency, r.Amount)
+	return s.newProposal(ctx, r.Fingerprint(), e, nil), nil
+}
+
+func (s *Store) entryProposal(ctx context.Context, r ledger.PostEntryRequest) (*proposal, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return s.newProposal(ctx, r.Fingerprint(), r.Entry(), nil), nil
+}
+
+// ReverseEntry implements ledger.Ledger: it posts the mirror of the entry's
+// postings. The statement refuses a second reversal of one entry, and the
+// unique index of entries.reverses_entry_id refuses one that races.
+func (s *Store) ReverseEntry(ctx context.Context, r ledger.ReverseEntryRequest) (ledger.Entry, error) {
 	if err := r.Validate(); err != nil {
 		return ledger.Entry{}, err
 	}
-	return s.move(ctx, r.RequestID, r.Fingerprint(), ledger.NewMove(ledger.EntryWithdrawal, r.RequestID, "ATM "+r.ATMID,
-		r.AccountID, ledger.ATMAccountID(r.ATMID, r.Currency), r.Currency, r.Amount))
-}
-
-// move posts entry e, which moves money between two accounts: in a batch
-// with other moves when the store is busy (batch.go), else by itself.
-func (s *Store) move(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
-	if s.batcher == nil {
-		return s.moveAlone(ctx, requestID, fp, e)
-	}
-	e.Actor = ledger.ActorFrom(ctx)
-	pm := &pendingMove{ctx: ctx, rq: request{id: requestID, fp: fp}, e: e}
-	if err := s.batcher.do(ctx, pm); err != nil {
+	orig, err := s.getEntry(ctx, r.EntryID)
+	if err != nil {
 		return ledger.Entry{}, err
 	}
-	if pm.alone {
-		return s.moveAlone(ctx, requestID, fp, e)
+	switch {
+	case len(orig.Postings) == 0:
+		return ledger.Entry{}, ledger.Errorf(ledger.CodeEntryNotReversible,
+			"entry %s moves no money: there is nothing to reverse", orig.ID)
+	case orig.Kind == ledger.EntryReversal:
+		return ledger.Entry{}, ledger.Errorf(ledger.CodeEntryNotReversible,
+			"entry %s is a reversal, which cannot be reversed", orig.ID)
+	case !ledger.Privileged(ctx) && orig.Actor != ledger.ActorFrom(ctx):
+		return ledger.Entry{}, ledger.Errorf(ledger.CodeReversalNotPermitted,
+			"entry %s was posted by %s, not by %s", orig.ID, orig.Actor, ledger.ActorFrom(ctx))
 	}
-	return pm.out, pm.err
+	memo := r.Memo
+	if memo == "" {
+		memo = "reversal of " + orig.ID
+	}
+	return s.post(ctx, s.newProposal(ctx, r.Fingerprint(), orig.Reversal(r.RequestID, memo), nil))
 }
 
-// moveAlone posts entry e, which moves money between two accounts, in one
-// round trip: BEGIN, sqlMove, COMMIT. sqlMove writes only if the ledger's
-// rules allow the move; when it does not, the empty transaction commits and
-// the rules, applied to what the statement read, say why.
+// getEntry reads an entry with its postings.
+func (s *Store) getEntry(ctx context.Context, id string) (ledger.Entry, error) {
+	rows, err := s.pool.Query(ctx, sqlGetEntry, id)
+	if err != nil {
+		return ledger.Entry{}, s.translate(err)
+	}
+	e := ledger.Entry{ID: id}
+	found := false
+	for rows.Next() {
+		var kind, actor string
+		var account, currency pgtype.Text
+		var amount pgtype.Int8
+		if err := rows.Scan(&kind, &actor, &e.RequestID, &e.Memo, &e.PostedAt, &e.ReversesEntryID, &account, &currency,
+			&amount); err != nil {
+			rows.Close()
+			return ledger.Entry{}, s.translate(err)
+		}
+		found = true
+		e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
+		if account.Valid {
+			e.Postings = append(e.Postings, ledger.Posting{AccountID: account.String, Currency: currency.String,
+				Amount: amount.Int64})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return ledger.Entry{}, s.translate(err)
+	}
+	if !found {
+		return ledger.Entry{}, ledger.Errorf(ledger.CodeEntryNotFound, "entry %s not found", id)
+	}
+	return e, nil
+}
+
+// SubmitBatch implements ledger.Ledger. Each item is the proposal its own
+// call would make. Independent items go through group commit, as many
+// calls at once would; an atomic batch is one statement in one
+// transaction.
+func (s *Store) SubmitBatch(ctx context.Context, r ledger.SubmitBatchRequest) ([]ledger.BatchResult, error) {
+	if err := r.Validate(ledger.MaxBatchItems); err != nil {
+		return nil, err
+	}
+	results := make([]ledger.BatchResult, len(r.Items))
+	props := make([]*proposal, 0, len(r.Items))
+	at := make([]int, 0, len(r.Items)) // the item of each proposal
+	seen := map[string]int{}
+	for i, item := range r.Items {
+		p, err := s.itemProposal(ctx, item)
+		if err == nil {
+			if j, dup := seen[p.rq.id]; dup {
+				err = &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "request id repeated in the batch",
+					Fields: []ledger.FieldViolation{{Field: "request_id",
+						Description: fmt.Sprintf("repeats the request id of item %d", j)}}}
+			}
+		}
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		seen[p.rq.id] = i
+		props, at = append(props, p), append(at, i)
+	}
+	if r.Atomic {
+		if len(props) < len(r.Items) {
+			for k := range props {
+				results[at[k]].Err = ledger.Errorf(ledger.CodeBatchItemNotApplied,
+					"not applied: another item of the atomic batch was refused")
+			}
+			return results, nil
+		}
+		outs, errs, err := s.postAtomic(ctx, props)
+		if err != nil {
+			return nil, err
+		}
+		for k := range props {
+			results[at[k]] = ledger.BatchResult{Entry: outs[k], Err: errs[k]}
+		}
+		return results, nil
+	}
+	for k, res := range s.postEach(ctx, props) {
+		results[at[k]] = res
+	}
+	return results, nil
+}
+
+// itemProposal is the proposal that item's own call would make.
+func (s *Store) itemProposal(ctx context.Context, item ledger.BatchItem) (*proposal, error) {
+	switch {
+	case item.Transfer != nil:
+		return s.transferProposal(ctx, *item.Transfer)
+	case item.Deposit != nil:
+		return s.depositProposal(ctx, *item.Deposit)
+	case item.Withdraw != nil:
+		return s.withdrawProposal(ctx, *item.Withdraw)
+	case item.PostEntry != nil:
+		return s.entryProposal(ctx, *item.PostEntry)
+	}
+	return nil, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "empty batch item",
+		Fields: []ledger.FieldViolation{{Field: "op", Description: "must be one of transfer, deposit, withdraw, post_entry"}}}
+}
+
+// postEach posts independent proposals, through group commit when it is
+// on, and those it does not post alone, one after another.
+func (s *Store) postEach(ctx context.Context, props []*proposal) []ledger.BatchResult {
+	results := make([]ledger.BatchResult, len(props))
+	if s.batcher != nil && len(props) > 0 {
+		err := s.batcher.do(ctx, props...)
+		for i, p := range props {
+			select {
+			case <-p.done:
+				if !p.alone {
+					results[i] = ledger.BatchResult{Entry: p.out, Err: p.err}
+					continue
+				}
+			default:
+				results[i].Err = err // ctx ended before it was posted
+				continue
+			}
+			results[i].Entry, results[i].Err = s.postAlone(ctx, p)
+		}
+		return results
+	}
+	for i, p := range props {
+		results[i].Entry, results[i].Err = s.postAlone(ctx, p)
+	}
+	return results
+}
+
+// postAtomic posts props all or none, in one statement. It returns each
+// one's entry or refusal (when one is refused, the others are refused with
+// BATCH_ITEM_NOT_APPLIED), or an error that is every item's.
 //
-// An attempt after a unique violation on the idempotency record (a twin
-// request committed first) looks the record up in a round trip of its own
-// before sqlMove: sqlMove's writes cannot be taken back once sent.
-func (s *Store) moveAlone(ctx context.Context, requestID string, fp []byte, e ledger.Entry) (ledger.Entry, error) {
-	var out ledger.Entry
-	rq := &request{id: requestID, fp: fp, out: &out}
+// A request done before is not posted again: its item gets its stored
+// result. Like a lone entry, an attempt does not look the records up
+// unless an earlier one failed on one, or the batch was refused: then it
+// looks, and if some were done before, posts the rest again.
+func (s *Store) postAtomic(ctx context.Context, props []*proposal) ([]ledger.Entry, []error, error) {
+	outs := make([]ledger.Entry, len(props))
+	errs := make([]error, len(props))
+	lookup := false
 	err := s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
-			e.ID, e.PostedAt, e.Actor = uuid.NewString(), s.now(), ledger.ActorFrom(ctx)
-			if t.lookup {
+			now := s.now()
+			clear(errs)
+			done := make([]bool, len(props))
+			if lookup || t.lookup {
 				b := &pgx.Batch{}
-				rq.queueLookup(t, b)
-				if err := t.exec(ctx, b); err != nil || rq.replay {
+				for i, p := range props {
+					p.rq.out, p.rq.replay = &outs[i], false
+					p.rq.queueCheck(b, &errs[i])
+				}
+				if err := t.exec(ctx, b); err != nil {
 					return err
 				}
+				conflict := false
+				for i, p := range props {
+					done[i] = p.rq.replay
+					conflict = conflict || errs[i] != nil
+				}
+				if conflict {
+					notApplied(errs, done)
+					return nil
+				}
+			}
+			var todo []*proposal
+			var at []int
+			for i, p := range props {
+				if !done[i] {
+					p.begin(now)
+					s.pickShards(p)
+					todo, at = append(todo, p), append(at, i)
+				}
+			}
+			if len(todo) == 0 {
+				return nil
 			}
 			b := &pgx.Batch{}
-			m, err := s.queueMove(b, e, rq)
-			if err != nil {
+			if onPostgres(t.conn) {
+				b.Queue(sqlGenericPlan)
+			}
+			if err := queuePost(b, todo, now, true); err != nil {
 				return err
 			}
 			if err := t.commit(ctx, b); err != nil {
 				return err
 			}
-			// The statement's checks and the rules in Go must agree; each
-			// disagreement is logged, the one that was committed loudest.
-			rules := checkLegs(m.legs, e.Postings[0].Currency)
-			if !m.done {
-				if rules == nil {
-					s.opt.Logger.Error("the database refused a move the ledger's rules allow", "entry", e.ID,
-						"request_id", requestID)
-					rules = ledger.Errorf(ledger.CodeInternal, "move refused for no known reason")
+			verdicts := s.verdicts(todo, true)
+			if todo[0].posted {
+				for k, p := range todo {
+					outs[at[k]] = p.e
 				}
-				return rq.refuse(ctx, t, rules)
+				return nil
 			}
-			if rules != nil {
-				s.opt.Logger.Error("LEDGER RULE BROKEN: the database posted a move the ledger's rules refuse",
-					"entry", e.ID, "request_id", requestID, "rule", rules)
+			if !lookup && !t.lookup {
+				// A refusal may hide requests done before, whose items
+				// must get their results: look, and if there are any,
+				// post the rest again.
+				var n int64
+				if err := t.conn.QueryRow(ctx, sqlCountRequests, actorsOf(props), idsOf(props)).Scan(&n); err != nil {
+					return err
+				}
+				if n > 0 {
+					lookup = true
+					return retryError{errors.New("an atomic batch holds requests done before")}
+				}
 			}
-			out = e
+			for k, p := range todo {
+				err := s.refusal(p, verdicts[k])
+				var m missingSystemAccount
+				if errors.As(err, &m) {
+					return err
+				}
+				errs[at[k]] = err
+			}
 			return nil
 		})
 	})
-	return out, err
+	return outs, errs, err
 }
 
-// moveResult is what sqlMove tells: each leg as it was before the move
-// (leg.posted is the balance the move would have left, for checkLegs), and
-// whether the move was made.
-type moveResult struct {
-	legs []*leg
-	done bool
+// notApplied refuses, with BATCH_ITEM_NOT_APPLIED, every item of an atomic
+// batch that is neither done nor refused already.
+func notApplied(errs []error, done []bool) {
+	for i := range errs {
+		if errs[i] == nil && !done[i] {
+			errs[i] = ledger.Errorf(ledger.CodeBatchItemNotApplied, "not applied: another item of the atomic batch was refused")
+		}
+	}
 }
 
-// queueMove queues sqlMove for e, whose first posting pays its second.
-func (s *Store) queueMove(b *pgx.Batch, e ledger.Entry, rq *request) (*moveResult, error) {
-	result, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
+func actorsOf(props []*proposal) []string {
+	out := make([]string, len(props))
+	for i, p := range props {
+		out[i] = string(p.rq.actor)
 	}
-	from, to := s.newLeg(e.Postings[0]), s.newLeg(e.Postings[1])
-	m := &moveResult{legs: []*leg{from, to}}
-	b.Queue(sqlMove, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
-		from.posting.Currency, from.posting.AccountID, from.shard, to.posting.Amount, to.posting.AccountID, to.shard,
-		ledger.MaxBalance, rq.fp, result, entryAccounts(e),
-	).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var a ledger.Account
-			var kind, status string
-			var posted, held int64
-			if err := rows.Scan(&a.ID, &a.Currency, &kind, &status, &posted, &held, &m.done); err != nil {
-				return err
-			}
-			l := from
-			if a.ID != from.posting.AccountID {
-				l = to
-			}
-			a.Kind, a.Status = kinds[kind], statuses[status]
-			l.acct, l.found, l.posted, l.held = a, true, posted+l.posting.Amount, held
-		}
-		return rows.Err()
-	})
-	return m, nil
+	return out
 }
 
-// leg is one posting's balance change, filled in when its batch is read.
-type leg struct {
-	posting ledger.Posting
-	shard   int
-	acct    ledger.Account
-	found   bool
-	posted  int64 // the shard's balance after the change
-	held    int64 // for debits: the account's other holds
-}
-
-// newLeg is p's balance change, on one of its account's shard rows picked
-// at random.
-func (s *Store) newLeg(p ledger.Posting) *leg {
-	l := &leg{posting: p}
-	if n := s.shards(p.AccountID); n > 1 {
-		l.shard = rand.IntN(n)
+func idsOf(props []*proposal) []string {
+	out := make([]string, len(props))
+	for i, p := range props {
+		out[i] = p.rq.id
 	}
-	return l
-}
-
-// nilHold is a hold id no hold has, for sqlHeld when no hold is excluded.
-const nilHold = "00000000-0000-0000-0000-000000000000"
-
-// queueLegs queues the balance change of each posting of e, in (account,
-// shard) order so that two transactions always lock shared rows in the same
-// order and cannot deadlock, and for each debit the account's held amount,
-// leaving out excludeHold (the hold being captured, if any). Busy internal
-// accounts are split in shards; each change picks one at random.
-func (s *Store) queueLegs(b *pgx.Batch, e ledger.Entry, excludeHold string) []*leg {
-	legs := make([]*leg, len(e.Postings))
-	for i, p := range e.Postings {
-		legs[i] = s.newLeg(p)
-	}
-	sorted := slices.Clone(legs)
-	slices.SortFunc(sorted, func(a, b *leg) int {
-		if c := strings.Compare(a.posting.AccountID, b.posting.AccountID); c != 0 {
-			return c
-		}
-		return a.shard - b.shard
-	})
-	for _, l := range sorted {
-		var kind, status string
-		a := &l.acct
-		dest := []any{&a.ID, &a.CustomerID, &a.Currency, &kind, &status, &a.Shards, &a.CreatedAt, &l.posted}
-		var q *pgx.QueuedQuery
-		if l.posting.Amount < 0 {
-			dest = append(dest, &l.held)
-			q = b.Queue(sqlDebitShard, l.posting.AccountID, l.shard, l.posting.Amount, e.PostedAt, excludeHold)
-		} else {
-			q = b.Queue(sqlAddToShard, l.posting.AccountID, l.shard, l.posting.Amount)
-		}
-		q.QueryRow(func(row pgx.Row) error {
-			err := row.Scan(dest...)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			l.found, a.Kind, a.Status, a.CreatedAt = true, kinds[kind], statuses[status], a.CreatedAt.UTC()
-			return err
-		})
-	}
-	return legs
-}
-
-// checkLegs applies the ledger's rules to the changed balances.
-func checkLegs(legs []*leg, currency string) error {
-	for _, l := range legs {
-		if !l.found {
-			if ledger.IsSystemAccount(l.posting.AccountID) {
-				return missingSystemAccount{id: l.posting.AccountID, currency: currency}
-			}
-			return ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", l.posting.AccountID)
-		}
-		if err := l.acct.CheckPostable(currency); err != nil {
-			return err
-		}
-	}
-	for _, l := range legs {
-		var err error
-		if amount := l.posting.Amount; amount < 0 {
-			err = l.acct.CheckDebit(l.posted-amount, l.held, -amount)
-		} else {
-			err = ledger.CheckBalance(l.acct.ID, l.posted)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// queueEntry queues e, which moves money, with its announcement to the
-// sealer, its two postings and the idempotency record of rq with result,
-// as one statement (sqlPostEntry). Entries that move no money are written
-// by queueEntryRow.
-func queueEntry(b *pgx.Batch, e ledger.Entry, legs []*leg, rq *request, result any, now time.Time) error {
-	after := func(l *leg) int64 {
-		if l.acct.Shards > 1 {
-			return 0 // a shard's balance is not the account's
-		}
-		return l.posted
-	}
-	buf, err := json.Marshal(result)
-	if err != nil {
-		return err
-	}
-	p, q := e.Postings[0], e.Postings[1]
-	b.Queue(sqlPostEntry, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt,
-		p.AccountID, p.Currency, p.Amount, after(legs[0]), q.AccountID, q.Amount, after(legs[1]),
-		rq.id, rq.fp, buf, now, entryAccounts(e))
-	return nil
-}
-
-// entryAccounts is what entries.accounts holds for e: the accounts it
-// posts to, sorted and each once. The readers that start from an entry find
-// its postings by these (migration 7).
-func entryAccounts(e ledger.Entry) []string {
-	ids := make([]string, 0, len(e.Postings))
-	for _, p := range e.Postings {
-		ids = append(ids, p.AccountID)
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
-}
-
-// shards is how many balance rows an account has. It follows from the id:
-// the ledger's vault and settlement accounts have VaultShards, each ATM's
-// cash account ATMShards, every other account one.
-func (s *Store) shards(accountID string) int {
-	switch {
-	case strings.HasPrefix(accountID, "sys:vault:"), strings.HasPrefix(accountID, "sys:settlement:"):
-		return s.opt.VaultShards
-	case strings.HasPrefix(accountID, "sys:atm:"):
-		return s.opt.ATMShards
-	}
-	return 1
-}
-
-// missingSystemAccount is returned by a transaction that needs one of the
-// ledger's own accounts that does not exist yet.
-type missingSystemAccount struct{ id, currency string }
-
-func (m missingSystemAccount) Error() string { return "system account " + m.id + " does not exist yet" }
-
-// withSystemAccounts runs fn, and when fn needs a system account (vault,
-// ATM cash, settlement) that does not exist yet, opens it and runs fn again.
-func (s *Store) withSystemAccounts(ctx context.Context, fn func() error) error {
-	for range 3 {
-		err := fn()
-		var m missingSystemAccount
-		if !errors.As(err, &m) {
-			return err
-		}
-		a := ledger.Account{ID: m.id, Currency: m.currency, Kind: ledger.KindInternal, Status: ledger.StatusActive,
-			Shards: s.shards(m.id), CreatedAt: s.now()}
-		if err := s.inTx(ctx, func(t *txn) error {
-			b := &pgx.Batch{}
-			queueEnsureAccount(b, a)
-			return t.commit(ctx, b)
-		}); err != nil {
-			return err
-		}
-	}
-	return ledger.Errorf(ledger.CodeInternal, "system accounts could not be opened")
+	return out
 }

@@ -23,7 +23,7 @@ func (s *Store) CreatePromo(ctx context.Context, r ledger.CreatePromoRequest) (l
 	r.OpensAt, r.ClosesAt = r.OpensAt.UTC().Truncate(time.Microsecond), r.ClosesAt.UTC().Truncate(time.Microsecond)
 	fp := r.Fingerprint()
 	var out ledger.PromoStatus
-	rq := &request{id: r.RequestID, fp: fp, out: &out}
+	rq := newRequest(ctx, r.RequestID, fp, &out)
 	err := s.inTx(ctx, func(t *txn) error {
 		var exists bool
 		b := &pgx.Batch{}
@@ -87,6 +87,12 @@ func (s *Store) GetPromo(ctx context.Context, promoID string) (ledger.PromoStatu
 // Subscribe implements ledger.Promotions. Once a promo is known to be sold
 // out, a new request is refused from memory, without a database round
 // trip; a replay of a request that did subscribe still gets its result.
+//
+// An attempt opens the promo deposit account, posts the subscription's
+// entry through the posting engine and takes the quota from one random
+// shard in one round trip; the subscription and COMMIT go in a second.
+// When that shard has no room, it takes the quota from the others in order;
+// a partial subscription (AllowPartial) posts again, for what remains.
 func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledger.Subscription, error) {
 	var out ledger.Subscription
 	if err := r.Validate(); err != nil {
@@ -96,40 +102,58 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 	if err != nil {
 		return out, err
 	}
-	if e.soldOut() && !e.subscribed(r.RequestID) {
+	if e.soldOut() && !e.subscribed(ledger.ActorFrom(ctx), r.RequestID) {
 		return out, soldOut(r.PromoID)
 	}
 	fp := r.Fingerprint()
-	rq := &request{id: r.RequestID, fp: fp, out: &out}
+	rq := newRequest(ctx, r.RequestID, fp, &out)
+	want := r.Amount // less, once a partial subscription found less quota
 	err = s.inTx(ctx, func(t *txn) error {
 		now := s.now()
 		if err := e.promo.CheckOpen(now); err != nil {
 			return rq.refuse(ctx, t, err) // a replay of an earlier success still gets its result
 		}
-		existing := ""
-		shard := rand.IntN(e.shards)
-		took := false
-		en := ledger.NewMove(ledger.EntryPromoSubscription, r.RequestID, "promo "+r.PromoID, r.FromAccount,
-			"sys:promo:"+uuid.NewString(), e.promo.Currency, r.Amount)
-		en.ID, en.PostedAt, en.Actor = uuid.NewString(), now, ledger.ActorFrom(ctx)
-
-		b := &pgx.Batch{}
-		rq.queueLookup(t, b)
-		// The customer's balance row first, then quota: every subscription
-		// locks in this order.
-		legs := s.queueLegs(b, ledger.Entry{Postings: en.Postings[:1], PostedAt: now}, nilHold)
 		if t.lookup {
 			// An attempt inserts the subscription blind: its primary key
 			// refuses a second one, and the retry comes here to say why.
+			existing := ""
+			b := &pgx.Batch{}
+			rq.queueLookup(t, b)
 			b.Queue(sqlGetSubscription, r.PromoID, r.CustomerID).QueryRow(func(row pgx.Row) error {
-				err := row.Scan(&existing)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
+				if err := row.Scan(&existing); !errors.Is(err, pgx.ErrNoRows) {
+					return err
 				}
-				return err
+				return nil
 			})
+			if err := t.exec(ctx, b); err != nil || rq.replay {
+				return err
+			}
+			if existing != "" {
+				return rq.refuse(ctx, t, ledger.Errorf(ledger.CodePromoAlreadySubscribed,
+					"customer %s already subscribed to promo %s", r.CustomerID, r.PromoID))
+			}
 		}
-		b.Queue(sqlTakeQuota, r.PromoID, shard, r.Amount).QueryRow(func(row pgx.Row) error {
+		if err := e.promo.CheckAmount(r.Amount); err != nil {
+			return rq.refuse(ctx, t, err)
+		}
+		account := ledger.Account{ID: "sys:promo:" + uuid.NewString(), CustomerID: r.CustomerID,
+			Currency: e.promo.Currency, Kind: ledger.KindCustomer, Status: ledger.StatusActive, Shards: 1, CreatedAt: now}
+		p := s.newProposal(ctx, fp, ledger.NewMove(ledger.EntryPromoSubscription, r.RequestID, "promo "+r.PromoID,
+			r.FromAccount, account.ID, e.promo.Currency, want), nil)
+		p.rq = rq
+		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: want}
+		p.result = func(en ledger.Entry) any { sub.Entry = en; return sub }
+
+		// The customer's balance row first, then quota: every
+		// subscription locks in this order.
+		b := &pgx.Batch{}
+		queueCreateAccount(b, account)
+		verdict, err := s.postInTx(t, b, p, now)
+		if err != nil {
+			return err
+		}
+		took := false
+		b.Queue(sqlTakeQuota, r.PromoID, rand.IntN(e.shards), want).QueryRow(func(row pgx.Row) error {
 			var used int64
 			err := row.Scan(&used)
 			took = err == nil
@@ -138,49 +162,28 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 			}
 			return err
 		})
-		if err := t.exec(ctx, b); err != nil || rq.replay {
+		if err := t.exec(ctx, b); err != nil {
 			return err
 		}
-		if existing != "" {
-			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodePromoAlreadySubscribed,
-				"customer %s already subscribed to promo %s", r.CustomerID, r.PromoID))
-		}
-		if err := e.promo.CheckAmount(r.Amount); err != nil {
-			return rq.refuse(ctx, t, err)
-		}
-		from := legs[0]
-		if from.found && from.acct.CustomerID != r.CustomerID {
+		if from := p.legs[0]; from.Found && from.Account.CustomerID != r.CustomerID {
 			return rq.refuse(ctx, t, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "not the customer's account",
 				Fields: []ledger.FieldViolation{{Field: "from_account_id", Description: "must be an account of customer_id"}}})
 		}
-
+		if err := verdict(); err != nil {
+			return rq.refuse(ctx, t, err)
+		}
 		final := &pgx.Batch{}
 		if !took { // the chosen shard had no room: spread over the others
-			amount, err := s.spreadQuota(ctx, t, final, e, r)
+			amount, err := s.spreadQuota(ctx, t, final, e, r, want)
 			if err != nil {
 				return rq.refuse(ctx, t, err)
 			}
-			if amount != r.Amount { // a partial subscription: redo the debit for what was taken
-				final.Queue(sqlAddToShard, from.posting.AccountID, from.shard, r.Amount-amount)
-				from.posted += r.Amount - amount
-				en.Postings[0].Amount, en.Postings[1].Amount = -amount, amount
-				from.posting.Amount = -amount
+			if amount != want { // a partial subscription: post again for what remains
+				want = amount
+				return retryError{errors.New("partial subscription: posting what the quota has")}
 			}
 		}
-		if err := checkLegs(legs, e.promo.Currency); err != nil {
-			return rq.refuse(ctx, t, err)
-		}
-		amount := en.Postings[1].Amount
-		account := ledger.Account{ID: en.Postings[1].AccountID, CustomerID: r.CustomerID, Currency: e.promo.Currency,
-			Kind: ledger.KindCustomer, Status: ledger.StatusActive, Shards: 1, CreatedAt: now}
-		final.Queue(sqlInsertAccount, account.ID, account.CustomerID, account.Currency, account.Kind.String(),
-			account.Status.String(), account.Shards, account.CreatedAt)
-		final.Queue(sqlInsertBalance, account.ID, amount)
-		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: amount, Entry: en}
-		if err := queueEntry(final, en, []*leg{from, {acct: account, posted: amount}}, rq, sub, now); err != nil {
-			return err
-		}
-		final.Queue(sqlInsertSubscription, r.PromoID, r.CustomerID, account.ID, amount, en.ID, r.RequestID, now)
+		final.Queue(sqlInsertSubscription, r.PromoID, r.CustomerID, account.ID, want, p.e.ID, r.RequestID, now)
 		if err := t.commit(ctx, final); err != nil {
 			return err
 		}
@@ -193,11 +196,11 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 	return out, err
 }
 
-// spreadQuota takes r.Amount (or, if r allows it, what remains) from the
+// spreadQuota takes want (or, if r allows it, what remains) from the
 // promo's shards in order, locking them all; it queues the updates into b
 // and returns the amount taken. It refuses with PROMO_SOLD_OUT when not
 // enough remains.
-func (s *Store) spreadQuota(ctx context.Context, t *txn, b *pgx.Batch, e *promoEntry, r ledger.SubscribeRequest) (int64, error) {
+func (s *Store) spreadQuota(ctx context.Context, t *txn, b *pgx.Batch, e *promoEntry, r ledger.SubscribeRequest, want int64) (int64, error) {
 	type room struct{ shard, free int64 }
 	var rooms []room
 	var free int64
@@ -216,7 +219,6 @@ func (s *Store) spreadQuota(ctx context.Context, t *txn, b *pgx.Batch, e *promoE
 	if err := t.exec(ctx, q); err != nil {
 		return 0, err
 	}
-	want := r.Amount
 	if free < want {
 		if !r.AllowPartial || free == 0 {
 			return 0, soldOut(r.PromoID)

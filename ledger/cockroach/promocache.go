@@ -20,16 +20,16 @@ type promoEntry struct {
 	promo  ledger.Promo
 	shards int
 	// sold is nil until the promo is known to be sold out; then it holds
-	// the request ids of every subscription, so that a replay of one is
-	// still answered with its result.
-	sold atomic.Pointer[map[string]bool]
+	// the request ids of every subscription, with their callers, so that a
+	// replay of one is still answered with its result.
+	sold atomic.Pointer[map[requestKey]bool]
 }
 
 func (e *promoEntry) soldOut() bool { return e.sold.Load() != nil }
 
-func (e *promoEntry) subscribed(requestID string) bool {
+func (e *promoEntry) subscribed(actor ledger.Actor, requestID string) bool {
 	m := e.sold.Load()
-	return m != nil && (*m)[requestID]
+	return m != nil && (*m)[requestKey{actor, requestID}]
 }
 
 // promo returns the cached promo, loading it on first use.
@@ -72,13 +72,13 @@ func (s *Store) learnSoldOut(ctx context.Context, e *promoEntry) {
 		if err != nil {
 			return err
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
+		set := map[requestKey]bool{}
+		var actor, id string
+		if _, err := pgx.ForEachRow(rows, []any{&actor, &id}, func() error {
+			set[requestKey{ledger.Actor(actor), id}] = true
+			return nil
+		}); err != nil {
 			return err
-		}
-		set := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			set[id] = true
 		}
 		e.sold.Store(&set)
 		return nil

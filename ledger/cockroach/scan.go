@@ -23,6 +23,7 @@ var (
 		"WITHDRAWAL": ledger.EntryWithdrawal, "HOLD_CAPTURE": ledger.EntryHoldCapture,
 		"PROMO_SUBSCRIPTION": ledger.EntryPromoSubscription, "ACCOUNT_OPENING": ledger.EntryAccountOpening,
 		"HOLD_PLACEMENT": ledger.EntryHoldPlacement, "HOLD_VOID": ledger.EntryHoldVoid,
+		"GENERAL": ledger.EntryGeneral, "REVERSAL": ledger.EntryReversal,
 	}
 )
 
@@ -61,16 +62,6 @@ func replayed(row pgx.Row, requestID string, fingerprint []byte, out any) (bool,
 			"request %s was already used for a different request", requestID)
 	}
 	return true, json.Unmarshal(result, out)
-}
-
-// queueRequest queues the idempotency record of requestID with its result.
-func queueRequest(b *pgx.Batch, requestID string, fingerprint []byte, result any, now time.Time) error {
-	buf, err := json.Marshal(result)
-	if err != nil {
-		return err
-	}
-	b.Queue(sqlPutRequest, requestID, fingerprint, buf, now)
-	return nil
 }
 
 func holdStatusName(s ledger.HoldStatus) string {

@@ -263,7 +263,7 @@ func (z *Sealer) readPending(ctx context.Context, t *txn) ([]ledger.Entry, error
 		var account, currency *string
 		var amount *int64
 		_, err := pgx.ForEachRow(rows, []any{&e.ID, &kind, &actor, &e.RequestID, &e.Memo, &e.PostedAt,
-			&account, &currency, &amount}, func() error {
+			&e.ReversesEntryID, &account, &currency, &amount}, func() error {
 			if n := len(entries); n == 0 || entries[n-1].ID != e.ID {
 				e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
 				entries = append(entries, e) // e has no postings: they are appended below

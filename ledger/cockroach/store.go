@@ -33,13 +33,14 @@ type Options struct {
 	// subscriptions). 1 is the single counter row, kept to measure the
 	// difference.
 	PromoShards int
-	// MoveBatch is the most moves (transfers, deposits, withdrawals) that
-	// one transaction carries when they arrive together (group commit, see
-	// batch.go); 32 by default. 1 turns batching off: every move is a
-	// transaction of its own.
+	// MoveBatch is the most entries (from transfers, deposits,
+	// withdrawals, general entries, reversals and independent batches)
+	// that one transaction carries when they arrive together (group
+	// commit, see batch.go); 32 by default. 1 turns batching off: every
+	// entry is a transaction of its own.
 	MoveBatch int
-	// MoveLanes is how many transactions of batched moves run at once;
-	// the moves that arrive meanwhile wait for the next. 2 by default.
+	// MoveLanes is how many transactions of batched entries run at once;
+	// the entries that arrive meanwhile wait for the next. 2 by default.
 	MoveLanes int
 	// MaxRetries bounds how often a transaction is retried after a
 	// serialization failure; 30 by default.
@@ -48,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	// OnRetry, if set, is told of every failed attempt that will be retried.
 	OnRetry func(attempt int, err error)
+	// OnRuleDisagreement, if set, is told of every entry on which the
+	// posting statement and the ledger's rules in Go disagree (a bug in one
+	// of them): whether the statement posted it, and the rules' verdict.
+	OnRuleDisagreement func(entryID string, posted bool, rule error)
 	// BeforeCommit, if set, runs just before each attempt's last round trip,
 	// which carries COMMIT; a transaction that is one round trip is split
 	// so that it runs just before COMMIT. Fault injection tests use it to
@@ -57,9 +62,8 @@ type Options struct {
 
 // The defaults of Options.MoveBatch and Options.MoveLanes. Two lanes keep
 // the database busy while one batch waits for its COMMIT's flush and the
-// other runs, and let the moves that arrive meanwhile gather into batches
-// of about a quarter of the callers each: in ledger-bench on two cores,
-// three lanes made smaller batches and no more transfers a second.
+// other runs, and let the entries that arrive meanwhile gather into
+// batches (docs/benchmark.md has the measurements).
 const (
 	DefaultMoveBatch = 32
 	DefaultMoveLanes = 2

@@ -36,6 +36,18 @@ type txn struct {
 
 const sqlBegin = "BEGIN ISOLATION LEVEL SERIALIZABLE"
 
+// rollback ends a transaction that is open, discarding its writes.
+func (t *txn) rollback(ctx context.Context) error {
+	if !t.begun || t.committed {
+		return nil
+	}
+	if _, err := t.conn.Exec(ctx, "ROLLBACK"); err != nil {
+		return err
+	}
+	t.begun = false
+	return nil
+}
+
 // send sends b as one round trip, beginning the transaction first if this
 // is its first batch. The caller reads b's results and closes them.
 func (t *txn) send(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {

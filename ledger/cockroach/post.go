@@ -1,0 +1,387 @@
+package cockroach
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// The posting engine. Every entry that moves money, whatever call made it
+// (a transfer, a deposit, a withdrawal, a capture, a subscription, a
+// general entry, a reversal, each item of a batch), is a proposal posted by
+// one statement, sqlPost: alone, or in a batch with others (batch.go). The
+// statement applies the ledger's rules where they gate its writes, and
+// ledger.CheckProposals, applied to what the statement read, says why an
+// entry was refused.
+
+// proposal is one entry on its way through the engine.
+type proposal struct {
+	ctx context.Context
+	rq  *request
+	e   ledger.Entry // ID and PostedAt are set by each attempt
+	// legs are e's postings, one each, with the shard rows they change and
+	// what the statement read of them.
+	legs []ledger.Leg
+	// excludeHold is a hold the debited account's held amount leaves out:
+	// the hold a capture takes.
+	excludeHold string
+	// result is what the request's record keeps for a replay; the entry
+	// when nil.
+	result func(ledger.Entry) any
+
+	// posted and reversed are what the last attempt's statement said: the
+	// entry was posted; the entry it reverses was reversed already.
+	posted, reversed bool
+
+	// The group-commit queue's (batch.go).
+	state atomic.Int32
+	done  chan struct{} // closed when out, err and alone are set
+	out   ledger.Entry
+	err   error
+	alone bool // the batch did not post it: the caller posts it alone
+}
+
+// nilHold is a hold id no hold has: the held amount leaves out no hold.
+const nilHold = "00000000-0000-0000-0000-000000000000"
+
+// productFlow marks the postings of an entry that debit the bank's own
+// accounts by the design of the call that makes it (a deposit debits the
+// vault), which any caller of that call may post.
+type productFlow []bool
+
+// newProposal is e posted by ctx's caller, whose request has fingerprint
+// fp. A posting may debit an internal account if the caller is privileged
+// or flow marks it.
+func (s *Store) newProposal(ctx context.Context, fp []byte, e ledger.Entry, flow productFlow) *proposal {
+	e.Actor = ledger.ActorFrom(ctx)
+	p := &proposal{ctx: ctx, rq: newRequest(ctx, e.RequestID, fp, nil), e: e, legs: make([]ledger.Leg, len(e.Postings))}
+	privileged := ledger.Privileged(ctx)
+	for i, posting := range e.Postings {
+		p.legs[i] = ledger.Leg{Posting: posting, MayDebitInternal: privileged || i < len(flow) && flow[i], Shard: -1}
+	}
+	return p
+}
+
+// begin starts an attempt: a new entry id, the time, and the state read by
+// an earlier attempt forgotten. A leg without a shard row yet gets one of
+// its account's at random.
+func (p *proposal) begin(now time.Time) {
+	p.e.ID, p.e.PostedAt, p.posted, p.reversed = uuid.NewString(), now, false, false
+	for i := range p.legs {
+		l := &p.legs[i]
+		*l = ledger.Leg{Posting: l.Posting, Shard: l.Shard, MayDebitInternal: l.MayDebitInternal}
+	}
+}
+
+// pickShards gives each leg without a shard row one of its account's, at
+// random.
+func (s *Store) pickShards(p *proposal) {
+	for i := range p.legs {
+		if l := &p.legs[i]; l.Shard < 0 {
+			l.Shard = 0
+			if n := s.shards(l.Posting.AccountID); n > 1 {
+				l.Shard = rand.IntN(n)
+			}
+		}
+	}
+}
+
+// postArgs are sqlPost's arrays: one element per entry, then one per
+// posting.
+type postArgs struct {
+	ids                        [][16]byte // UUIDs, as bytes: see sealer.go
+	kinds, actors, reqs, memos []string
+	fps, results               [][]byte
+	reverses                   []pgtype.UUID
+	seqs, shards               []int32
+	entries, excls             [][16]byte
+	accounts, currencies       []string
+	amounts                    []int64
+	internalOK                 []bool
+	bySeq                      []*ledger.Leg
+	owners                     []*proposal
+}
+
+// queuePost queues sqlPost for props into b, all posting at now: atomic
+// posts all or none. The statement's answer fills each proposal's legs and
+// posted flags when b is sent.
+func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) error {
+	n := 0
+	for _, p := range props {
+		n += len(p.legs)
+	}
+	a := postArgs{bySeq: make([]*ledger.Leg, 0, n), owners: make([]*proposal, 0, n)}
+	for _, p := range props {
+		id, err := uuid.Parse(p.e.ID)
+		if err != nil {
+			return err
+		}
+		var result any = p.e
+		if p.result != nil {
+			result = p.result(p.e)
+		}
+		buf, err := json.Marshal(result)
+		if err != nil {
+			return err
+		}
+		var rev pgtype.UUID
+		if p.e.ReversesEntryID != "" {
+			if rev.Bytes, err = uuid.Parse(p.e.ReversesEntryID); err != nil {
+				return err
+			}
+			rev.Valid = true
+		}
+		excl := uuid.UUID{}
+		if p.excludeHold != "" {
+			if excl, err = uuid.Parse(p.excludeHold); err != nil {
+				return err
+			}
+		}
+		a.ids = append(a.ids, id)
+		a.kinds = append(a.kinds, p.e.Kind.String())
+		a.actors = append(a.actors, string(p.rq.actor))
+		a.reqs = append(a.reqs, p.rq.id)
+		a.memos = append(a.memos, p.e.Memo)
+		a.fps = append(a.fps, p.rq.fp)
+		a.results = append(a.results, buf)
+		a.reverses = append(a.reverses, rev)
+		for i := range p.legs {
+			l := &p.legs[i]
+			a.seqs = append(a.seqs, int32(len(a.bySeq)))
+			a.entries = append(a.entries, id)
+			a.accounts = append(a.accounts, l.Posting.AccountID)
+			a.shards = append(a.shards, int32(l.Shard))
+			a.amounts = append(a.amounts, l.Posting.Amount)
+			a.currencies = append(a.currencies, l.Posting.Currency)
+			a.excls = append(a.excls, excl)
+			a.internalOK = append(a.internalOK, l.MayDebitInternal)
+			a.bySeq = append(a.bySeq, l)
+			a.owners = append(a.owners, p)
+		}
+	}
+	b.Queue(sqlPost, a.ids, a.kinds, a.actors, a.reqs, a.memos, a.fps, a.results, a.reverses,
+		a.seqs, a.entries, a.accounts, a.shards, a.amounts, a.currencies, a.excls, a.internalOK,
+		now, ledger.MaxBalance, atomic,
+	).Query(func(rows pgx.Rows) error { return a.read(rows) })
+	return nil
+}
+
+// read takes sqlPost's answer: one row per posting, in order.
+func (a *postArgs) read(rows pgx.Rows) error {
+	for rows.Next() {
+		var (
+			seq                 int32
+			found, posted, revd bool
+			customer, cur       string
+			kind, status        string
+			shards              int32
+			balance, held       int64
+		)
+		if err := rows.Scan(&seq, &found, &customer, &cur, &kind, &status, &shards, &balance, &held,
+			&posted, &revd); err != nil {
+			return err
+		}
+		if seq < 0 || int(seq) >= len(a.bySeq) {
+			return errors.New("the posting statement answered for a posting it was not given")
+		}
+		l, p := a.bySeq[seq], a.owners[seq]
+		p.posted, p.reversed = posted, revd
+		if found {
+			l.Found = true
+			l.Account = ledger.Account{ID: l.Posting.AccountID, CustomerID: customer, Currency: cur,
+				Kind: kinds[kind], Status: statuses[status], Shards: int(shards)}
+			l.Posted, l.Held = balance, held
+		}
+	}
+	return rows.Err()
+}
+
+// verdicts applies the ledger's rules to what the statement read for
+// props, and reports each disagreement between the rules and the
+// statement.
+func (s *Store) verdicts(props []*proposal, atomic bool) []error {
+	batch := make([]ledger.Proposal, len(props))
+	for i, p := range props {
+		batch[i] = ledger.Proposal{Legs: p.legs, AlreadyReversed: p.reversed}
+	}
+	errs := ledger.CheckProposals(batch, atomic)
+	for i, p := range props {
+		if p.posted != (errs[i] == nil) {
+			s.disagree(p, errs[i])
+		}
+	}
+	return errs
+}
+
+// disagree reports that the statement and the rules in Go gave p different
+// verdicts: a bug in one of them. A posted entry that the rules refuse is
+// the worse.
+func (s *Store) disagree(p *proposal, rule error) {
+	if p.posted {
+		s.opt.Logger.Error("LEDGER RULE BROKEN: the database posted an entry the ledger's rules refuse",
+			"entry", p.e.ID, "request_id", p.rq.id, "rule", rule)
+	} else {
+		s.opt.Logger.Error("the database refused an entry the ledger's rules allow",
+			"entry", p.e.ID, "request_id", p.rq.id)
+	}
+	if s.opt.OnRuleDisagreement != nil {
+		s.opt.OnRuleDisagreement(p.e.ID, p.posted, rule)
+	}
+}
+
+// refusal is why p was not posted: the rules' verdict, or an internal error
+// if they allow it. An account that does not exist and that the ledger
+// opens itself when first needed is opened and the entry posted again.
+func (s *Store) refusal(p *proposal, verdict error) error {
+	if verdict == nil {
+		return ledger.Errorf(ledger.CodeInternal, "entry refused for no known reason")
+	}
+	if ledger.ErrorCode(verdict) == ledger.CodeAccountNotFound {
+		for _, l := range p.legs {
+			if !l.Found && s.opensItself(l.Posting) {
+				return missingSystemAccount{id: l.Posting.AccountID, currency: l.Posting.Currency}
+			}
+		}
+	}
+	return verdict
+}
+
+// post posts p, whose result is its entry: in a batch with others when the
+// store is busy (batch.go), else alone.
+func (s *Store) post(ctx context.Context, p *proposal) (ledger.Entry, error) {
+	if s.batcher == nil {
+		return s.postAlone(ctx, p)
+	}
+	if err := s.batcher.do(ctx, p); err != nil {
+		return ledger.Entry{}, err
+	}
+	if p.alone {
+		return s.postAlone(ctx, p)
+	}
+	return p.out, p.err
+}
+
+// postAlone posts p by itself in one round trip: BEGIN, sqlPost, COMMIT.
+// sqlPost writes only if the ledger's rules allow the entry; when it does
+// not, the empty transaction commits and the rules, applied to what the
+// statement read, say why.
+//
+// An attempt after a unique violation on the idempotency record (a twin
+// request committed first) looks the record up in a round trip of its own
+// before sqlPost: sqlPost's writes cannot be taken back once sent.
+func (s *Store) postAlone(ctx context.Context, p *proposal) (ledger.Entry, error) {
+	var out ledger.Entry
+	p.rq.out = &out
+	err := s.withSystemAccounts(ctx, func() error {
+		return s.inTx(ctx, func(t *txn) error {
+			now := s.now()
+			p.begin(now)
+			s.pickShards(p)
+			if t.lookup {
+				b := &pgx.Batch{}
+				p.rq.queueLookup(t, b)
+				if err := t.exec(ctx, b); err != nil || p.rq.replay {
+					return err
+				}
+			}
+			b := &pgx.Batch{}
+			if onPostgres(t.conn) {
+				b.Queue(sqlGenericPlan)
+			}
+			if err := queuePost(b, []*proposal{p}, now, false); err != nil {
+				return err
+			}
+			if err := t.commit(ctx, b); err != nil {
+				return err
+			}
+			verdict := s.verdicts([]*proposal{p}, false)[0]
+			if !p.posted {
+				return p.rq.refuse(ctx, t, s.refusal(p, verdict))
+			}
+			out = p.e
+			return nil
+		})
+	})
+	return out, err
+}
+
+// postInTx queues p into b as a batch of one, for a call whose transaction
+// does more than post (a capture, a subscription), and returns a function
+// that, once b is sent, says whether p was posted and why not.
+func (s *Store) postInTx(t *txn, b *pgx.Batch, p *proposal, now time.Time) (func() error, error) {
+	p.begin(now)
+	s.pickShards(p)
+	if onPostgres(t.conn) {
+		b.Queue(sqlGenericPlan)
+	}
+	if err := queuePost(b, []*proposal{p}, now, false); err != nil {
+		return nil, err
+	}
+	return func() error {
+		verdict := s.verdicts([]*proposal{p}, false)[0]
+		if p.posted {
+			return nil
+		}
+		return s.refusal(p, verdict)
+	}, nil
+}
+
+// shards is how many balance rows an account has. It follows from the id:
+// the ledger's vault and settlement accounts have VaultShards, each ATM's
+// cash account ATMShards, every other account one.
+func (s *Store) shards(accountID string) int {
+	switch {
+	case strings.HasPrefix(accountID, "sys:vault:"), strings.HasPrefix(accountID, "sys:settlement:"):
+		return s.opt.VaultShards
+	case strings.HasPrefix(accountID, "sys:atm:"):
+		return s.opt.ATMShards
+	}
+	return 1
+}
+
+// opensItself reports whether the account of posting p is one of the
+// ledger's own that it opens when first needed: a vault, settlement or ATM
+// cash account, in the currency its id names.
+func (s *Store) opensItself(p ledger.Posting) bool {
+	id := p.AccountID
+	return (strings.HasPrefix(id, "sys:vault:") || strings.HasPrefix(id, "sys:settlement:") ||
+		strings.HasPrefix(id, "sys:atm:")) && strings.HasSuffix(id, ":"+p.Currency)
+}
+
+// missingSystemAccount is returned by a transaction that needs one of the
+// ledger's own accounts that does not exist yet.
+type missingSystemAccount struct{ id, currency string }
+
+func (m missingSystemAccount) Error() string { return "system account " + m.id + " does not exist yet" }
+
+// withSystemAccounts runs fn, and when fn needs a system account (vault,
+// ATM cash, settlement) that does not exist yet, opens it and runs fn again.
+func (s *Store) withSystemAccounts(ctx context.Context, fn func() error) error {
+	for range 3 {
+		err := fn()
+		var m missingSystemAccount
+		if !errors.As(err, &m) {
+			return err
+		}
+		a := ledger.Account{ID: m.id, Currency: m.currency, Kind: ledger.KindInternal, Status: ledger.StatusActive,
+			Shards: s.shards(m.id), CreatedAt: s.now()}
+		if err := s.inTx(ctx, func(t *txn) error {
+			b := &pgx.Batch{}
+			queueEnsureAccount(b, a)
+			return t.commit(ctx, b)
+		}); err != nil {
+			return err
+		}
+	}
+	return ledger.Errorf(ledger.CodeInternal, "system accounts could not be opened")
+}
