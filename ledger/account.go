@@ -82,6 +82,17 @@ func (a Account) CheckPostable(currency string) error {
 	return nil
 }
 
+// CheckDebitor returns DEBIT_NOT_PERMITTED when a caller may not debit the
+// account (or hold its money): an internal account, which may go negative,
+// takes the operator's authority or a product flow that debits it by
+// design (mayDebitInternal).
+func (a Account) CheckDebitor(mayDebitInternal bool) error {
+	if a.Kind != KindCustomer && !mayDebitInternal {
+		return Errorf(CodeDebitNotPermitted, "account %s is the bank's own: this caller may not debit it", a.ID)
+	}
+	return nil
+}
+
 // CheckDebit returns INSUFFICIENT_FUNDS if debiting amount would take a
 // customer account's available balance (posted minus held) below zero.
 // posted and held are the balance before the debit. Internal accounts may go

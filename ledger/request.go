@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"strings"
@@ -111,6 +112,16 @@ func (r OpenAccountRequest) Validate() error {
 		v.add("kind", "must be CUSTOMER or INTERNAL")
 	}
 	return v.err()
+}
+
+// Authorize refuses an INTERNAL account to a caller without the
+// operator's authority: an internal account may go negative, so whoever
+// may debit one could create money.
+func (r OpenAccountRequest) Authorize(ctx context.Context) error {
+	if r.Kind == KindInternal && !Privileged(ctx) {
+		return Errorf(CodeAccountKindNotPermitted, "only an operator may open an internal account")
+	}
+	return nil
 }
 
 // Validate reports every invalid field of r.

@@ -99,8 +99,10 @@ func checkProposal(p Proposal, before func(Leg) (down, up int64)) error {
 		if !l.Found {
 			return Errorf(CodeAccountNotFound, "account %s not found", l.Posting.AccountID)
 		}
-		if l.Posting.Amount < 0 && l.Account.Kind != KindCustomer && !l.MayDebitInternal {
-			return Errorf(CodeDebitNotPermitted, "account %s is the bank's own: this caller may not debit it", l.Account.ID)
+		if l.Posting.Amount < 0 {
+			if err := l.Account.CheckDebitor(l.MayDebitInternal); err != nil {
+				return err
+			}
 		}
 		if err := l.Account.CheckPostable(l.Posting.Currency); err != nil {
 			return err

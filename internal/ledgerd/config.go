@@ -36,6 +36,9 @@ type Limits struct {
 	// batching off.
 	MoveBatch int `yaml:"move_batch"`
 	MoveLanes int `yaml:"move_lanes"`
+	// MaxBatchItems is the most items one SubmitBatch may carry in the
+	// compartment; zero takes ledger.MaxBatchItems (1,000).
+	MaxBatchItems int `yaml:"max_batch_items"`
 }
 
 func (l Limits) settings(name string) bulkhead.Settings {
@@ -79,25 +82,34 @@ func DefaultIsolation() Isolation {
 				PoolSize: 8, StatementTimeout: 2 * time.Second},
 			"audit": {MaxConcurrent: 2, MaxQueue: 4, MaxWait: 200 * time.Millisecond, Timeout: 10 * time.Second,
 				SlowCall: -1, PoolSize: 2, StatementTimeout: 10 * time.Second},
+			// Settlement files and payroll runs: a few large batches at a
+			// time, on connections of their own, so that a batch of a
+			// thousand transfers never takes routine payments' slots. Each
+			// transaction carries up to 250 of the batches' entries.
+			"batch": {MaxConcurrent: 4, MaxQueue: 32, MaxWait: 2 * time.Second, Timeout: 30 * time.Second,
+				SlowCall: -1, PoolSize: 4, StatementTimeout: 10 * time.Second, MoveBatch: 250, MaxBatchItems: 1000},
 		},
 		Methods: map[string]string{
-			ledgerv1.AccountService_OpenAccount_FullMethodName: "routine",
-			ledgerv1.AccountService_GetAccount_FullMethodName:  "teller",
-			ledgerv1.AccountService_GetBalance_FullMethodName:  "teller",
-			ledgerv1.AccountService_ListEntries_FullMethodName: "teller",
-			ledgerv1.PaymentService_Deposit_FullMethodName:     "routine",
-			ledgerv1.PaymentService_Transfer_FullMethodName:    "routine",
-			ledgerv1.PaymentService_Withdraw_FullMethodName:    "routine",
-			ledgerv1.PaymentService_PlaceHold_FullMethodName:   "routine",
-			ledgerv1.PaymentService_CaptureHold_FullMethodName: "routine",
-			ledgerv1.PaymentService_VoidHold_FullMethodName:    "routine",
-			ledgerv1.PromoService_CreatePromo_FullMethodName:   "promo",
-			ledgerv1.PromoService_GetPromo_FullMethodName:      "promo",
-			ledgerv1.PromoService_Subscribe_FullMethodName:     "promo",
-			ledgerv1.AuditService_ListJournal_FullMethodName:   "audit",
-			ledgerv1.AuditService_StreamJournal_FullMethodName: "audit",
-			ledgerv1.AuditService_GetCheckpoint_FullMethodName: "audit",
-			ledgerv1.AuditService_VerifyJournal_FullMethodName: "audit",
+			ledgerv1.AccountService_OpenAccount_FullMethodName:  "routine",
+			ledgerv1.AccountService_GetAccount_FullMethodName:   "teller",
+			ledgerv1.AccountService_GetBalance_FullMethodName:   "teller",
+			ledgerv1.AccountService_ListEntries_FullMethodName:  "teller",
+			ledgerv1.PaymentService_Deposit_FullMethodName:      "routine",
+			ledgerv1.PaymentService_Transfer_FullMethodName:     "routine",
+			ledgerv1.PaymentService_Withdraw_FullMethodName:     "routine",
+			ledgerv1.PaymentService_PlaceHold_FullMethodName:    "routine",
+			ledgerv1.PaymentService_CaptureHold_FullMethodName:  "routine",
+			ledgerv1.PaymentService_VoidHold_FullMethodName:     "routine",
+			ledgerv1.PaymentService_PostEntry_FullMethodName:    "routine",
+			ledgerv1.PaymentService_ReverseEntry_FullMethodName: "routine",
+			ledgerv1.PaymentService_SubmitBatch_FullMethodName:  "batch",
+			ledgerv1.PromoService_CreatePromo_FullMethodName:    "promo",
+			ledgerv1.PromoService_GetPromo_FullMethodName:       "promo",
+			ledgerv1.PromoService_Subscribe_FullMethodName:      "promo",
+			ledgerv1.AuditService_ListJournal_FullMethodName:    "audit",
+			ledgerv1.AuditService_StreamJournal_FullMethodName:  "audit",
+			ledgerv1.AuditService_GetCheckpoint_FullMethodName:  "audit",
+			ledgerv1.AuditService_VerifyJournal_FullMethodName:  "audit",
 		},
 		Shared: Limits{MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
 			PoolSize: 32, StatementTimeout: 2 * time.Second},

@@ -175,8 +175,9 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 			def = store
 		}
 		compartments = append(compartments, server.CompartmentConfig{
-			Settings: l.settings(name),
-			Ledger:   store,
+			Settings:      l.settings(name),
+			Ledger:        store,
+			MaxBatchItems: l.MaxBatchItems,
 			Pool: func() (int32, int32) {
 				st := pool.Stat()
 				return st.MaxConns(), st.AcquiredConns()

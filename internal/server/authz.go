@@ -45,7 +45,7 @@ var readers = []identity.Role{channel, teller, auditor, operator}
 // (checkpoint and verification, which show no customer data), but not
 // the journal's entries.
 var permissions = map[string][]identity.Role{
-	ledgerv1.AccountService_OpenAccount_FullMethodName: {channel, teller},
+	ledgerv1.AccountService_OpenAccount_FullMethodName: {channel, teller, operator}, // INTERNAL: operator only
 	ledgerv1.AccountService_GetAccount_FullMethodName:  readers,
 	ledgerv1.AccountService_GetBalance_FullMethodName:  readers,
 	ledgerv1.AccountService_ListEntries_FullMethodName: readers,
@@ -56,6 +56,11 @@ var permissions = map[string][]identity.Role{
 	ledgerv1.PaymentService_PlaceHold_FullMethodName:   {channel},
 	ledgerv1.PaymentService_CaptureHold_FullMethodName: {channel},
 	ledgerv1.PaymentService_VoidHold_FullMethodName:    {channel},
+	// Channels debit only customer accounts; operators any. Each item of a
+	// batch is authorized as its own call.
+	ledgerv1.PaymentService_PostEntry_FullMethodName:    {channel, operator},
+	ledgerv1.PaymentService_ReverseEntry_FullMethodName: {channel, operator},
+	ledgerv1.PaymentService_SubmitBatch_FullMethodName:  {channel, teller, operator},
 
 	ledgerv1.PromoService_CreatePromo_FullMethodName: {operator},
 	ledgerv1.PromoService_GetPromo_FullMethodName:    {channel, operator},
@@ -114,17 +119,50 @@ const (
 	failHandshake     = "tls_handshake"
 )
 
-// authorize returns the actor of a call of method, or the status that
+// caller is who makes a call, once authorized: the actor the journal
+// records, and the roles whose permissions it has (every role in plaintext
+// mode).
+type caller struct {
+	actor ledger.Actor
+	roles []identity.Role
+}
+
+type callerKey struct{}
+
+// withCaller returns ctx carrying c, as the ledger sees it too: its actor,
+// and the operator's authority over the bank's own accounts for an
+// operator (and in plaintext mode, where every caller has every role).
+func withCaller(ctx context.Context, c caller) context.Context {
+	ctx = ledger.WithActor(context.WithValue(ctx, callerKey{}, c), c.actor)
+	if slices.Contains(c.roles, operator) {
+		ctx = ledger.WithPrivilege(ctx)
+	}
+	return ctx
+}
+
+// mayCall reports whether the caller of ctx may call method: how a batch
+// authorizes each of its items as its own call.
+func mayCall(ctx context.Context, method string) bool {
+	c, _ := ctx.Value(callerKey{}).(caller)
+	for _, r := range permissions[method] {
+		if slices.Contains(c.roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// authorize returns the caller of a call of method, or the status that
 // refuses it: UNAUTHENTICATED before PERMISSION_DENIED, so that a caller
 // who is nobody learns nothing about the table. callID names the call in
 // a refusal; it is only asked for then.
-func (a *authorizer) authorize(ctx context.Context, method string, callID func() string) (ledger.Actor, error) {
+func (a *authorizer) authorize(ctx context.Context, method string, callID func() string) (caller, error) {
 	roles, listed := permissions[method]
 	if a.plaintext {
 		if !listed {
-			return "", a.deny(ctx, method, callID(), "dev")
+			return caller{}, a.deny(ctx, method, callID(), "dev")
 		}
-		return PlaintextActor, nil
+		return caller{actor: PlaintextActor, roles: identity.Roles}, nil
 	}
 	id, why, err := a.caller(ctx)
 	if err != nil {
@@ -132,12 +170,12 @@ func (a *authorizer) authorize(ctx context.Context, method string, callID func()
 		call := callID()
 		a.log.WarnContext(ctx, "authentication failed", "peer", peerAddr(ctx), "method", method,
 			"call_id", call, "reason", why, "error", err)
-		return "", transportError(reasonUnauthenticated, call)
+		return caller{}, transportError(reasonUnauthenticated, call)
 	}
 	if !slices.Contains(roles, id.Role) {
-		return "", a.deny(ctx, method, callID(), id.String())
+		return caller{}, a.deny(ctx, method, callID(), id.String())
 	}
-	return id.Actor(), nil
+	return caller{actor: id.Actor(), roles: []identity.Role{id.Role}}, nil
 }
 
 func (a *authorizer) deny(ctx context.Context, method, callID, who string) error {
@@ -194,22 +232,22 @@ func (a *authorizer) tap(ctx context.Context, info *tap.Info) (context.Context, 
 // go-grpc-middleware's auth package: its per-service AuthFuncOverride would
 // let a service skip this table.
 
-// unary authorizes the call and gives it its actor.
+// unary authorizes the call and gives it its caller.
 func (a *authorizer) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	actor, err := a.authorize(ctx, info.FullMethod, func() string { return CallID(ctx) })
+	c, err := a.authorize(ctx, info.FullMethod, func() string { return CallID(ctx) })
 	if err != nil {
 		return nil, err
 	}
-	return next(ledger.WithActor(ctx, actor), req)
+	return next(withCaller(ctx, c), req)
 }
 
-// stream authorizes the stream and gives it its actor.
+// stream authorizes the stream and gives it its caller.
 func (a *authorizer) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	actor, err := a.authorize(ss.Context(), info.FullMethod, func() string { return CallID(ss.Context()) })
+	c, err := a.authorize(ss.Context(), info.FullMethod, func() string { return CallID(ss.Context()) })
 	if err != nil {
 		return err
 	}
-	return next(srv, &wrappedStream{ServerStream: ss, ctx: ledger.WithActor(ss.Context(), actor)})
+	return next(srv, &wrappedStream{ServerStream: ss, ctx: withCaller(ss.Context(), c)})
 }
 
 // Describe implements prometheus.Collector.

@@ -50,8 +50,8 @@ func TestUnlistedMethodIsRefused(t *testing.T) {
 	if _, err := a.authorize(context.Background(), "/ledger.v1.AccountService/CloseAll", callID); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("unlisted method: %v, want PERMISSION_DENIED", err)
 	}
-	actor, err := a.authorize(context.Background(), "/ledger.v1.AccountService/GetBalance", callID)
-	if err != nil || actor != PlaintextActor {
-		t.Fatalf("listed method in plaintext: %q, %v", actor, err)
+	c, err := a.authorize(context.Background(), "/ledger.v1.AccountService/GetBalance", callID)
+	if err != nil || c.actor != PlaintextActor {
+		t.Fatalf("listed method in plaintext: %q, %v", c.actor, err)
 	}
 }

@@ -34,17 +34,20 @@ import (
 // t teller, a auditor, o operator. Every method the server registers must
 // have a row; AuditService is listed before it is served.
 var wantAllowed = map[string]string{
-	"/ledger.v1.AccountService/OpenAccount": "ct",
+	"/ledger.v1.AccountService/OpenAccount": "cto",
 	"/ledger.v1.AccountService/GetAccount":  "ctao",
 	"/ledger.v1.AccountService/GetBalance":  "ctao",
 	"/ledger.v1.AccountService/ListEntries": "ctao",
 
-	"/ledger.v1.PaymentService/Deposit":     "ct",
-	"/ledger.v1.PaymentService/Withdraw":    "ct",
-	"/ledger.v1.PaymentService/Transfer":    "c",
-	"/ledger.v1.PaymentService/PlaceHold":   "c",
-	"/ledger.v1.PaymentService/CaptureHold": "c",
-	"/ledger.v1.PaymentService/VoidHold":    "c",
+	"/ledger.v1.PaymentService/Deposit":      "ct",
+	"/ledger.v1.PaymentService/Withdraw":     "ct",
+	"/ledger.v1.PaymentService/Transfer":     "c",
+	"/ledger.v1.PaymentService/PlaceHold":    "c",
+	"/ledger.v1.PaymentService/CaptureHold":  "c",
+	"/ledger.v1.PaymentService/VoidHold":     "c",
+	"/ledger.v1.PaymentService/PostEntry":    "co",
+	"/ledger.v1.PaymentService/ReverseEntry": "co",
+	"/ledger.v1.PaymentService/SubmitBatch":  "cto",
 
 	"/ledger.v1.PromoService/CreatePromo": "o",
 	"/ledger.v1.PromoService/GetPromo":    "co",

@@ -29,7 +29,7 @@ func balancePB(b ledger.Balance) *ledgerv1.Balance {
 func entryPB(e ledger.Entry) *ledgerv1.Entry {
 	out := &ledgerv1.Entry{
 		EntryId: e.ID, Kind: ledgerv1.EntryKind(e.Kind), RequestId: e.RequestID, Memo: e.Memo,
-		PostedAt: timestamppb.New(e.PostedAt), Actor: string(e.Actor),
+		PostedAt: timestamppb.New(e.PostedAt), Actor: string(e.Actor), ReversesEntryId: e.ReversesEntryID,
 	}
 	for _, p := range e.Postings {
 		out.Postings = append(out.Postings, &ledgerv1.Posting{AccountId: p.AccountID, Currency: p.Currency, Amount: p.Amount})
@@ -63,7 +63,7 @@ func statementPB(p ledger.StatementPage) *ledgerv1.ListEntriesResponse {
 	for _, l := range p.Lines {
 		out.Lines = append(out.Lines, &ledgerv1.StatementLine{
 			EntryId: l.EntryID, Kind: ledgerv1.EntryKind(l.Kind), Amount: l.Amount, Memo: l.Memo,
-			PostedAt: timestamppb.New(l.PostedAt), BalanceAfter: l.BalanceAfter,
+			PostedAt: timestamppb.New(l.PostedAt), BalanceAfter: l.BalanceAfter, ReversesEntryId: l.ReversesEntryID,
 		})
 	}
 	return out

@@ -2,7 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
+
+	"google.golang.org/grpc/status"
 
 	"github.com/corebanking/ledger/ledger"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
@@ -51,6 +55,7 @@ type payments struct {
 	ledgerv1.UnimplementedPaymentServiceServer
 	l   ledger.Ledger
 	now func() time.Time
+	log *slog.Logger
 }
 
 func (s *payments) Deposit(ctx context.Context, r *ledgerv1.DepositRequest) (*ledgerv1.DepositResponse, error) {
@@ -99,4 +104,81 @@ func (s *payments) VoidHold(ctx context.Context, r *ledgerv1.VoidHoldRequest) (*
 		return nil, err
 	}
 	return &ledgerv1.VoidHoldResponse{Hold: holdPB(h, s.now)}, nil
+}
+
+func (s *payments) PostEntry(ctx context.Context, r *ledgerv1.PostEntryRequest) (*ledgerv1.PostEntryResponse, error) {
+	e, err := ledgerFor(ctx, s.l).PostEntry(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.PostEntryResponse{Entry: entryPB(e)}, nil
+}
+
+func (s *payments) ReverseEntry(ctx context.Context, r *ledgerv1.ReverseEntryRequest) (*ledgerv1.ReverseEntryResponse, error) {
+	e, err := ledgerFor(ctx, s.l).ReverseEntry(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.ReverseEntryResponse{Entry: entryPB(e)}, nil
+}
+
+// SubmitBatch authorizes each item as its own call, refusing for that item
+// alone what its caller may not call (in an atomic batch, then, the whole
+// batch), and gives each item its result: its entry, or the status its own
+// call would have returned.
+func (s *payments) SubmitBatch(ctx context.Context, r *ledgerv1.SubmitBatchRequest) (*ledgerv1.SubmitBatchResponse, error) {
+	if limit := batchLimit(ctx); len(r.GetItems()) > limit {
+		return nil, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "batch over the compartment's limit",
+			Fields: []ledger.FieldViolation{{Field: "items", Description: fmt.Sprintf("must have at most %d items", limit)}}}
+	}
+	req := r.Ledger()
+	results := make([]ledger.BatchResult, len(req.Items))
+	allowed := ledger.SubmitBatchRequest{Atomic: req.Atomic}
+	var at []int // the item of each allowed one
+	for i, item := range req.Items {
+		if m := itemMethod(item); m != "" && !mayCall(ctx, m) {
+			results[i].Err = transportError(reasonPermissionDenied, CallID(ctx))
+			continue
+		}
+		allowed.Items, at = append(allowed.Items, item), append(at, i)
+	}
+	switch {
+	case req.Atomic && len(at) < len(req.Items):
+		for _, i := range at {
+			results[i].Err = ledger.Errorf(ledger.CodeBatchItemNotApplied, "another item may not be called")
+		}
+	case len(at) > 0:
+		out, err := ledgerFor(ctx, s.l).SubmitBatch(ctx, allowed)
+		if err != nil {
+			return nil, err
+		}
+		for k, res := range out {
+			results[at[k]] = res
+		}
+	}
+	resp := &ledgerv1.SubmitBatchResponse{Results: make([]*ledgerv1.BatchResult, len(results))}
+	for i, res := range results {
+		if res.Err != nil {
+			st := status.Convert(toStatus(ctx, s.log, ledgerv1.PaymentService_SubmitBatch_FullMethodName, res.Err))
+			resp.Results[i] = &ledgerv1.BatchResult{Outcome: &ledgerv1.BatchResult_Error{Error: st.Proto()}}
+			continue
+		}
+		resp.Results[i] = &ledgerv1.BatchResult{Outcome: &ledgerv1.BatchResult_Entry{Entry: entryPB(res.Entry)}}
+	}
+	return resp, nil
+}
+
+// itemMethod is the call that a batch item stands for.
+func itemMethod(item ledger.BatchItem) string {
+	switch {
+	case item.Transfer != nil:
+		return ledgerv1.PaymentService_Transfer_FullMethodName
+	case item.Deposit != nil:
+		return ledgerv1.PaymentService_Deposit_FullMethodName
+	case item.Withdraw != nil:
+		return ledgerv1.PaymentService_Withdraw_FullMethodName
+	case item.PostEntry != nil:
+		return ledgerv1.PaymentService_PostEntry_FullMethodName
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -30,14 +31,18 @@ type CompartmentConfig struct {
 	// Pool reports the compartment's database pool: its size and the
 	// connections in use. Optional.
 	Pool func() (max, acquired int32)
+	// MaxBatchItems is the most items a SubmitBatch in this compartment may
+	// carry; ledger.MaxBatchItems when zero.
+	MaxBatchItems int
 }
 
 // compartment is a running CompartmentConfig.
 type compartment struct {
 	*bulkhead.Compartment
-	ledger  ledger.Ledger
-	pool    func() (max, acquired int32)
-	latency prometheus.Observer
+	ledger        ledger.Ledger
+	pool          func() (max, acquired int32)
+	latency       prometheus.Observer
+	maxBatchItems int
 }
 
 // isolation routes each method to its compartment, sheds what a compartment
@@ -58,7 +63,8 @@ func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string
 		s.OnStateChange = iso.onStateChange
 		iso.byName[s.Name] = &compartment{
 			Compartment: bulkhead.New(s), ledger: c.Ledger, pool: c.Pool,
-			latency: iso.metrics.latency.WithLabelValues(s.Name),
+			latency:       iso.metrics.latency.WithLabelValues(s.Name),
+			maxBatchItems: min(cmp.Or(c.MaxBatchItems, ledger.MaxBatchItems), ledger.MaxBatchItems),
 		}
 	}
 	for method, name := range methods {
@@ -146,6 +152,14 @@ func ledgerFor(ctx context.Context, def ledger.Ledger) ledger.Ledger {
 		return c.ledger
 	}
 	return def
+}
+
+// batchLimit is the most items a batch may carry in the call's compartment.
+func batchLimit(ctx context.Context) int {
+	if c, ok := ctx.Value(compartmentKey{}).(*compartment); ok {
+		return c.maxBatchItems
+	}
+	return ledger.MaxBatchItems
 }
 
 // Reasons for calls the bulkhead refuses.

@@ -169,7 +169,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor()), authz.stream)...),
 	)...)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
-	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
+	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now, log: cfg.Logger})
 	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{l: cfg.Ledger})
 	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
 	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: cfg.Journal, iso: iso, log: cfg.Logger, poll: cfg.JournalPoll, stopping: s.stopping})

@@ -16,6 +16,9 @@ func (s *Store) OpenAccount(ctx context.Context, r ledger.OpenAccountRequest) (l
 	if err := r.Validate(); err != nil {
 		return ledger.Account{}, err
 	}
+	if err := r.Authorize(ctx); err != nil {
+		return ledger.Account{}, err
+	}
 	fp := r.Fingerprint() // of the request as sent: a generated id is not content
 	if r.AccountID == "" {
 		r.AccountID = uuid.NewString()

@@ -53,6 +53,9 @@ func (s *Store) PlaceHold(ctx context.Context, r ledger.PlaceHoldRequest) (ledge
 		if !found {
 			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", r.AccountID))
 		}
+		if err := a.CheckDebitor(ledger.Privileged(ctx)); err != nil {
+			return rq.refuse(ctx, t, err)
+		}
 		if err := a.CheckPostable(r.Currency); err != nil {
 			return rq.refuse(ctx, t, err)
 		}

@@ -112,6 +112,55 @@ func (r *VoidHoldRequest) Ledger() ledger.VoidHoldRequest {
 func (r *VoidHoldRequest) Validate() error { return r.Ledger().Validate() }
 
 // Ledger returns the domain request.
+func (r *PostEntryRequest) Ledger() ledger.PostEntryRequest {
+	out := ledger.PostEntryRequest{RequestID: r.GetRequestId(), Memo: r.GetMemo()}
+	for _, p := range r.GetPostings() {
+		out.Postings = append(out.Postings, ledger.Posting{AccountID: p.GetAccountId(), Currency: p.GetCurrency(), Amount: p.GetAmount()})
+	}
+	return out
+}
+
+// Validate checks r against the ledger's rules.
+func (r *PostEntryRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *ReverseEntryRequest) Ledger() ledger.ReverseEntryRequest {
+	return ledger.ReverseEntryRequest{RequestID: r.GetRequestId(), EntryID: r.GetEntryId(), Memo: r.GetMemo()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *ReverseEntryRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request. An item with no operation set has no
+// field set, which the ledger refuses for that item alone.
+func (r *SubmitBatchRequest) Ledger() ledger.SubmitBatchRequest {
+	out := ledger.SubmitBatchRequest{Atomic: r.GetAtomic(), Items: make([]ledger.BatchItem, len(r.GetItems()))}
+	for i, item := range r.GetItems() {
+		switch op := item.GetOp().(type) {
+		case *BatchItem_Transfer:
+			t := op.Transfer.Ledger()
+			out.Items[i].Transfer = &t
+		case *BatchItem_Deposit:
+			d := op.Deposit.Ledger()
+			out.Items[i].Deposit = &d
+		case *BatchItem_Withdraw:
+			w := op.Withdraw.Ledger()
+			out.Items[i].Withdraw = &w
+		case *BatchItem_PostEntry:
+			e := op.PostEntry.Ledger()
+			out.Items[i].PostEntry = &e
+		}
+	}
+	return out
+}
+
+// Validate checks the batch's own fields; each item is checked as its own
+// call would be, and refused alone.
+func (r *SubmitBatchRequest) Validate() error {
+	return ledger.SubmitBatchRequest{Items: make([]ledger.BatchItem, len(r.GetItems()))}.Validate(ledger.MaxBatchItems)
+}
+
+// Ledger returns the domain request.
 func (r *CreatePromoRequest) Ledger() ledger.CreatePromoRequest {
 	return ledger.CreatePromoRequest{
 		RequestID: r.GetRequestId(), PromoID: r.GetPromoId(), Currency: r.GetCurrency(),
@@ -173,6 +222,7 @@ func (e *Entry) Ledger() ledger.Entry {
 	out := ledger.Entry{
 		ID: e.GetEntryId(), Kind: ledger.EntryKind(e.GetKind()), RequestID: e.GetRequestId(),
 		Actor: ledger.Actor(e.GetActor()), Memo: e.GetMemo(), PostedAt: e.GetPostedAt().AsTime().UTC(),
+		ReversesEntryID: e.GetReversesEntryId(),
 	}
 	for _, p := range e.GetPostings() {
 		out.Postings = append(out.Postings, ledger.Posting{AccountID: p.GetAccountId(), Currency: p.GetCurrency(), Amount: p.GetAmount()})

@@ -7,6 +7,7 @@
 package ledgerv1
 
 import (
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -730,11 +731,524 @@ func (x *VoidHoldResponse) GetHold() *Hold {
 	return nil
 }
 
+type PostEntryRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// 2 to 16 postings, each account at most once, summing to zero in each
+	// currency; each posting's currency is its account's.
+	Postings      []*Posting `protobuf:"bytes,2,rep,name=postings,proto3" json:"postings,omitempty"`
+	Memo          string     `protobuf:"bytes,3,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostEntryRequest) Reset() {
+	*x = PostEntryRequest{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostEntryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostEntryRequest) ProtoMessage() {}
+
+func (x *PostEntryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostEntryRequest.ProtoReflect.Descriptor instead.
+func (*PostEntryRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PostEntryRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *PostEntryRequest) GetPostings() []*Posting {
+	if x != nil {
+		return x.Postings
+	}
+	return nil
+}
+
+func (x *PostEntryRequest) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+type PostEntryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *Entry                 `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostEntryResponse) Reset() {
+	*x = PostEntryResponse{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostEntryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostEntryResponse) ProtoMessage() {}
+
+func (x *PostEntryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostEntryResponse.ProtoReflect.Descriptor instead.
+func (*PostEntryResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PostEntryResponse) GetEntry() *Entry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type ReverseEntryRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The entry to reverse.
+	EntryId string `protobuf:"bytes,2,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	// The reversal's memo; "reversal of <entry_id>" if empty.
+	Memo          string `protobuf:"bytes,3,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReverseEntryRequest) Reset() {
+	*x = ReverseEntryRequest{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReverseEntryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReverseEntryRequest) ProtoMessage() {}
+
+func (x *ReverseEntryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReverseEntryRequest.ProtoReflect.Descriptor instead.
+func (*ReverseEntryRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ReverseEntryRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReverseEntryRequest) GetEntryId() string {
+	if x != nil {
+		return x.EntryId
+	}
+	return ""
+}
+
+func (x *ReverseEntryRequest) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+type ReverseEntryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reversal: its reverses_entry_id names the reversed entry.
+	Entry         *Entry `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReverseEntryResponse) Reset() {
+	*x = ReverseEntryResponse{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReverseEntryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReverseEntryResponse) ProtoMessage() {}
+
+func (x *ReverseEntryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReverseEntryResponse.ProtoReflect.Descriptor instead.
+func (*ReverseEntryResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ReverseEntryResponse) GetEntry() *Entry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type SubmitBatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 1,000 items (a compartment may allow fewer).
+	Items []*BatchItem `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// All items or none: if any item is refused, none is applied.
+	Atomic        bool `protobuf:"varint,2,opt,name=atomic,proto3" json:"atomic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitBatchRequest) Reset() {
+	*x = SubmitBatchRequest{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitBatchRequest) ProtoMessage() {}
+
+func (x *SubmitBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitBatchRequest.ProtoReflect.Descriptor instead.
+func (*SubmitBatchRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SubmitBatchRequest) GetItems() []*BatchItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *SubmitBatchRequest) GetAtomic() bool {
+	if x != nil {
+		return x.Atomic
+	}
+	return false
+}
+
+// BatchItem is one operation of a batch, as its own call would send it.
+type BatchItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Op:
+	//
+	//	*BatchItem_Transfer
+	//	*BatchItem_Deposit
+	//	*BatchItem_Withdraw
+	//	*BatchItem_PostEntry
+	Op            isBatchItem_Op `protobuf_oneof:"op"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchItem) Reset() {
+	*x = BatchItem{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchItem) ProtoMessage() {}
+
+func (x *BatchItem) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchItem.ProtoReflect.Descriptor instead.
+func (*BatchItem) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *BatchItem) GetOp() isBatchItem_Op {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *BatchItem) GetTransfer() *TransferRequest {
+	if x != nil {
+		if x, ok := x.Op.(*BatchItem_Transfer); ok {
+			return x.Transfer
+		}
+	}
+	return nil
+}
+
+func (x *BatchItem) GetDeposit() *DepositRequest {
+	if x != nil {
+		if x, ok := x.Op.(*BatchItem_Deposit); ok {
+			return x.Deposit
+		}
+	}
+	return nil
+}
+
+func (x *BatchItem) GetWithdraw() *WithdrawRequest {
+	if x != nil {
+		if x, ok := x.Op.(*BatchItem_Withdraw); ok {
+			return x.Withdraw
+		}
+	}
+	return nil
+}
+
+func (x *BatchItem) GetPostEntry() *PostEntryRequest {
+	if x != nil {
+		if x, ok := x.Op.(*BatchItem_PostEntry); ok {
+			return x.PostEntry
+		}
+	}
+	return nil
+}
+
+type isBatchItem_Op interface {
+	isBatchItem_Op()
+}
+
+type BatchItem_Transfer struct {
+	Transfer *TransferRequest `protobuf:"bytes,1,opt,name=transfer,proto3,oneof"`
+}
+
+type BatchItem_Deposit struct {
+	Deposit *DepositRequest `protobuf:"bytes,2,opt,name=deposit,proto3,oneof"`
+}
+
+type BatchItem_Withdraw struct {
+	Withdraw *WithdrawRequest `protobuf:"bytes,3,opt,name=withdraw,proto3,oneof"`
+}
+
+type BatchItem_PostEntry struct {
+	PostEntry *PostEntryRequest `protobuf:"bytes,4,opt,name=post_entry,json=postEntry,proto3,oneof"`
+}
+
+func (*BatchItem_Transfer) isBatchItem_Op() {}
+
+func (*BatchItem_Deposit) isBatchItem_Op() {}
+
+func (*BatchItem_Withdraw) isBatchItem_Op() {}
+
+func (*BatchItem_PostEntry) isBatchItem_Op() {}
+
+type SubmitBatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per item, in the order of the items.
+	Results       []*BatchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitBatchResponse) Reset() {
+	*x = SubmitBatchResponse{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitBatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitBatchResponse) ProtoMessage() {}
+
+func (x *SubmitBatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitBatchResponse.ProtoReflect.Descriptor instead.
+func (*SubmitBatchResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SubmitBatchResponse) GetResults() []*BatchResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// BatchResult is one item's outcome: the entry it posted, or the error its
+// own call would have returned (with its reason, field violations and
+// localized messages in the details). In a refused atomic batch, the items
+// that were not at fault say BATCH_ITEM_NOT_APPLIED.
+type BatchResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*BatchResult_Entry
+	//	*BatchResult_Error
+	Outcome       isBatchResult_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchResult) Reset() {
+	*x = BatchResult{}
+	mi := &file_ledger_v1_payment_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchResult) ProtoMessage() {}
+
+func (x *BatchResult) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_payment_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchResult.ProtoReflect.Descriptor instead.
+func (*BatchResult) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_payment_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BatchResult) GetOutcome() isBatchResult_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *BatchResult) GetEntry() *Entry {
+	if x != nil {
+		if x, ok := x.Outcome.(*BatchResult_Entry); ok {
+			return x.Entry
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetError() *status.Status {
+	if x != nil {
+		if x, ok := x.Outcome.(*BatchResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isBatchResult_Outcome interface {
+	isBatchResult_Outcome()
+}
+
+type BatchResult_Entry struct {
+	Entry *Entry `protobuf:"bytes,1,opt,name=entry,proto3,oneof"`
+}
+
+type BatchResult_Error struct {
+	Error *status.Status `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*BatchResult_Entry) isBatchResult_Outcome() {}
+
+func (*BatchResult_Error) isBatchResult_Outcome() {}
+
 var File_ledger_v1_payment_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_payment_proto_rawDesc = "" +
 	"\n" +
-	"\x17ledger/v1/payment.proto\x12\tledger.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x15ledger/v1/types.proto\"\x96\x01\n" +
+	"\x17ledger/v1/payment.proto\x12\tledger.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17google/rpc/status.proto\x1a\x15ledger/v1/types.proto\"\x96\x01\n" +
 	"\x0eDepositRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -789,14 +1303,47 @@ const file_ledger_v1_payment_proto_rawDesc = "" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x17\n" +
 	"\ahold_id\x18\x02 \x01(\tR\x06holdId\"7\n" +
 	"\x10VoidHoldResponse\x12#\n" +
-	"\x04hold\x18\x01 \x01(\v2\x0f.ledger.v1.HoldR\x04hold2\xb7\x03\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0f.ledger.v1.HoldR\x04hold\"u\n" +
+	"\x10PostEntryRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12.\n" +
+	"\bpostings\x18\x02 \x03(\v2\x12.ledger.v1.PostingR\bpostings\x12\x12\n" +
+	"\x04memo\x18\x03 \x01(\tR\x04memo\";\n" +
+	"\x11PostEntryResponse\x12&\n" +
+	"\x05entry\x18\x01 \x01(\v2\x10.ledger.v1.EntryR\x05entry\"c\n" +
+	"\x13ReverseEntryRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x19\n" +
+	"\bentry_id\x18\x02 \x01(\tR\aentryId\x12\x12\n" +
+	"\x04memo\x18\x03 \x01(\tR\x04memo\">\n" +
+	"\x14ReverseEntryResponse\x12&\n" +
+	"\x05entry\x18\x01 \x01(\v2\x10.ledger.v1.EntryR\x05entry\"X\n" +
+	"\x12SubmitBatchRequest\x12*\n" +
+	"\x05items\x18\x01 \x03(\v2\x14.ledger.v1.BatchItemR\x05items\x12\x16\n" +
+	"\x06atomic\x18\x02 \x01(\bR\x06atomic\"\xfa\x01\n" +
+	"\tBatchItem\x128\n" +
+	"\btransfer\x18\x01 \x01(\v2\x1a.ledger.v1.TransferRequestH\x00R\btransfer\x125\n" +
+	"\adeposit\x18\x02 \x01(\v2\x19.ledger.v1.DepositRequestH\x00R\adeposit\x128\n" +
+	"\bwithdraw\x18\x03 \x01(\v2\x1a.ledger.v1.WithdrawRequestH\x00R\bwithdraw\x12<\n" +
+	"\n" +
+	"post_entry\x18\x04 \x01(\v2\x1b.ledger.v1.PostEntryRequestH\x00R\tpostEntryB\x04\n" +
+	"\x02op\"G\n" +
+	"\x13SubmitBatchResponse\x120\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.ledger.v1.BatchResultR\aresults\"n\n" +
+	"\vBatchResult\x12(\n" +
+	"\x05entry\x18\x01 \x01(\v2\x10.ledger.v1.EntryH\x00R\x05entry\x12*\n" +
+	"\x05error\x18\x02 \x01(\v2\x12.google.rpc.StatusH\x00R\x05errorB\t\n" +
+	"\aoutcome2\x9e\x05\n" +
 	"\x0ePaymentService\x12@\n" +
 	"\aDeposit\x12\x19.ledger.v1.DepositRequest\x1a\x1a.ledger.v1.DepositResponse\x12C\n" +
 	"\bTransfer\x12\x1a.ledger.v1.TransferRequest\x1a\x1b.ledger.v1.TransferResponse\x12C\n" +
 	"\bWithdraw\x12\x1a.ledger.v1.WithdrawRequest\x1a\x1b.ledger.v1.WithdrawResponse\x12F\n" +
 	"\tPlaceHold\x12\x1b.ledger.v1.PlaceHoldRequest\x1a\x1c.ledger.v1.PlaceHoldResponse\x12L\n" +
 	"\vCaptureHold\x12\x1d.ledger.v1.CaptureHoldRequest\x1a\x1e.ledger.v1.CaptureHoldResponse\x12C\n" +
-	"\bVoidHold\x12\x1a.ledger.v1.VoidHoldRequest\x1a\x1b.ledger.v1.VoidHoldResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
+	"\bVoidHold\x12\x1a.ledger.v1.VoidHoldRequest\x1a\x1b.ledger.v1.VoidHoldResponse\x12F\n" +
+	"\tPostEntry\x12\x1b.ledger.v1.PostEntryRequest\x1a\x1c.ledger.v1.PostEntryResponse\x12O\n" +
+	"\fReverseEntry\x12\x1e.ledger.v1.ReverseEntryRequest\x1a\x1f.ledger.v1.ReverseEntryResponse\x12L\n" +
+	"\vSubmitBatch\x12\x1d.ledger.v1.SubmitBatchRequest\x1a\x1e.ledger.v1.SubmitBatchResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
 
 var (
 	file_ledger_v1_payment_proto_rawDescOnce sync.Once
@@ -810,50 +1357,77 @@ func file_ledger_v1_payment_proto_rawDescGZIP() []byte {
 	return file_ledger_v1_payment_proto_rawDescData
 }
 
-var file_ledger_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_ledger_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_ledger_v1_payment_proto_goTypes = []any{
-	(*DepositRequest)(nil),      // 0: ledger.v1.DepositRequest
-	(*DepositResponse)(nil),     // 1: ledger.v1.DepositResponse
-	(*TransferRequest)(nil),     // 2: ledger.v1.TransferRequest
-	(*TransferResponse)(nil),    // 3: ledger.v1.TransferResponse
-	(*WithdrawRequest)(nil),     // 4: ledger.v1.WithdrawRequest
-	(*WithdrawResponse)(nil),    // 5: ledger.v1.WithdrawResponse
-	(*PlaceHoldRequest)(nil),    // 6: ledger.v1.PlaceHoldRequest
-	(*PlaceHoldResponse)(nil),   // 7: ledger.v1.PlaceHoldResponse
-	(*CaptureHoldRequest)(nil),  // 8: ledger.v1.CaptureHoldRequest
-	(*CaptureHoldResponse)(nil), // 9: ledger.v1.CaptureHoldResponse
-	(*VoidHoldRequest)(nil),     // 10: ledger.v1.VoidHoldRequest
-	(*VoidHoldResponse)(nil),    // 11: ledger.v1.VoidHoldResponse
-	(*Entry)(nil),               // 12: ledger.v1.Entry
-	(*durationpb.Duration)(nil), // 13: google.protobuf.Duration
-	(*Hold)(nil),                // 14: ledger.v1.Hold
+	(*DepositRequest)(nil),       // 0: ledger.v1.DepositRequest
+	(*DepositResponse)(nil),      // 1: ledger.v1.DepositResponse
+	(*TransferRequest)(nil),      // 2: ledger.v1.TransferRequest
+	(*TransferResponse)(nil),     // 3: ledger.v1.TransferResponse
+	(*WithdrawRequest)(nil),      // 4: ledger.v1.WithdrawRequest
+	(*WithdrawResponse)(nil),     // 5: ledger.v1.WithdrawResponse
+	(*PlaceHoldRequest)(nil),     // 6: ledger.v1.PlaceHoldRequest
+	(*PlaceHoldResponse)(nil),    // 7: ledger.v1.PlaceHoldResponse
+	(*CaptureHoldRequest)(nil),   // 8: ledger.v1.CaptureHoldRequest
+	(*CaptureHoldResponse)(nil),  // 9: ledger.v1.CaptureHoldResponse
+	(*VoidHoldRequest)(nil),      // 10: ledger.v1.VoidHoldRequest
+	(*VoidHoldResponse)(nil),     // 11: ledger.v1.VoidHoldResponse
+	(*PostEntryRequest)(nil),     // 12: ledger.v1.PostEntryRequest
+	(*PostEntryResponse)(nil),    // 13: ledger.v1.PostEntryResponse
+	(*ReverseEntryRequest)(nil),  // 14: ledger.v1.ReverseEntryRequest
+	(*ReverseEntryResponse)(nil), // 15: ledger.v1.ReverseEntryResponse
+	(*SubmitBatchRequest)(nil),   // 16: ledger.v1.SubmitBatchRequest
+	(*BatchItem)(nil),            // 17: ledger.v1.BatchItem
+	(*SubmitBatchResponse)(nil),  // 18: ledger.v1.SubmitBatchResponse
+	(*BatchResult)(nil),          // 19: ledger.v1.BatchResult
+	(*Entry)(nil),                // 20: ledger.v1.Entry
+	(*durationpb.Duration)(nil),  // 21: google.protobuf.Duration
+	(*Hold)(nil),                 // 22: ledger.v1.Hold
+	(*Posting)(nil),              // 23: ledger.v1.Posting
+	(*status.Status)(nil),        // 24: google.rpc.Status
 }
 var file_ledger_v1_payment_proto_depIdxs = []int32{
-	12, // 0: ledger.v1.DepositResponse.entry:type_name -> ledger.v1.Entry
-	12, // 1: ledger.v1.TransferResponse.entry:type_name -> ledger.v1.Entry
-	12, // 2: ledger.v1.WithdrawResponse.entry:type_name -> ledger.v1.Entry
-	13, // 3: ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
-	14, // 4: ledger.v1.PlaceHoldResponse.hold:type_name -> ledger.v1.Hold
-	14, // 5: ledger.v1.CaptureHoldResponse.hold:type_name -> ledger.v1.Hold
-	12, // 6: ledger.v1.CaptureHoldResponse.entry:type_name -> ledger.v1.Entry
-	14, // 7: ledger.v1.VoidHoldResponse.hold:type_name -> ledger.v1.Hold
-	0,  // 8: ledger.v1.PaymentService.Deposit:input_type -> ledger.v1.DepositRequest
-	2,  // 9: ledger.v1.PaymentService.Transfer:input_type -> ledger.v1.TransferRequest
-	4,  // 10: ledger.v1.PaymentService.Withdraw:input_type -> ledger.v1.WithdrawRequest
-	6,  // 11: ledger.v1.PaymentService.PlaceHold:input_type -> ledger.v1.PlaceHoldRequest
-	8,  // 12: ledger.v1.PaymentService.CaptureHold:input_type -> ledger.v1.CaptureHoldRequest
-	10, // 13: ledger.v1.PaymentService.VoidHold:input_type -> ledger.v1.VoidHoldRequest
-	1,  // 14: ledger.v1.PaymentService.Deposit:output_type -> ledger.v1.DepositResponse
-	3,  // 15: ledger.v1.PaymentService.Transfer:output_type -> ledger.v1.TransferResponse
-	5,  // 16: ledger.v1.PaymentService.Withdraw:output_type -> ledger.v1.WithdrawResponse
-	7,  // 17: ledger.v1.PaymentService.PlaceHold:output_type -> ledger.v1.PlaceHoldResponse
-	9,  // 18: ledger.v1.PaymentService.CaptureHold:output_type -> ledger.v1.CaptureHoldResponse
-	11, // 19: ledger.v1.PaymentService.VoidHold:output_type -> ledger.v1.VoidHoldResponse
-	14, // [14:20] is the sub-list for method output_type
-	8,  // [8:14] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	20, // 0: ledger.v1.DepositResponse.entry:type_name -> ledger.v1.Entry
+	20, // 1: ledger.v1.TransferResponse.entry:type_name -> ledger.v1.Entry
+	20, // 2: ledger.v1.WithdrawResponse.entry:type_name -> ledger.v1.Entry
+	21, // 3: ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
+	22, // 4: ledger.v1.PlaceHoldResponse.hold:type_name -> ledger.v1.Hold
+	22, // 5: ledger.v1.CaptureHoldResponse.hold:type_name -> ledger.v1.Hold
+	20, // 6: ledger.v1.CaptureHoldResponse.entry:type_name -> ledger.v1.Entry
+	22, // 7: ledger.v1.VoidHoldResponse.hold:type_name -> ledger.v1.Hold
+	23, // 8: ledger.v1.PostEntryRequest.postings:type_name -> ledger.v1.Posting
+	20, // 9: ledger.v1.PostEntryResponse.entry:type_name -> ledger.v1.Entry
+	20, // 10: ledger.v1.ReverseEntryResponse.entry:type_name -> ledger.v1.Entry
+	17, // 11: ledger.v1.SubmitBatchRequest.items:type_name -> ledger.v1.BatchItem
+	2,  // 12: ledger.v1.BatchItem.transfer:type_name -> ledger.v1.TransferRequest
+	0,  // 13: ledger.v1.BatchItem.deposit:type_name -> ledger.v1.DepositRequest
+	4,  // 14: ledger.v1.BatchItem.withdraw:type_name -> ledger.v1.WithdrawRequest
+	12, // 15: ledger.v1.BatchItem.post_entry:type_name -> ledger.v1.PostEntryRequest
+	19, // 16: ledger.v1.SubmitBatchResponse.results:type_name -> ledger.v1.BatchResult
+	20, // 17: ledger.v1.BatchResult.entry:type_name -> ledger.v1.Entry
+	24, // 18: ledger.v1.BatchResult.error:type_name -> google.rpc.Status
+	0,  // 19: ledger.v1.PaymentService.Deposit:input_type -> ledger.v1.DepositRequest
+	2,  // 20: ledger.v1.PaymentService.Transfer:input_type -> ledger.v1.TransferRequest
+	4,  // 21: ledger.v1.PaymentService.Withdraw:input_type -> ledger.v1.WithdrawRequest
+	6,  // 22: ledger.v1.PaymentService.PlaceHold:input_type -> ledger.v1.PlaceHoldRequest
+	8,  // 23: ledger.v1.PaymentService.CaptureHold:input_type -> ledger.v1.CaptureHoldRequest
+	10, // 24: ledger.v1.PaymentService.VoidHold:input_type -> ledger.v1.VoidHoldRequest
+	12, // 25: ledger.v1.PaymentService.PostEntry:input_type -> ledger.v1.PostEntryRequest
+	14, // 26: ledger.v1.PaymentService.ReverseEntry:input_type -> ledger.v1.ReverseEntryRequest
+	16, // 27: ledger.v1.PaymentService.SubmitBatch:input_type -> ledger.v1.SubmitBatchRequest
+	1,  // 28: ledger.v1.PaymentService.Deposit:output_type -> ledger.v1.DepositResponse
+	3,  // 29: ledger.v1.PaymentService.Transfer:output_type -> ledger.v1.TransferResponse
+	5,  // 30: ledger.v1.PaymentService.Withdraw:output_type -> ledger.v1.WithdrawResponse
+	7,  // 31: ledger.v1.PaymentService.PlaceHold:output_type -> ledger.v1.PlaceHoldResponse
+	9,  // 32: ledger.v1.PaymentService.CaptureHold:output_type -> ledger.v1.CaptureHoldResponse
+	11, // 33: ledger.v1.PaymentService.VoidHold:output_type -> ledger.v1.VoidHoldResponse
+	13, // 34: ledger.v1.PaymentService.PostEntry:output_type -> ledger.v1.PostEntryResponse
+	15, // 35: ledger.v1.PaymentService.ReverseEntry:output_type -> ledger.v1.ReverseEntryResponse
+	18, // 36: ledger.v1.PaymentService.SubmitBatch:output_type -> ledger.v1.SubmitBatchResponse
+	28, // [28:37] is the sub-list for method output_type
+	19, // [19:28] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_ledger_v1_payment_proto_init() }
@@ -862,13 +1436,23 @@ func file_ledger_v1_payment_proto_init() {
 		return
 	}
 	file_ledger_v1_types_proto_init()
+	file_ledger_v1_payment_proto_msgTypes[17].OneofWrappers = []any{
+		(*BatchItem_Transfer)(nil),
+		(*BatchItem_Deposit)(nil),
+		(*BatchItem_Withdraw)(nil),
+		(*BatchItem_PostEntry)(nil),
+	}
+	file_ledger_v1_payment_proto_msgTypes[19].OneofWrappers = []any{
+		(*BatchResult_Entry)(nil),
+		(*BatchResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_v1_payment_proto_rawDesc), len(file_ledger_v1_payment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

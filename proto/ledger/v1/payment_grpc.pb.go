@@ -19,12 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PaymentService_Deposit_FullMethodName     = "/ledger.v1.PaymentService/Deposit"
-	PaymentService_Transfer_FullMethodName    = "/ledger.v1.PaymentService/Transfer"
-	PaymentService_Withdraw_FullMethodName    = "/ledger.v1.PaymentService/Withdraw"
-	PaymentService_PlaceHold_FullMethodName   = "/ledger.v1.PaymentService/PlaceHold"
-	PaymentService_CaptureHold_FullMethodName = "/ledger.v1.PaymentService/CaptureHold"
-	PaymentService_VoidHold_FullMethodName    = "/ledger.v1.PaymentService/VoidHold"
+	PaymentService_Deposit_FullMethodName      = "/ledger.v1.PaymentService/Deposit"
+	PaymentService_Transfer_FullMethodName     = "/ledger.v1.PaymentService/Transfer"
+	PaymentService_Withdraw_FullMethodName     = "/ledger.v1.PaymentService/Withdraw"
+	PaymentService_PlaceHold_FullMethodName    = "/ledger.v1.PaymentService/PlaceHold"
+	PaymentService_CaptureHold_FullMethodName  = "/ledger.v1.PaymentService/CaptureHold"
+	PaymentService_VoidHold_FullMethodName     = "/ledger.v1.PaymentService/VoidHold"
+	PaymentService_PostEntry_FullMethodName    = "/ledger.v1.PaymentService/PostEntry"
+	PaymentService_ReverseEntry_FullMethodName = "/ledger.v1.PaymentService/ReverseEntry"
+	PaymentService_SubmitBatch_FullMethodName  = "/ledger.v1.PaymentService/SubmitBatch"
 )
 
 // PaymentServiceClient is the client API for PaymentService service.
@@ -46,6 +49,19 @@ type PaymentServiceClient interface {
 	CaptureHold(ctx context.Context, in *CaptureHoldRequest, opts ...grpc.CallOption) (*CaptureHoldResponse, error)
 	// VoidHold releases a hold without moving money.
 	VoidHold(ctx context.Context, in *VoidHoldRequest, opts ...grpc.CallOption) (*VoidHoldResponse, error)
+	// PostEntry posts an entry of the caller's own postings: a fee, a split
+	// payment, a correction. Channel and teller callers may debit only
+	// customer accounts.
+	PostEntry(ctx context.Context, in *PostEntryRequest, opts ...grpc.CallOption) (*PostEntryResponse, error)
+	// ReverseEntry posts a new entry that mirrors an earlier entry's postings.
+	// An entry is reversed at most once; a channel may reverse only the
+	// entries it posted.
+	ReverseEntry(ctx context.Context, in *ReverseEntryRequest, opts ...grpc.CallOption) (*ReverseEntryResponse, error)
+	// SubmitBatch submits up to 1,000 transfers, deposits, withdrawals and
+	// entries at once, each idempotent by its own request_id and authorized
+	// as its own call would be. Independent items succeed or fail each on its
+	// own; an atomic batch is applied whole or not at all.
+	SubmitBatch(ctx context.Context, in *SubmitBatchRequest, opts ...grpc.CallOption) (*SubmitBatchResponse, error)
 }
 
 type paymentServiceClient struct {
@@ -116,6 +132,36 @@ func (c *paymentServiceClient) VoidHold(ctx context.Context, in *VoidHoldRequest
 	return out, nil
 }
 
+func (c *paymentServiceClient) PostEntry(ctx context.Context, in *PostEntryRequest, opts ...grpc.CallOption) (*PostEntryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PostEntryResponse)
+	err := c.cc.Invoke(ctx, PaymentService_PostEntry_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *paymentServiceClient) ReverseEntry(ctx context.Context, in *ReverseEntryRequest, opts ...grpc.CallOption) (*ReverseEntryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReverseEntryResponse)
+	err := c.cc.Invoke(ctx, PaymentService_ReverseEntry_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *paymentServiceClient) SubmitBatch(ctx context.Context, in *SubmitBatchRequest, opts ...grpc.CallOption) (*SubmitBatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SubmitBatchResponse)
+	err := c.cc.Invoke(ctx, PaymentService_SubmitBatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PaymentServiceServer is the server API for PaymentService service.
 // All implementations must embed UnimplementedPaymentServiceServer
 // for forward compatibility.
@@ -135,6 +181,19 @@ type PaymentServiceServer interface {
 	CaptureHold(context.Context, *CaptureHoldRequest) (*CaptureHoldResponse, error)
 	// VoidHold releases a hold without moving money.
 	VoidHold(context.Context, *VoidHoldRequest) (*VoidHoldResponse, error)
+	// PostEntry posts an entry of the caller's own postings: a fee, a split
+	// payment, a correction. Channel and teller callers may debit only
+	// customer accounts.
+	PostEntry(context.Context, *PostEntryRequest) (*PostEntryResponse, error)
+	// ReverseEntry posts a new entry that mirrors an earlier entry's postings.
+	// An entry is reversed at most once; a channel may reverse only the
+	// entries it posted.
+	ReverseEntry(context.Context, *ReverseEntryRequest) (*ReverseEntryResponse, error)
+	// SubmitBatch submits up to 1,000 transfers, deposits, withdrawals and
+	// entries at once, each idempotent by its own request_id and authorized
+	// as its own call would be. Independent items succeed or fail each on its
+	// own; an atomic batch is applied whole or not at all.
+	SubmitBatch(context.Context, *SubmitBatchRequest) (*SubmitBatchResponse, error)
 	mustEmbedUnimplementedPaymentServiceServer()
 }
 
@@ -162,6 +221,15 @@ func (UnimplementedPaymentServiceServer) CaptureHold(context.Context, *CaptureHo
 }
 func (UnimplementedPaymentServiceServer) VoidHold(context.Context, *VoidHoldRequest) (*VoidHoldResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VoidHold not implemented")
+}
+func (UnimplementedPaymentServiceServer) PostEntry(context.Context, *PostEntryRequest) (*PostEntryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PostEntry not implemented")
+}
+func (UnimplementedPaymentServiceServer) ReverseEntry(context.Context, *ReverseEntryRequest) (*ReverseEntryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReverseEntry not implemented")
+}
+func (UnimplementedPaymentServiceServer) SubmitBatch(context.Context, *SubmitBatchRequest) (*SubmitBatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitBatch not implemented")
 }
 func (UnimplementedPaymentServiceServer) mustEmbedUnimplementedPaymentServiceServer() {}
 func (UnimplementedPaymentServiceServer) testEmbeddedByValue()                        {}
@@ -292,6 +360,60 @@ func _PaymentService_VoidHold_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentService_PostEntry_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PostEntryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).PostEntry(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_PostEntry_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).PostEntry(ctx, req.(*PostEntryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PaymentService_ReverseEntry_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReverseEntryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).ReverseEntry(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_ReverseEntry_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).ReverseEntry(ctx, req.(*ReverseEntryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PaymentService_SubmitBatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitBatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).SubmitBatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_SubmitBatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).SubmitBatch(ctx, req.(*SubmitBatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PaymentService_ServiceDesc is the grpc.ServiceDesc for PaymentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -322,6 +444,18 @@ var PaymentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VoidHold",
 			Handler:    _PaymentService_VoidHold_Handler,
+		},
+		{
+			MethodName: "PostEntry",
+			Handler:    _PaymentService_PostEntry_Handler,
+		},
+		{
+			MethodName: "ReverseEntry",
+			Handler:    _PaymentService_ReverseEntry_Handler,
+		},
+		{
+			MethodName: "SubmitBatch",
+			Handler:    _PaymentService_SubmitBatch_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

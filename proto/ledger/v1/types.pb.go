@@ -141,20 +141,26 @@ const (
 	EntryKind_ENTRY_KIND_ACCOUNT_OPENING EntryKind = 6
 	EntryKind_ENTRY_KIND_HOLD_PLACEMENT  EntryKind = 7
 	EntryKind_ENTRY_KIND_HOLD_VOID       EntryKind = 8
+	// An entry of postings its caller composed (PostEntry).
+	EntryKind_ENTRY_KIND_GENERAL EntryKind = 9
+	// The mirror of an earlier entry (ReverseEntry).
+	EntryKind_ENTRY_KIND_REVERSAL EntryKind = 10
 )
 
 // Enum value maps for EntryKind.
 var (
 	EntryKind_name = map[int32]string{
-		0: "ENTRY_KIND_UNSPECIFIED",
-		1: "ENTRY_KIND_DEPOSIT",
-		2: "ENTRY_KIND_TRANSFER",
-		3: "ENTRY_KIND_WITHDRAWAL",
-		4: "ENTRY_KIND_HOLD_CAPTURE",
-		5: "ENTRY_KIND_PROMO_SUBSCRIPTION",
-		6: "ENTRY_KIND_ACCOUNT_OPENING",
-		7: "ENTRY_KIND_HOLD_PLACEMENT",
-		8: "ENTRY_KIND_HOLD_VOID",
+		0:  "ENTRY_KIND_UNSPECIFIED",
+		1:  "ENTRY_KIND_DEPOSIT",
+		2:  "ENTRY_KIND_TRANSFER",
+		3:  "ENTRY_KIND_WITHDRAWAL",
+		4:  "ENTRY_KIND_HOLD_CAPTURE",
+		5:  "ENTRY_KIND_PROMO_SUBSCRIPTION",
+		6:  "ENTRY_KIND_ACCOUNT_OPENING",
+		7:  "ENTRY_KIND_HOLD_PLACEMENT",
+		8:  "ENTRY_KIND_HOLD_VOID",
+		9:  "ENTRY_KIND_GENERAL",
+		10: "ENTRY_KIND_REVERSAL",
 	}
 	EntryKind_value = map[string]int32{
 		"ENTRY_KIND_UNSPECIFIED":        0,
@@ -166,6 +172,8 @@ var (
 		"ENTRY_KIND_ACCOUNT_OPENING":    6,
 		"ENTRY_KIND_HOLD_PLACEMENT":     7,
 		"ENTRY_KIND_HOLD_VOID":          8,
+		"ENTRY_KIND_GENERAL":            9,
+		"ENTRY_KIND_REVERSAL":           10,
 	}
 )
 
@@ -491,9 +499,11 @@ type Entry struct {
 	PostedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=posted_at,json=postedAt,proto3" json:"posted_at,omitempty"`
 	// Who caused the entry: the authenticated caller as "role/name", or
 	// "system" for the ledger's own changes.
-	Actor         string `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Actor string `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Set on a reversal: the entry it reverses.
+	ReversesEntryId string `protobuf:"bytes,8,opt,name=reverses_entry_id,json=reversesEntryId,proto3" json:"reverses_entry_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Entry) Reset() {
@@ -571,6 +581,13 @@ func (x *Entry) GetPostedAt() *timestamppb.Timestamp {
 func (x *Entry) GetActor() string {
 	if x != nil {
 		return x.Actor
+	}
+	return ""
+}
+
+func (x *Entry) GetReversesEntryId() string {
+	if x != nil {
+		return x.ReversesEntryId
 	}
 	return ""
 }
@@ -696,9 +713,11 @@ type StatementLine struct {
 	Memo     string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
 	PostedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=posted_at,json=postedAt,proto3" json:"posted_at,omitempty"`
 	// The account's posted balance right after this line.
-	BalanceAfter  int64 `protobuf:"varint,6,opt,name=balance_after,json=balanceAfter,proto3" json:"balance_after,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BalanceAfter int64 `protobuf:"varint,6,opt,name=balance_after,json=balanceAfter,proto3" json:"balance_after,omitempty"`
+	// Set when the line's entry reverses another: the entry it reverses.
+	ReversesEntryId string `protobuf:"bytes,7,opt,name=reverses_entry_id,json=reversesEntryId,proto3" json:"reverses_entry_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *StatementLine) Reset() {
@@ -773,6 +792,13 @@ func (x *StatementLine) GetBalanceAfter() int64 {
 	return 0
 }
 
+func (x *StatementLine) GetReversesEntryId() string {
+	if x != nil {
+		return x.ReversesEntryId
+	}
+	return ""
+}
+
 var File_ledger_v1_types_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_types_proto_rawDesc = "" +
@@ -799,7 +825,7 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12\x16\n" +
-	"\x06amount\x18\x03 \x01(\x03R\x06amount\"\xfe\x01\n" +
+	"\x06amount\x18\x03 \x01(\x03R\x06amount\"\xaa\x02\n" +
 	"\x05Entry\x12\x19\n" +
 	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12(\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x14.ledger.v1.EntryKindR\x04kind\x12\x1d\n" +
@@ -808,7 +834,8 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x04memo\x18\x04 \x01(\tR\x04memo\x12.\n" +
 	"\bpostings\x18\x05 \x03(\v2\x12.ledger.v1.PostingR\bpostings\x127\n" +
 	"\tposted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bpostedAt\x12\x14\n" +
-	"\x05actor\x18\a \x01(\tR\x05actor\"\xd7\x02\n" +
+	"\x05actor\x18\a \x01(\tR\x05actor\x12*\n" +
+	"\x11reverses_entry_id\x18\b \x01(\tR\x0freversesEntryId\"\xd7\x02\n" +
 	"\x04Hold\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x1d\n" +
 	"\n" +
@@ -821,14 +848,15 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xde\x01\n" +
+	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x8a\x02\n" +
 	"\rStatementLine\x12\x19\n" +
 	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12(\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x14.ledger.v1.EntryKindR\x04kind\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\x03R\x06amount\x12\x12\n" +
 	"\x04memo\x18\x04 \x01(\tR\x04memo\x127\n" +
 	"\tposted_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bpostedAt\x12#\n" +
-	"\rbalance_after\x18\x06 \x01(\x03R\fbalanceAfter*a\n" +
+	"\rbalance_after\x18\x06 \x01(\x03R\fbalanceAfter\x12*\n" +
+	"\x11reverses_entry_id\x18\a \x01(\tR\x0freversesEntryId*a\n" +
 	"\vAccountKind\x12\x1c\n" +
 	"\x18ACCOUNT_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_KIND_CUSTOMER\x10\x01\x12\x19\n" +
@@ -837,7 +865,7 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x1aACCOUNT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_ACTIVE\x10\x01\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_FROZEN\x10\x02\x12\x19\n" +
-	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\x8c\x02\n" +
+	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\xbd\x02\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ENTRY_KIND_DEPOSIT\x10\x01\x12\x17\n" +
@@ -847,7 +875,10 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x1dENTRY_KIND_PROMO_SUBSCRIPTION\x10\x05\x12\x1e\n" +
 	"\x1aENTRY_KIND_ACCOUNT_OPENING\x10\x06\x12\x1d\n" +
 	"\x19ENTRY_KIND_HOLD_PLACEMENT\x10\a\x12\x18\n" +
-	"\x14ENTRY_KIND_HOLD_VOID\x10\b*\x8c\x01\n" +
+	"\x14ENTRY_KIND_HOLD_VOID\x10\b\x12\x16\n" +
+	"\x12ENTRY_KIND_GENERAL\x10\t\x12\x17\n" +
+	"\x13ENTRY_KIND_REVERSAL\x10\n" +
+	"*\x8c\x01\n" +
 	"\n" +
 	"HoldStatus\x12\x1b\n" +
 	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
