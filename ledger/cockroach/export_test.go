@@ -1,5 +1,13 @@
 package cockroach
 
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
 // MigrateTo applies the migrations up to version, so that a test can
 // write data as an older ledger did and then migrate it.
 var MigrateTo = migrateTo
@@ -16,4 +24,60 @@ func (s *Store) QueuedMoves() int {
 	s.batcher.mu.Lock()
 	defer s.batcher.mu.Unlock()
 	return len(s.batcher.queue)
+}
+
+// RawEntry is an entry for PostRaw: its postings, each on the given shard
+// row and allowed or not to debit an internal account, and a hold its
+// debits leave out of the held amount.
+type RawEntry struct {
+	Entry            ledger.Entry
+	Shards           []int
+	MayDebitInternal []bool
+	ExcludeHold      string
+}
+
+// RawResult is what the posting statement said of one RawEntry: whether it
+// was posted, whether the entry it reverses was reversed already, and each
+// posting's row as the statement read it.
+type RawResult struct {
+	Posted, Reversed bool
+	Legs             []ledger.Leg
+}
+
+// PostRaw posts entries through the posting statement as one batch in one
+// transaction, as the engine does, and returns what the statement said of
+// each. Each entry's request id is its own; the actor is ctx's.
+func (s *Store) PostRaw(ctx context.Context, entries []RawEntry, atomic bool) ([]RawResult, error) {
+	props := make([]*proposal, len(entries))
+	for i, r := range entries {
+		p := s.newProposal(ctx, []byte{byte(i)}, r.Entry, nil)
+		for j := range p.legs {
+			p.legs[j].Shard, p.legs[j].MayDebitInternal = r.Shards[j], r.MayDebitInternal[j]
+		}
+		p.excludeHold = r.ExcludeHold
+		props[i] = p
+	}
+	err := s.inTx(ctx, func(t *txn) error {
+		now := s.now()
+		for _, p := range props {
+			p.begin(now)
+		}
+		b := &pgx.Batch{}
+		if onPostgres(t.conn) {
+			b.Queue(sqlGenericPlan)
+		}
+		if err := queuePost(b, props, now, atomic); err != nil {
+			return err
+		}
+		return t.commit(ctx, b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RawResult, len(props))
+	for i, p := range props {
+		out[i] = RawResult{Posted: p.posted, Reversed: p.reversed, Legs: p.legs}
+		entries[i].Entry.ID = p.e.ID
+	}
+	return out, nil
 }

@@ -96,7 +96,7 @@ const (
 		rev AS (SELECT i.entry_id FROM i WHERE i.reverses IS NOT NULL
 			AND EXISTS (SELECT 1 FROM entries AS r WHERE r.reverses_entry_id = i.reverses)),
 		bad AS (SELECT entry_id FROM legs WHERE NOT (status = 'ACTIVE' AND currency = want
-				AND (delta > 0 OR kind = 'CUSTOMER' OR internal_ok)
+				AND (delta >= 0 OR kind = 'CUSTOMER' OR internal_ok)
 				AND CASE WHEN delta < 0 THEN (kind <> 'CUSTOMER' OR posted + down - held >= -delta)
 						AND posted + down + delta >= -CAST($18 AS INT8)
 					ELSE posted + up + delta <= CAST($18 AS INT8) END)
