@@ -31,6 +31,8 @@ func (cmd *command) argsWanted() string {
 		return "1 argument"
 	case cmd.minArgs == cmd.maxArgs:
 		return fmt.Sprintf("%d arguments", cmd.minArgs)
+	case cmd.maxArgs > cmd.minArgs+1:
+		return fmt.Sprintf("%d to %d arguments", cmd.minArgs, cmd.maxArgs)
 	}
 	return fmt.Sprintf("%d or %d arguments", cmd.minArgs, cmd.maxArgs)
 }
@@ -57,6 +59,13 @@ var commands = []*command{
 		minArgs: 1, maxArgs: 2, setup: holdCapture},
 	{name: "hold void", synopsis: "HOLD_ID", summary: "release a hold without moving money",
 		minArgs: 1, maxArgs: 1, setup: holdVoid},
+	{name: "entry post", synopsis: "ACCOUNT_ID:AMOUNT[:CURRENCY] ... [--currency CURRENCY] [--memo M]",
+		summary: "post an entry of 2 to 16 postings (negative AMOUNT debits) that sum to zero per currency",
+		minArgs: 2, maxArgs: 16, setup: entryPost},
+	{name: "entry reverse", synopsis: "ENTRY_ID [--memo M]", summary: "post the mirror of an entry's postings",
+		minArgs: 1, maxArgs: 1, setup: entryReverse},
+	{name: "batch", synopsis: "FILE|- [--atomic]",
+		summary: "submit up to 1,000 items, one ledger.v1.BatchItem in JSON per line", minArgs: 1, maxArgs: 1, setup: batchCmd},
 	{name: "promo create", synopsis: "PROMO_ID --currency CURRENCY --quota AMOUNT --max-per-customer AMOUNT --rate-bps BPS [--opens RFC3339|now] --closes RFC3339|DURATION",
 		summary: "define a promotional deposit with a hard total quota", minArgs: 1, maxArgs: 1, setup: promoCreate},
 	{name: "promo show", synopsis: "PROMO_ID", summary: "show a promotion's quota, sales, rate and window",

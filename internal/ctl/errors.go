@@ -11,6 +11,22 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
+// statusText is st's message in the chosen language and its stable reason.
+func (c *cli) statusText(st *status.Status) (msg, reason string) {
+	msg, reason = st.Message(), codeName(st.Code())
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.GetReason()
+		case *errdetails.LocalizedMessage:
+			if lang, _, _ := strings.Cut(d.GetLocale(), "-"); lang == c.g.lang {
+				msg = d.GetMessage()
+			}
+		}
+	}
+	return msg, reason
+}
+
 // reportError prints a failed call: the message in the chosen language with
 // its stable reason, each invalid field, retry advice and the ids an
 // operator needs to find the call. With --json it prints the status itself.
@@ -23,18 +39,14 @@ func (c *cli) reportError(err error) {
 			return
 		}
 	}
-	msg, reason := st.Message(), codeName(st.Code())
+	msg, reason := c.statusText(st)
 	var info *errdetails.ErrorInfo
 	var bad *errdetails.BadRequest
 	var retry *errdetails.RetryInfo
 	for _, d := range st.Details() {
 		switch d := d.(type) {
 		case *errdetails.ErrorInfo:
-			info, reason = d, d.GetReason()
-		case *errdetails.LocalizedMessage:
-			if lang, _, _ := strings.Cut(d.GetLocale(), "-"); lang == c.g.lang {
-				msg = d.GetMessage()
-			}
+			info = d
 		case *errdetails.BadRequest:
 			bad = d
 		case *errdetails.RetryInfo:
