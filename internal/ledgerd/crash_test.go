@@ -29,14 +29,19 @@ const (
 	crashWorkers = 16
 	// crashAcks is how many acknowledged payments to wait for before the kill.
 	crashAcks = 200
+	// crashBatchWorkers of the workers submit batches of payments, every
+	// other one atomic, instead of one payment at a time.
+	crashBatchWorkers = 4
 )
 
 // TestCrashRecovery kills ledgerd with SIGKILL while clients are paying,
-// restarts it on the same database, and checks that every acknowledged
-// payment is in the books exactly once with the entry id its client was
-// given; that replaying it returns that entry and posts nothing; that each
-// payment whose outcome the crash hid is, after its replay, posted exactly
-// once (or refused and absent); and that nothing is half-applied.
+// one payment at a time and in batches, restarts it on the same database,
+// and checks that every acknowledged payment is in the books exactly once
+// with the entry id its client was given; that replaying it returns that
+// entry and posts nothing; that each payment whose outcome the crash hid
+// is, after its replay, posted exactly once (or refused and absent); that
+// every atomic batch is in the books whole or not at all, before and after
+// its replay; and that nothing is half-applied.
 func TestCrashRecovery(t *testing.T) {
 	bin := buildLedgerd(t)
 	dbURL := pgtest.NewDatabase(t)
@@ -57,10 +62,15 @@ func TestCrashRecovery(t *testing.T) {
 	waitDisconnected(t, db)
 	crashed := checkBooks(t, db) // as the crash left them, before a restart touches them
 	assertEntries(t, "after the crash", crashed, l.acked, l.refused)
+	assertWhole(t, "after the crash", crashed, append(slices.Clone(l.atomic), l.unknownAtomic...))
 
 	srv = startLedgerd(t, bin, dbURL)
 	replayAcked(t, srv, db, l.acked, crashed)
 	applied, refused := resolveUnknown(t, srv, l, crashed)
+	if len(l.atomic)+len(l.unknownAtomic) == 0 || len(l.batched) == 0 {
+		t.Errorf("%d atomic batches and %d batched payments acknowledged: the load sent no batches",
+			len(l.atomic)+len(l.unknownAtomic), len(l.batched))
+	}
 
 	final := checkBooks(t, db)
 	assertEntries(t, "after the replays", final, applied, refused)
@@ -118,10 +128,51 @@ func resolveUnknown(t *testing.T, s *proc, l *load, crashed books) (applied []po
 			t.Fatalf("replay of %s after the restart: %v", o.id, err)
 		}
 	}
-	t.Logf("killed ledgerd after %d payments were acknowledged (%d refused); of the %d whose outcome the crash hid, "+
-		"%d had been committed, %d were posted by their replay, %d refused",
-		len(l.acked), len(l.refused), len(l.unknown), committed, postedNow, refusedNow)
+	for _, b := range l.unknownAtomic {
+		ids, errs := s.replayBatch(t, b)
+		n := 0
+		for i, o := range b.items {
+			before := crashed.entries[o.id]
+			switch {
+			case errs[i] == nil:
+				n++
+				if len(before) > 0 && before[0] != ids[i] {
+					t.Errorf("replay of atomic batch item %s returned entry %s, but %s was committed before the crash",
+						o.id, ids[i], before[0])
+				}
+				applied = append(applied, posted{o, ids[i]})
+			case isRefusal(errs[i]):
+				refused = append(refused, o)
+			default:
+				t.Fatalf("replay of atomic batch item %s after the restart: %v", o.id, errs[i])
+			}
+		}
+		if n != 0 && n != len(b.items) {
+			t.Errorf("the replay of an atomic batch posted %d of its %d items", n, len(b.items))
+		}
+	}
+	t.Logf("killed ledgerd after %d payments were acknowledged (%d of them in batches; %d refused); of the %d whose "+
+		"outcome the crash hid, %d had been committed, %d were posted by their replay, %d refused; %d atomic batches "+
+		"acknowledged, %d replayed", len(l.acked), len(l.batched), len(l.refused), len(l.unknown), committed, postedNow,
+		refusedNow, len(l.atomic), len(l.unknownAtomic))
 	return applied, refused
+}
+
+// assertWhole checks that each atomic batch is in the books whole or not
+// at all.
+func assertWhole(t *testing.T, when string, b books, batches []batch) {
+	t.Helper()
+	for _, bt := range batches {
+		in := 0
+		for _, o := range bt.items {
+			if len(b.entries[o.id]) > 0 {
+				in++
+			}
+		}
+		if in != 0 && in != len(bt.items) {
+			t.Errorf("%s: %d of the %d items of an atomic batch are in the books", when, in, len(bt.items))
+		}
+	}
 }
 
 // op is one payment of the load: a withdrawal at atm when atm is set,
@@ -151,6 +202,56 @@ func (o op) send(ctx context.Context, pay ledgerv1.PaymentServiceClient) (string
 	return res.GetEntry().GetEntryId(), err
 }
 
+// batch is payments submitted in one SubmitBatch.
+type batch struct {
+	items  []op
+	atomic bool
+}
+
+// send submits the batch and returns each item's entry id or error; err is
+// the call's own.
+func (b batch) send(ctx context.Context, pay ledgerv1.PaymentServiceClient) (ids []string, errs []error, err error) {
+	req := &ledgerv1.SubmitBatchRequest{Atomic: b.atomic}
+	for _, o := range b.items {
+		if o.atm != "" {
+			req.Items = append(req.Items, &ledgerv1.BatchItem{Op: &ledgerv1.BatchItem_Withdraw{Withdraw: &ledgerv1.WithdrawRequest{
+				RequestId: o.id, AccountId: o.from, Amount: o.amount, Currency: crashCurrency, AtmId: o.atm}}})
+			continue
+		}
+		req.Items = append(req.Items, &ledgerv1.BatchItem{Op: &ledgerv1.BatchItem_Transfer{Transfer: &ledgerv1.TransferRequest{
+			RequestId: o.id, FromAccountId: o.from, ToAccountId: o.to, Amount: o.amount, Currency: crashCurrency}}})
+	}
+	res, err := pay.SubmitBatch(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(res.GetResults()) != len(b.items) {
+		return nil, nil, fmt.Errorf("%d results for %d items", len(res.GetResults()), len(b.items))
+	}
+	for _, r := range res.GetResults() {
+		ids = append(ids, r.GetEntry().GetEntryId())
+		if r.GetError() != nil {
+			errs = append(errs, status.FromProto(r.GetError()).Err())
+		} else {
+			errs = append(errs, nil)
+		}
+	}
+	return ids, errs, nil
+}
+
+// randomBatch returns 5 to 20 random payments; an atomic batch now and
+// then carries one its payer cannot afford, which refuses the whole batch.
+func randomBatch(prefix string, accts []string, atomic bool) batch {
+	b := batch{atomic: atomic}
+	for i := range 5 + rand.IntN(16) {
+		b.items = append(b.items, randomOp(fmt.Sprintf("%s-%02d", prefix, i), accts))
+	}
+	if atomic && rand.IntN(4) == 0 {
+		b.items[rand.IntN(len(b.items))].amount = 100 * crashOpening
+	}
+	return b
+}
+
 // randomOp returns a small payment between two of accts, or out of one of
 // them at an ATM one time in eight.
 func randomOp(id string, accts []string) op {
@@ -168,13 +269,34 @@ func randomOp(id string, accts []string) op {
 	return o
 }
 
-// isRefusal reports whether err is the ledger's answer that it posted nothing.
+// isRefusal reports whether err is the ledger's answer that it posted
+// nothing (ABORTED: an item of an atomic batch that another item's refusal
+// kept out).
 func isRefusal(err error) bool {
 	switch status.Code(err) {
-	case codes.FailedPrecondition, codes.InvalidArgument, codes.NotFound:
+	case codes.FailedPrecondition, codes.InvalidArgument, codes.NotFound, codes.Aborted:
 		return true
 	}
 	return false
+}
+
+// replayBatch submits b again until the ledger answers, as replay does for
+// one payment, and returns each item's entry id or refusal.
+func (s *proc) replayBatch(t *testing.T, b batch) ([]string, []error) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		ids, errs, err := b.send(ctx, s.pay)
+		cancel()
+		if err == nil {
+			return ids, errs
+		}
+		if !retryable(err) || time.Now().After(deadline) {
+			t.Fatalf("replay of an atomic batch: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // replay sends o again, as a client does when it never heard back, until
@@ -217,6 +339,12 @@ type load struct {
 	acked   []posted
 	unknown []op // no answer from the ledger: the crash hid whether it posted
 	refused []op // refused by the ledger: nothing posted
+	// batched are the acknowledged payments that went in batches; atomic
+	// the atomic batches the ledger answered, and unknownAtomic those it
+	// did not, whose items are in none of the lists above.
+	batched       []posted
+	atomic        []batch
+	unknownAtomic []batch
 }
 
 // startLoad starts crashWorkers clients paying between accts until stop.
@@ -227,11 +355,19 @@ func startLoad(t *testing.T, s *proc, accts []string) *load {
 	for w := range crashWorkers {
 		l.wg.Go(func() {
 			for seq := 0; ctx.Err() == nil; seq++ {
-				o := randomOp(fmt.Sprintf("pay-%02d-%06d", w, seq), accts)
 				callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				id, err := o.send(callCtx, s.pay)
+				var answered bool
+				if w < crashBatchWorkers {
+					b := randomBatch(fmt.Sprintf("batch-%02d-%06d", w, seq), accts, seq%2 == 0)
+					ids, errs, err := b.send(callCtx, s.pay)
+					answered = l.recordBatch(b, ids, errs, err)
+				} else {
+					o := randomOp(fmt.Sprintf("pay-%02d-%06d", w, seq), accts)
+					id, err := o.send(callCtx, s.pay)
+					answered = l.record(o, id, err)
+				}
 				cancel()
-				if l.record(o, id, err) {
+				if answered {
 					continue
 				}
 				if l.killed.Load() {
@@ -261,6 +397,37 @@ func (l *load) record(o op, entryID string, err error) (answered bool) {
 	default:
 		l.unknown = append(l.unknown, o)
 		return false
+	}
+	return true
+}
+
+// recordBatch files the items of b under what the call returned, and
+// reports whether the ledger answered.
+func (l *load) recordBatch(b batch, ids []string, errs []error, err error) (answered bool) {
+	if err != nil && b.atomic && !isRefusal(err) {
+		l.mu.Lock()
+		l.unknownAtomic = append(l.unknownAtomic, b)
+		l.mu.Unlock()
+		return false
+	}
+	if err != nil {
+		for _, o := range b.items {
+			l.record(o, "", err)
+		}
+		return isRefusal(err)
+	}
+	for i, o := range b.items {
+		l.record(o, ids[i], errs[i])
+		if errs[i] == nil {
+			l.mu.Lock()
+			l.batched = append(l.batched, posted{o, ids[i]})
+			l.mu.Unlock()
+		}
+	}
+	if b.atomic {
+		l.mu.Lock()
+		l.atomic = append(l.atomic, b)
+		l.mu.Unlock()
 	}
 	return true
 }
