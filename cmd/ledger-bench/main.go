@@ -29,6 +29,7 @@ func main() {
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of ledgerd and the load generator to this file")
 	flag.IntVar(&cfg.MoveBatch, "move-batch", 0, "most transfers one ledger transaction carries (group commit); 0: the store's default, 1: batching off")
 	flag.IntVar(&cfg.MoveLanes, "move-lanes", 0, "most such transactions at once; 0: the store's default")
+	flag.IntVar(&cfg.Batch, "batch", 0, "also run a phase of SubmitBatch calls of this many transfers each; 0: none")
 	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost")
 	sql := flag.String("sql", "on", "on: each run also has pgbench run the ledger's own transfer statement (throwaway server only); off: skip it")
 	flag.Parse()

@@ -58,6 +58,10 @@ type Config struct {
 	// MoveLanes, when set, overrides how many such transactions run at
 	// once (cockroach.Options.MoveLanes).
 	MoveLanes int
+	// Batch, when set, adds to each run a phase in which the same clients
+	// each submit batches of Batch transfers (SubmitBatch), after the
+	// phase of one Transfer a call.
+	Batch int
 	// Command is the command line, for the report.
 	Command []string
 	// Out receives the report; os.Stdout by default.
@@ -148,10 +152,20 @@ func (m *Main) run(ctx context.Context, n int) (Run, error) {
 	m.logf("run %d/%d: ledger, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
 	var err error
 	var db pendingDB
-	if r.Ledger, db, err = m.ledgerPhase(ctx); err != nil {
+	if r.Ledger, db, err = m.ledgerPhase(ctx, unaryPhase); err != nil {
 		return r, err
 	}
 	m.logf("run %d/%d: ledger %.1f transfers/s, p99 %.1fms", n, m.cfg.Runs, r.Ledger.TPS, r.Ledger.P99ms)
+	if m.cfg.Batch > 0 {
+		m.logf("run %d/%d: ledger batches, %d clients submitting %d transfers a call for %v", n, m.cfg.Runs,
+			m.cfg.Clients, m.cfg.Batch, m.cfg.Duration)
+		b, _, err := m.ledgerPhase(ctx, batchPhase(m.cfg.Batch))
+		if err != nil {
+			return r, err
+		}
+		r.Batch = &b
+		m.logf("run %d/%d: ledger batches %.1f transfers/s, p99 %.1fms a batch", n, m.cfg.Runs, b.TPS, b.P99ms)
+	}
 	if err := m.pgbenchPhase(ctx, &r); err != nil {
 		return r, err
 	}
@@ -175,6 +189,9 @@ func (m *Main) pgbenchPhase(ctx context.Context, r *Run) error {
 	r.Pgbench = pr
 	if pr.TPS > 0 {
 		r.Ratio = r.Ledger.TPS / pr.TPS
+		if r.Batch != nil {
+			r.BatchRatio = r.Batch.TPS / pr.TPS
+		}
 	}
 	return nil
 }

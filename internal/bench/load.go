@@ -24,7 +24,8 @@ const (
 	histMaxMicros = int64(callTimeout / time.Microsecond)
 )
 
-// LedgerResult is one ledger phase: transfers through gRPC.
+// LedgerResult is one ledger phase: transfers through gRPC, one a call or
+// in batches (then the latencies are the batches').
 type LedgerResult struct {
 	Transfers  int64            `json:"transfers"`
 	Errors     map[string]int64 `json:"errors,omitempty"` // by gRPC code
@@ -36,10 +37,28 @@ type LedgerResult struct {
 	MaxMs      float64          `json:"max_ms"`
 	CPU        CPUUse           `json:"cpu"`
 	DB         DBActivity       `json:"db"`
-	// Moves is what group commit did in the routine compartment during the
-	// phase: transactions that made a batch, the moves they made, and the
-	// moves that went alone.
+	// Moves is what group commit did in the phase's compartment during the
+	// phase: transactions that made a batch, the entries they posted, and
+	// the entries that went alone.
 	Moves cockroach.MoveStats `json:"moves"`
+}
+
+// phase is what a ledger phase's clients send, and the compartment that
+// serves it.
+type phase struct {
+	compartment string
+	loop        func(w *worker, ctx context.Context, client ledgerv1.PaymentServiceClient, accounts []string, deadline time.Time)
+}
+
+// unaryPhase sends one Transfer a call.
+var unaryPhase = phase{compartment: "routine", loop: (*worker).loop}
+
+// batchPhase sends SubmitBatch calls of n transfers each.
+func batchPhase(n int) phase {
+	return phase{compartment: "batch", loop: func(w *worker, ctx context.Context, client ledgerv1.PaymentServiceClient,
+		accounts []string, deadline time.Time) {
+		w.batchLoop(ctx, client, accounts, deadline, n)
+	}}
 }
 
 // worker is one client's tally; merged after the phase, so no locks.
@@ -49,10 +68,11 @@ type worker struct {
 	hist *hdrhistogram.Histogram // successful calls, in microseconds
 }
 
-// ledgerPhase has every client transfer between random accounts until the
-// duration is up, then waits for the calls in flight. The database's own
-// counts come later, from the pendingDB it returns.
-func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error) {
+// ledgerPhase has every client transfer between random accounts, as ph
+// sends them, until the duration is up, then waits for the calls in
+// flight. The database's own counts come later, from the pendingDB it
+// returns.
+func (m *Main) ledgerPhase(ctx context.Context, ph phase) (LedgerResult, pendingDB, error) {
 	if err := checkpoint(ctx, m.ledgerDB); err != nil {
 		m.logf("checkpoint: %v", err)
 	}
@@ -60,7 +80,7 @@ func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error)
 	if err != nil {
 		return LedgerResult{}, pendingDB{}, err
 	}
-	cpu0, moves0 := sampleCPU(), m.ledger.MoveStats("routine")
+	cpu0, moves0 := sampleCPU(), m.ledger.MoveStats(ph.compartment)
 	workers := make([]*worker, m.cfg.Clients)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -69,7 +89,7 @@ func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error)
 		w := &worker{errs: map[codes.Code]int64{}, hist: hdrhistogram.New(1, histMaxMicros, 3)}
 		workers[i] = w
 		client := ledgerv1.NewPaymentServiceClient(m.conns[i%len(m.conns)])
-		wg.Go(func() { w.loop(ctx, client, m.accounts, deadline) })
+		wg.Go(func() { ph.loop(w, ctx, client, m.accounts, deadline) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -79,21 +99,27 @@ func (m *Main) ledgerPhase(ctx context.Context) (LedgerResult, pendingDB, error)
 	}
 	r := summarize(workers, elapsed)
 	r.CPU = cpu
-	r.Moves = m.ledger.MoveStats("routine").Since(moves0)
+	r.Moves = m.ledger.MoveStats(ph.compartment).Since(moves0)
 	return r, pendingDB{url: m.ledgerDB, before: db0, end: time.Now(), elapsed: elapsed}, nil
+}
+
+// randomTransfer is a transfer of 1 to maxAmount between two distinct
+// random accounts, as pgbench's script makes.
+func randomTransfer(accounts []string) *ledgerv1.TransferRequest {
+	from := rand.IntN(len(accounts))
+	to := rand.IntN(len(accounts) - 1)
+	if to >= from {
+		to++ // distinct, and still uniform
+	}
+	return &ledgerv1.TransferRequest{
+		RequestId: uuid.NewString(), FromAccountId: accounts[from], ToAccountId: accounts[to],
+		Amount: 1 + rand.Int64N(maxAmount), Currency: currency, Memo: "bench",
+	}
 }
 
 func (w *worker) loop(ctx context.Context, client ledgerv1.PaymentServiceClient, accounts []string, deadline time.Time) {
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		from := rand.IntN(len(accounts))
-		to := rand.IntN(len(accounts) - 1)
-		if to >= from {
-			to++ // distinct, and still uniform
-		}
-		req := &ledgerv1.TransferRequest{
-			RequestId: uuid.NewString(), FromAccountId: accounts[from], ToAccountId: accounts[to],
-			Amount: 1 + rand.Int64N(maxAmount), Currency: currency, Memo: "bench",
-		}
+		req := randomTransfer(accounts)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		t0 := time.Now()
 		_, err := client.Transfer(cctx, req)
@@ -104,6 +130,35 @@ func (w *worker) loop(ctx context.Context, client ledgerv1.PaymentServiceClient,
 			continue
 		}
 		w.ok++
+		_ = w.hist.RecordValue(min(max(d.Microseconds(), 1), histMaxMicros))
+	}
+}
+
+// batchLoop submits batches of n random transfers; each transfer posted
+// counts, and each refused one is an error of its code.
+func (w *worker) batchLoop(ctx context.Context, client ledgerv1.PaymentServiceClient, accounts []string,
+	deadline time.Time, n int) {
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		req := &ledgerv1.SubmitBatchRequest{Items: make([]*ledgerv1.BatchItem, n)}
+		for i := range req.Items {
+			req.Items[i] = &ledgerv1.BatchItem{Op: &ledgerv1.BatchItem_Transfer{Transfer: randomTransfer(accounts)}}
+		}
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		t0 := time.Now()
+		res, err := client.SubmitBatch(cctx, req)
+		d := time.Since(t0)
+		cancel()
+		if err != nil {
+			w.errs[status.Code(err)] += int64(n)
+			continue
+		}
+		for _, r := range res.GetResults() {
+			if e := r.GetError(); e != nil {
+				w.errs[codes.Code(e.GetCode())]++
+			} else {
+				w.ok++
+			}
+		}
 		_ = w.hist.RecordValue(min(max(d.Microseconds(), 1), histMaxMicros))
 	}
 }

@@ -26,7 +26,8 @@ type Machine struct {
 
 // settingsShown are the server settings that decide these figures.
 var settingsShown = []string{"fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_connections",
-	"max_pred_locks_per_transaction", "max_pred_locks_per_page"}
+	"max_pred_locks_per_transaction", "max_pred_locks_per_page",
+	"max_pred_locks_per_relation"}
 
 func probeMachine(ctx context.Context, dbURL string, pb *pgbench) Machine {
 	m := Machine{

@@ -34,12 +34,13 @@ type ReportConfig struct {
 	OwnServer   bool    `json:"own_server"`           // a throwaway PostgreSQL with pgserver.Defaults
 	MoveBatch   int     `json:"move_batch,omitempty"` // the --move-batch override; 0: the store's default
 	MoveLanes   int     `json:"move_lanes,omitempty"` // the --move-lanes override; 0: the store's default
+	Batch       int     `json:"batch,omitempty"`      // transfers a SubmitBatch in the batch phase; 0: no batch phase
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{DurationSec: c.Duration.Seconds(), Clients: c.Clients, GRPCConns: grpcConns,
 		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == "",
-		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes}
+		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes, Batch: c.Batch}
 }
 
 // Run is one ledger phase and the pgbench and SQL phases right after it.
@@ -48,6 +49,10 @@ type Run struct {
 	Ledger  LedgerResult   `json:"ledger"`
 	Pgbench *PgbenchResult `json:"pgbench,omitempty"`
 	Ratio   float64        `json:"ratio,omitempty"` // ledger transfers/s over pgbench tps
+	// Batch is the phase of batches, when there is one, and BatchRatio its
+	// transfers/s over pgbench's tps.
+	Batch      *LedgerResult `json:"ledger_batch,omitempty"`
+	BatchRatio float64       `json:"batch_ratio,omitempty"`
 	// SQL is pgbench running the ledger's own transfer statement (sqlphase.go).
 	SQL      *PgbenchResult `json:"ledger_sql,omitempty"`
 	SQLRatio float64        `json:"ledger_sql_ratio,omitempty"` // its tps over pgbench's
@@ -62,11 +67,19 @@ type Summary struct {
 	Ratio       float64 `json:"ratio,omitempty"`
 	SQLTPS      float64 `json:"ledger_sql_tps,omitempty"`
 	SQLRatio    float64 `json:"ledger_sql_ratio,omitempty"`
+	BatchTPS    float64 `json:"ledger_batch_transfers_per_s,omitempty"`
+	BatchRatio  float64 `json:"batch_ratio,omitempty"`
 }
 
 func (r *Report) finish() *Report {
-	var l, p99, pg, ratio, sql, sqlRatio []float64
+	var l, p99, pg, ratio, sql, sqlRatio, batch, batchRatio []float64
 	for _, run := range r.Runs {
+		if run.Batch != nil {
+			batch = append(batch, run.Batch.TPS)
+			if run.BatchRatio > 0 {
+				batchRatio = append(batchRatio, run.BatchRatio)
+			}
+		}
 		l, p99 = append(l, run.Ledger.TPS), append(p99, run.Ledger.P99ms)
 		if run.Pgbench != nil && run.Ratio > 0 {
 			pg, ratio = append(pg, run.Pgbench.TPS), append(ratio, run.Ratio)
@@ -76,7 +89,7 @@ func (r *Report) finish() *Report {
 		}
 	}
 	r.Median = Summary{LedgerTPS: Median(l), LedgerP99ms: Median(p99), PgbenchTPS: Median(pg), Ratio: Median(ratio),
-		SQLTPS: Median(sql), SQLRatio: Median(sqlRatio)}
+		SQLTPS: Median(sql), SQLRatio: Median(sqlRatio), BatchTPS: Median(batch), BatchRatio: Median(batchRatio)}
 	return r
 }
 
@@ -143,8 +156,45 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r.Config.Batch > 0 {
+		if err := r.writeBatchText(w); err != nil {
+			return err
+		}
+	}
 	_, err := io.WriteString(w, "\n"+cpuText(r.Runs))
 	return err
+}
+
+// writeBatchText adds the batch phases: transfers/s, each batch's latency,
+// and the ratio to the same run's pgbench.
+func (r *Report) writeBatchText(w io.Writer) error {
+	fmt.Fprintf(w, "\nbatches: the same clients each submitting %d transfers a call (SubmitBatch); latency is a batch's\n",
+		r.Config.Batch)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tbatch transfers/s\tbatch p50 ms\tbatch p99 ms\terrors\tpgbench tx/s\tbatch ratio\tentries a transaction\tposted alone\t")
+	for _, run := range r.Runs {
+		b := run.Batch
+		if b == nil {
+			continue
+		}
+		pg := "-"
+		if run.Pgbench != nil {
+			pg = fmt.Sprintf("%.1f", run.Pgbench.TPS)
+		}
+		perTx := "-"
+		if b.Moves.Batches > 0 {
+			perTx = fmt.Sprintf("%.1f", float64(b.Moves.Batched)/float64(b.Moves.Batches))
+		}
+		alone := "-"
+		if all := b.Moves.Batched + b.Moves.Alone; all > 0 {
+			alone = fmt.Sprintf("%.1f%%", 100*float64(b.Moves.Alone)/float64(all))
+		}
+		fmt.Fprintf(tw, "%d\t%.1f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t\n", run.N, b.TPS, b.P50ms, b.P99ms, errorsText(b.Errors),
+			pg, orDash(run.BatchRatio, "%.3f"), perTx, alone)
+	}
+	md := r.Median
+	fmt.Fprintf(tw, "median\t%.1f\t\t\t\t%s\t%s\t\t\t\n", md.BatchTPS, orDash(md.PgbenchTPS, "%.1f"), orDash(md.BatchRatio, "%.3f"))
+	return tw.Flush()
 }
 
 // cpuText shows where the CPU went in each phase, and what the database counted.

@@ -76,17 +76,20 @@ func launch(bin, dir string, cred *syscall.Credential, settings map[string]strin
 // group commit (ledger/cockroach/batch.go): at SERIALIZABLE, PostgreSQL
 // records what each transaction read, and by default it coarsens a
 // transaction's records into a lock on a whole page once it read three
-// rows there, and on a whole table once it read 32 of its pages. A batch
-// of moves reads a few dozen balance rows; coarsened, its read conflicts
-// with every other batch's write, and most batches fail. With room for
-// 256 locks per transaction and 16 rows per page before coarsening, a
-// batch's reads stay on its own rows. The lock table is shared memory:
-// 256 * max_connections entries: at 300 connections, shared_memory_size
-// is 168 MB against 153 MB with the default of 64.
+// rows there, and on a whole table once it holds half as many locks in it
+// as max_pred_locks_per_transaction allows (128 here). A batch
+// of entries reads a few dozen to several hundred balance rows; coarsened,
+// its read conflicts with every other batch's write, and most batches fail.
+// With room for 256 locks per transaction (the shared pool), 64 rows per
+// page and 4,096 locks per table before coarsening, a batch's reads stay
+// on its own rows. The lock table is shared memory: 256 * max_connections
+// entries: at 300 connections, shared_memory_size is 168 MB against 153 MB
+// with the default of 64. (docs/posting.md has the measurements.)
 var Defaults = map[string]string{
 	"max_connections":                "300",
 	"max_pred_locks_per_transaction": "256",
-	"max_pred_locks_per_page":        "16",
+	"max_pred_locks_per_page":        "64",
+	"max_pred_locks_per_relation":    "4096",
 }
 
 // serverArgs lists the postgres arguments: Defaults, then the caller's
