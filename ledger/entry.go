@@ -20,6 +20,8 @@ const (
 	EntryAccountOpening
 	EntryHoldPlacement
 	EntryHoldVoid
+	EntryAccountStatusChange
+	EntryPromoCreation
 )
 
 // String returns the kind's name.
@@ -41,6 +43,10 @@ func (k EntryKind) String() string {
 		return "HOLD_PLACEMENT"
 	case EntryHoldVoid:
 		return "HOLD_VOID"
+	case EntryAccountStatusChange:
+		return "ACCOUNT_STATUS_CHANGE"
+	case EntryPromoCreation:
+		return "PROMO_CREATION"
 	}
 	return fmt.Sprintf("EntryKind(%d)", int(k))
 }
@@ -54,8 +60,9 @@ type Posting struct {
 }
 
 // Entry is one journal entry. Entries are written once and never changed.
-// Entries that move money have postings; the rest (an account opened, a
-// hold placed or voided) record the event in their memo.
+// Entries that move money have postings; the rest (an account opened or
+// its status changed, a hold placed or voided, a promotion created) record
+// the event in their memo.
 type Entry struct {
 	ID        string
 	Kind      EntryKind

@@ -34,6 +34,12 @@ const (
 	CodePromoLimitExceeded     Code = "PROMO_LIMIT_EXCEEDED"
 	CodeUnavailable            Code = "UNAVAILABLE"
 	CodeInternal               Code = "INTERNAL"
+	// The journal's proofs: no sealed record is that entry or sequence; no
+	// signed checkpoint covers the record yet; a tree size the journal
+	// does not have, or one that does not hold the record.
+	CodeRecordNotFound     Code = "JOURNAL_RECORD_NOT_FOUND"
+	CodeNotCheckpointed    Code = "JOURNAL_NOT_CHECKPOINTED"
+	CodeTreeSizeOutOfRange Code = "TREE_SIZE_OUT_OF_RANGE"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.

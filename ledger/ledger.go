@@ -38,6 +38,11 @@ type Ledger interface {
 	// VoidHold releases a hold. Errors: HOLD_NOT_FOUND, HOLD_EXPIRED,
 	// HOLD_NOT_ACTIVE.
 	VoidHold(ctx context.Context, r VoidHoldRequest) (Hold, error)
+	// SetAccountStatus changes an account's status and journals the change
+	// with its actor and reason; setting the status it has changes and
+	// journals nothing. Errors: ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED (a closed
+	// account cannot be reopened).
+	SetAccountStatus(ctx context.Context, r SetAccountStatusRequest) (Account, error)
 }
 
 // Capture is the result of capturing a hold: the finished hold and the

@@ -82,11 +82,15 @@ func launch(bin, dir string, cred *syscall.Credential, settings map[string]strin
 // 256 locks per transaction and 16 rows per page before coarsening, a
 // batch's reads stay on its own rows. The lock table is shared memory:
 // 256 * max_connections entries: at 300 connections, shared_memory_size
-// is 168 MB against 153 MB with the default of 64.
+// is 168 MB against 153 MB with the default of 64. Every schema change is
+// logged (log_statement = ddl): the journal's tables refuse changes until
+// a trigger is dropped (ledger/cockroach/triggers.go), and the log keeps
+// who did.
 var Defaults = map[string]string{
 	"max_connections":                "300",
 	"max_pred_locks_per_transaction": "256",
 	"max_pred_locks_per_page":        "16",
+	"log_statement":                  "ddl",
 }
 
 // serverArgs lists the postgres arguments: Defaults, then the caller's

@@ -122,3 +122,38 @@ func withConn(tb testing.TB, url string, f func(context.Context, *pgx.Conn) erro
 		tb.Fatalf("pgtest: %v", err)
 	}
 }
+
+// Beginner is a connection or pool that begins transactions.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Tamper runs stmts in one transaction as the superuser of db, with
+// triggers off for it (session_replication_role = replica, which only a
+// superuser may set; CockroachDB has neither), as someone who owns the
+// database server would change history behind the ledger's back.
+func Tamper(tb testing.TB, db Beginner, stmts ...string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
+	}
+	defer tx.Rollback(ctx)
+	var version string
+	if err := tx.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
+	}
+	if !strings.Contains(version, "CockroachDB") {
+		stmts = append([]string{"SET LOCAL session_replication_role = replica"}, stmts...)
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			tb.Fatalf("pgtest: tamper: %s: %v", s, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
+	}
+}

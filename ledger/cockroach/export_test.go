@@ -1,5 +1,12 @@
 package cockroach
 
+import (
+	"io/fs"
+	"slices"
+
+	"github.com/pressly/goose/v3"
+)
+
 // MigrateTo applies the migrations up to version, so that a test can
 // write data as an older ledger did and then migrate it.
 var MigrateTo = migrateTo
@@ -16,4 +23,23 @@ func (s *Store) QueuedMoves() int {
 	s.batcher.mu.Lock()
 	defer s.batcher.mu.Unlock()
 	return len(s.batcher.queue)
+}
+
+// MigrationVersions lists every migration's version, from the embedded
+// files and the migrations written in Go, in order.
+func MigrationVersions() ([]int64, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	out := []int64{rolesMigration.Version, appendOnlyMigration.Version}
+	for _, f := range files {
+		v, err := goose.NumericComponent(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -23,6 +23,7 @@ var (
 		"WITHDRAWAL": ledger.EntryWithdrawal, "HOLD_CAPTURE": ledger.EntryHoldCapture,
 		"PROMO_SUBSCRIPTION": ledger.EntryPromoSubscription, "ACCOUNT_OPENING": ledger.EntryAccountOpening,
 		"HOLD_PLACEMENT": ledger.EntryHoldPlacement, "HOLD_VOID": ledger.EntryHoldVoid,
+		"ACCOUNT_STATUS_CHANGE": ledger.EntryAccountStatusChange, "PROMO_CREATION": ledger.EntryPromoCreation,
 	}
 )
 
