@@ -39,6 +39,10 @@ import (
 // appends nothing; since the lease row stays locked (written) until the
 // sealing transaction ends, no one can take it over in the middle.
 
+// ErrWitness marks a checkpoint that was signed and stored but that the
+// witness did not take. The next checkpoint covers its records.
+var ErrWitness = errors.New("the witness did not take a checkpoint")
+
 // leaseName is the one lease row: one active sealer per database.
 const leaseName = "journal"
 
@@ -289,7 +293,7 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 	}
 	if res.Checkpoint != nil && z.opt.Witness != nil {
 		if werr := z.opt.Witness(*res.Checkpoint); werr != nil {
-			return res, fmt.Errorf("the witness did not take the checkpoint of %d records: %w", res.Checkpoint.Size, werr)
+			return res, fmt.Errorf("%w: the checkpoint of %d records: %w", ErrWitness, res.Checkpoint.Size, werr)
 		}
 	}
 	return res, nil

@@ -138,34 +138,40 @@ const (
 	EntryKind_ENTRY_KIND_HOLD_CAPTURE       EntryKind = 4
 	EntryKind_ENTRY_KIND_PROMO_SUBSCRIPTION EntryKind = 5
 	// Entries without postings: events an auditor must see.
-	EntryKind_ENTRY_KIND_ACCOUNT_OPENING EntryKind = 6
-	EntryKind_ENTRY_KIND_HOLD_PLACEMENT  EntryKind = 7
-	EntryKind_ENTRY_KIND_HOLD_VOID       EntryKind = 8
+	EntryKind_ENTRY_KIND_ACCOUNT_OPENING       EntryKind = 6
+	EntryKind_ENTRY_KIND_HOLD_PLACEMENT        EntryKind = 7
+	EntryKind_ENTRY_KIND_HOLD_VOID             EntryKind = 8
+	EntryKind_ENTRY_KIND_ACCOUNT_STATUS_CHANGE EntryKind = 9
+	EntryKind_ENTRY_KIND_PROMO_CREATION        EntryKind = 10
 )
 
 // Enum value maps for EntryKind.
 var (
 	EntryKind_name = map[int32]string{
-		0: "ENTRY_KIND_UNSPECIFIED",
-		1: "ENTRY_KIND_DEPOSIT",
-		2: "ENTRY_KIND_TRANSFER",
-		3: "ENTRY_KIND_WITHDRAWAL",
-		4: "ENTRY_KIND_HOLD_CAPTURE",
-		5: "ENTRY_KIND_PROMO_SUBSCRIPTION",
-		6: "ENTRY_KIND_ACCOUNT_OPENING",
-		7: "ENTRY_KIND_HOLD_PLACEMENT",
-		8: "ENTRY_KIND_HOLD_VOID",
+		0:  "ENTRY_KIND_UNSPECIFIED",
+		1:  "ENTRY_KIND_DEPOSIT",
+		2:  "ENTRY_KIND_TRANSFER",
+		3:  "ENTRY_KIND_WITHDRAWAL",
+		4:  "ENTRY_KIND_HOLD_CAPTURE",
+		5:  "ENTRY_KIND_PROMO_SUBSCRIPTION",
+		6:  "ENTRY_KIND_ACCOUNT_OPENING",
+		7:  "ENTRY_KIND_HOLD_PLACEMENT",
+		8:  "ENTRY_KIND_HOLD_VOID",
+		9:  "ENTRY_KIND_ACCOUNT_STATUS_CHANGE",
+		10: "ENTRY_KIND_PROMO_CREATION",
 	}
 	EntryKind_value = map[string]int32{
-		"ENTRY_KIND_UNSPECIFIED":        0,
-		"ENTRY_KIND_DEPOSIT":            1,
-		"ENTRY_KIND_TRANSFER":           2,
-		"ENTRY_KIND_WITHDRAWAL":         3,
-		"ENTRY_KIND_HOLD_CAPTURE":       4,
-		"ENTRY_KIND_PROMO_SUBSCRIPTION": 5,
-		"ENTRY_KIND_ACCOUNT_OPENING":    6,
-		"ENTRY_KIND_HOLD_PLACEMENT":     7,
-		"ENTRY_KIND_HOLD_VOID":          8,
+		"ENTRY_KIND_UNSPECIFIED":           0,
+		"ENTRY_KIND_DEPOSIT":               1,
+		"ENTRY_KIND_TRANSFER":              2,
+		"ENTRY_KIND_WITHDRAWAL":            3,
+		"ENTRY_KIND_HOLD_CAPTURE":          4,
+		"ENTRY_KIND_PROMO_SUBSCRIPTION":    5,
+		"ENTRY_KIND_ACCOUNT_OPENING":       6,
+		"ENTRY_KIND_HOLD_PLACEMENT":        7,
+		"ENTRY_KIND_HOLD_VOID":             8,
+		"ENTRY_KIND_ACCOUNT_STATUS_CHANGE": 9,
+		"ENTRY_KIND_PROMO_CREATION":        10,
 	}
 )
 
@@ -837,7 +843,7 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x1aACCOUNT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_ACTIVE\x10\x01\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_FROZEN\x10\x02\x12\x19\n" +
-	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\x8c\x02\n" +
+	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\xd1\x02\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ENTRY_KIND_DEPOSIT\x10\x01\x12\x17\n" +
@@ -847,7 +853,10 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x1dENTRY_KIND_PROMO_SUBSCRIPTION\x10\x05\x12\x1e\n" +
 	"\x1aENTRY_KIND_ACCOUNT_OPENING\x10\x06\x12\x1d\n" +
 	"\x19ENTRY_KIND_HOLD_PLACEMENT\x10\a\x12\x18\n" +
-	"\x14ENTRY_KIND_HOLD_VOID\x10\b*\x8c\x01\n" +
+	"\x14ENTRY_KIND_HOLD_VOID\x10\b\x12$\n" +
+	" ENTRY_KIND_ACCOUNT_STATUS_CHANGE\x10\t\x12\x1d\n" +
+	"\x19ENTRY_KIND_PROMO_CREATION\x10\n" +
+	"*\x8c\x01\n" +
 	"\n" +
 	"HoldStatus\x12\x1b\n" +
 	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
