@@ -144,7 +144,12 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		if err = m.pg.CreateDatabase(ctx, "ledger"); err != nil {
 			return m, err
 		}
-		url = m.pg.URL("ledger")
+		// Migrations run as an owner that is no superuser, whom the
+		// journal's append-only triggers bind.
+		if err = m.pg.EnsureOwner(ctx, "ledger", cockroach.RoleOwner); err != nil {
+			return m, err
+		}
+		url = m.pg.URLAs("ledger", cockroach.RoleOwner)
 	}
 	iso := DefaultIsolation()
 	if cfg.Isolation != nil {

@@ -80,6 +80,35 @@ func NewDatabase(tb testing.TB) string {
 	return u.String()
 }
 
+// NewOwnedDatabase is NewDatabase owned by role, a login role that may
+// create roles but is no superuser (created if missing), and returns the
+// URL that logs in as role: as the embedded server's owner, whom the
+// ledger migrates as. The server must trust role's logins (the private
+// PostgreSQL does).
+func NewOwnedDatabase(tb testing.TB, role string) string {
+	tb.Helper()
+	u, _ := url.Parse(NewDatabase(tb))
+	withConn(tb, AdminURL(tb), func(ctx context.Context, conn *pgx.Conn) error {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil || exists {
+			return err
+		}
+		_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" WITH LOGIN CREATEROLE NOSUPERUSER")
+		return err
+	})
+	withConn(tb, u.String(), func(ctx context.Context, conn *pgx.Conn) error {
+		for _, sql := range []string{"ALTER DATABASE " + pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize(),
+			"ALTER SCHEMA public"} {
+			if _, err := conn.Exec(ctx, sql+" OWNER TO "+pgx.Identifier{role}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	u.User = url.User(role)
+	return u.String()
+}
+
 // dbName makes a unique, recognisable database name from a test name.
 func dbName(test string) string {
 	clean := strings.Map(func(r rune) rune {
