@@ -39,6 +39,10 @@ type Verification struct {
 	// that passed.
 	Checked    int64
 	Checkpoint Checkpoint
+	// From the genesis: how many signed checkpoints the records reproduced,
+	// and the root of the Merkle tree of the records checked.
+	Checkpoints int64
+	Root        []byte
 }
 
 // Journal is the auditors' read of the sealed journal. Every method returns

@@ -158,12 +158,26 @@ type Beginner interface {
 }
 
 // Tamper runs stmts in one transaction as the superuser of db, with
+// triggers off for it (see TamperFunc).
+func Tamper(tb testing.TB, db Beginner, stmts ...string) {
+	tb.Helper()
+	TamperFunc(tb, db, func(ctx context.Context, tx pgx.Tx) error {
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+}
+
+// TamperFunc runs fn in one transaction as the superuser of db, with
 // triggers off for it (session_replication_role = replica, which only a
 // superuser may set; CockroachDB has neither), as someone who owns the
 // database server would change history behind the ledger's back.
-func Tamper(tb testing.TB, db Beginner, stmts ...string) {
+func TamperFunc(tb testing.TB, db Beginner, fn func(context.Context, pgx.Tx) error) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	tx, err := db.Begin(ctx)
 	if err != nil {
@@ -175,12 +189,12 @@ func Tamper(tb testing.TB, db Beginner, stmts ...string) {
 		tb.Fatalf("pgtest: tamper: %v", err)
 	}
 	if !strings.Contains(version, "CockroachDB") {
-		stmts = append([]string{"SET LOCAL session_replication_role = replica"}, stmts...)
-	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			tb.Fatalf("pgtest: tamper: %s: %v", s, err)
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+			tb.Fatalf("pgtest: tamper: %v", err)
 		}
+	}
+	if err := fn(ctx, tx); err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		tb.Fatalf("pgtest: tamper: %v", err)

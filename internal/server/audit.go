@@ -107,7 +107,8 @@ func (a *audit) VerifyJournal(ctx context.Context, r *ledgerv1.VerifyJournalRequ
 		return nil, err
 	}
 	return &ledgerv1.VerifyJournalResponse{Ok: v.OK, BadSequence: v.BadSequence, Reason: v.Reason,
-		RecordsChecked: v.Checked, Checkpoint: checkpointPB(v.Checkpoint)}, nil
+		RecordsChecked: v.Checked, Checkpoint: checkpointPB(v.Checkpoint), CheckpointsChecked: v.Checkpoints,
+		RootHash: v.Root}, nil
 }
 
 // StreamJournal sends pages until it has caught up, then looks for new

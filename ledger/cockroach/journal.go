@@ -139,7 +139,9 @@ func (s *Store) verifyTree(ctx context.Context, to int64, whole bool) (v ledger.
 			v.Checked++
 		}
 	}
-	v.Checkpoint = jv.Last()
+	v.Checkpoint, v.Root = jv.Last(), jv.Root()
+	_, reproduced := jv.Checkpoints()
+	v.Checkpoints = int64(reproduced)
 	if !whole {
 		return v, false, nil
 	}

@@ -591,8 +591,12 @@ type VerifyJournalResponse struct {
 	// How many records were checked, and the last that passed.
 	RecordsChecked int64       `protobuf:"varint,4,opt,name=records_checked,json=recordsChecked,proto3" json:"records_checked,omitempty"`
 	Checkpoint     *Checkpoint `protobuf:"bytes,5,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When checked from the genesis: how many signed checkpoints the records
+	// reproduced, and the root of the Merkle tree of the records checked.
+	CheckpointsChecked int64  `protobuf:"varint,6,opt,name=checkpoints_checked,json=checkpointsChecked,proto3" json:"checkpoints_checked,omitempty"`
+	RootHash           []byte `protobuf:"bytes,7,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *VerifyJournalResponse) Reset() {
@@ -656,6 +660,20 @@ func (x *VerifyJournalResponse) GetRecordsChecked() int64 {
 func (x *VerifyJournalResponse) GetCheckpoint() *Checkpoint {
 	if x != nil {
 		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *VerifyJournalResponse) GetCheckpointsChecked() int64 {
+	if x != nil {
+		return x.CheckpointsChecked
+	}
+	return 0
+}
+
+func (x *VerifyJournalResponse) GetRootHash() []byte {
+	if x != nil {
+		return x.RootHash
 	}
 	return nil
 }
@@ -992,7 +1010,7 @@ const file_ledger_v1_audit_proto_rawDesc = "" +
 	"\x14VerifyJournalRequest\x12#\n" +
 	"\rfrom_sequence\x18\x01 \x01(\x03R\ffromSequence\x12\x1f\n" +
 	"\vto_sequence\x18\x02 \x01(\x03R\n" +
-	"toSequence\"\xc2\x01\n" +
+	"toSequence\"\x90\x02\n" +
 	"\x15VerifyJournalResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12!\n" +
 	"\fbad_sequence\x18\x02 \x01(\x03R\vbadSequence\x12\x16\n" +
@@ -1000,7 +1018,9 @@ const file_ledger_v1_audit_proto_rawDesc = "" +
 	"\x0frecords_checked\x18\x04 \x01(\x03R\x0erecordsChecked\x125\n" +
 	"\n" +
 	"checkpoint\x18\x05 \x01(\v2\x15.ledger.v1.CheckpointR\n" +
-	"checkpoint\"|\n" +
+	"checkpoint\x12/\n" +
+	"\x13checkpoints_checked\x18\x06 \x01(\x03R\x12checkpointsChecked\x12\x1b\n" +
+	"\troot_hash\x18\a \x01(\fR\brootHash\"|\n" +
 	"\x18GetInclusionProofRequest\x12\x1b\n" +
 	"\bentry_id\x18\x01 \x01(\tH\x00R\aentryId\x12\x1c\n" +
 	"\bsequence\x18\x02 \x01(\x03H\x00R\bsequence\x12\x1b\n" +
