@@ -37,20 +37,30 @@ type JournalVerifier struct {
 	next  int
 	// Vouched is the last sequence a checkpoint vouched for; 0 before any.
 	Vouched int64
+	vouched Checkpoint    // record Vouched
+	kept    []Checkpoint  // chain hashes the records must have (Keep)
+	failed  *JournalError // the failure, once there is one
 }
+
+// Keep adds a chain hash that record c.Sequence must have: a checkpoint an
+// auditor kept from an earlier verification.
+func (v *JournalVerifier) Keep(c Checkpoint) { v.kept = append(v.kept, c) }
 
 // NewJournalVerifier starts at the genesis, to check the journal against
 // cps, whose signatures the caller has checked (see Expect).
 func NewJournalVerifier(cps []SignedCheckpoint) (*JournalVerifier, error) {
-	v := &JournalVerifier{chain: NewChainVerifier(Checkpoint{Hash: GenesisHash()}), tree: NewTree()}
+	genesis := Checkpoint{Hash: GenesisHash()}
+	v := &JournalVerifier{chain: NewChainVerifier(genesis), tree: NewTree(), vouched: genesis}
 	return v, v.Expect(cps...)
 }
 
 // Expect adds checkpoints to check the records against; none may be of
 // fewer records than were already checked. Two checkpoints of one size
-// that commit to different records are an error: the signer forked the
-// journal. A checkpoint of the records checked so far is checked at once,
-// and its failure returned (a *JournalError).
+// that commit to different records (the key signed a fork of the journal,
+// as a sealer does when someone rewrote the database under it) are both
+// kept: the records can reproduce only one, and the other names where the
+// journal changed. A checkpoint of the records checked so far is checked
+// at once, and its failure returned (a *JournalError).
 func (v *JournalVerifier) Expect(cps ...SignedCheckpoint) error {
 	pending := append(slices.Clone(v.cps[v.next:]), cps...)
 	slices.SortStableFunc(pending, func(a, b SignedCheckpoint) int { return cmp.Compare(a.Size, b.Size) })
@@ -59,12 +69,9 @@ func (v *JournalVerifier) Expect(cps ...SignedCheckpoint) error {
 		if c.Size < v.tree.Size() {
 			return fmt.Errorf("a checkpoint of %d records was given after record %d was checked", c.Size, v.tree.Size())
 		}
-		if n := len(out); n > v.next && out[n-1].Size == c.Size {
-			if !bytes.Equal(out[n-1].Root, c.Root) || !bytes.Equal(out[n-1].ChainHead, c.ChainHead) {
-				return fmt.Errorf("two checkpoints of %d records (signed %s and %s) commit to different records: the journal forked",
-					c.Size, out[n-1].Time.Format(checkpointTime), c.Time.Format(checkpointTime))
-			}
-			continue
+		if n := len(out); n > v.next && out[n-1].Size == c.Size &&
+			bytes.Equal(out[n-1].Root, c.Root) && bytes.Equal(out[n-1].ChainHead, c.ChainHead) {
+			continue // the same checkpoint twice (the witness's and the server's latest)
 		}
 		out = append(out, c)
 	}
@@ -78,6 +85,16 @@ func (v *JournalVerifier) Expect(cps ...SignedCheckpoint) error {
 // Last is the last record accepted: its sequence and chain hash.
 func (v *JournalVerifier) Last() Checkpoint { return v.chain.Last }
 
+// Good is the last record known good: Last, unless a checkpoint found a
+// change among the records accepted, and then the last record a
+// checkpoint vouched for.
+func (v *JournalVerifier) Good() Checkpoint {
+	if v.failed != nil && v.failed.Sequence <= v.chain.Last.Sequence {
+		return v.vouched
+	}
+	return v.chain.Last
+}
+
 // Root is the root of the tree of the records accepted.
 func (v *JournalVerifier) Root() []byte { return v.tree.Root() }
 
@@ -89,13 +106,27 @@ func (v *JournalVerifier) Checkpoints() (given, reproduced int) { return len(v.c
 // checkpoint covers exactly the records up to r, they reproduce it.
 // Otherwise it says where the journal changed, and accepts nothing more.
 func (v *JournalVerifier) Check(r Record) *JournalError {
+	if v.failed != nil {
+		return v.failed
+	}
 	if err := v.chain.Check(r); err != nil {
-		return &JournalError{Sequence: v.chain.Last.Sequence + 1, Reason: err.Error()}
+		return v.fail(&JournalError{Sequence: v.chain.Last.Sequence + 1, Reason: err.Error()})
 	}
 	if err := v.tree.Append(LeafHash(r.Sequence, r.Entry), nil); err != nil {
-		return &JournalError{Sequence: r.Sequence, Reason: err.Error()}
+		return v.fail(&JournalError{Sequence: r.Sequence, Reason: err.Error()})
+	}
+	for _, k := range v.kept {
+		if k.Sequence == r.Sequence && !bytes.Equal(k.Hash, r.Hash) {
+			return v.fail(&JournalError{Sequence: v.Vouched + 1, Reason: fmt.Sprintf(
+				"records %d..%d do not reproduce the checkpoint you kept: hash %x, not %x", v.Vouched+1, k.Sequence, r.Hash, k.Hash)})
+		}
 	}
 	return v.reach()
+}
+
+func (v *JournalVerifier) fail(e *JournalError) *JournalError {
+	v.failed = e
+	return e
 }
 
 // reach compares the checkpoints of the tree's size with the records.
@@ -106,11 +137,11 @@ func (v *JournalVerifier) reach() *JournalError {
 		root := v.tree.Root()
 		head := v.chain.Last.Hash // the genesis hash before any record
 		if !bytes.Equal(root, c.Root) || !bytes.Equal(head, c.ChainHead) {
-			return &JournalError{Sequence: v.Vouched + 1, Reason: fmt.Sprintf(
+			return v.fail(&JournalError{Sequence: v.Vouched + 1, Reason: fmt.Sprintf(
 				"records %d..%d do not reproduce the checkpoint of %d records signed %s: root %x, chain head %x, where it signed root %x, chain head %x",
-				v.Vouched+1, size, size, c.Time.Format(checkpointTime), root, head, c.Root, c.ChainHead)}
+				v.Vouched+1, size, size, c.Time.Format(checkpointTime), root, head, c.Root, c.ChainHead)})
 		}
-		v.Vouched = size
+		v.Vouched, v.vouched = size, Checkpoint{Sequence: size, Hash: c.ChainHead}
 	}
 	return nil
 }
@@ -119,11 +150,22 @@ func (v *JournalVerifier) reach() *JournalError {
 // committed to are missing (the journal's tail was cut). Call it after the
 // last record.
 func (v *JournalVerifier) End() *JournalError {
-	if v.next == len(v.cps) {
+	last := v.tree.Size()
+	switch {
+	case v.failed != nil:
+		return v.failed
+	case v.next < len(v.cps):
+	default:
+		for _, k := range v.kept {
+			if k.Sequence > last {
+				return v.fail(&JournalError{Sequence: last + 1, Reason: fmt.Sprintf(
+					"the journal ends at sequence %d, before the checkpoint you kept at %d", last, k.Sequence)})
+			}
+		}
 		return nil
 	}
-	c, last := v.cps[len(v.cps)-1], v.tree.Size()
-	return &JournalError{Sequence: last + 1, Reason: fmt.Sprintf(
+	c := v.cps[len(v.cps)-1]
+	return v.fail(&JournalError{Sequence: last + 1, Reason: fmt.Sprintf(
 		"the journal ends at sequence %d, but a checkpoint signed %s committed to %d records: %d..%d are missing",
-		last, c.Time.Format(checkpointTime), c.Size, last+1, c.Size)}
+		last, c.Time.Format(checkpointTime), c.Size, last+1, c.Size)})
 }

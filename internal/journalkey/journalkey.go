@@ -32,8 +32,11 @@ const PubSuffix = ".pub"
 // overwritten) and its public key to path.pub, and returns the public key.
 func Generate(path, name string) (string, error) {
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err == nil {
+		_, err = note.NewSigner(skey) // which checks the name
+	}
 	if err != nil {
-		return "", fmt.Errorf("key name %q: %w", name, err)
+		return "", fmt.Errorf("key name %q (no spaces or '+'): %w", name, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", err

@@ -113,7 +113,7 @@ func (s *Store) verifyTree(ctx context.Context, to int64, whole bool) (v ledger.
 		} else {
 			v.Reason = e.Error()
 		}
-		v.Checkpoint = jv.Last()
+		v.Checkpoint = jv.Good()
 		return v, true, nil
 	}
 	for jv.Last().Sequence < to {
