@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -82,4 +83,26 @@ func TestJournalProve(t *testing.T) {
 			t.Errorf("an unknown entry: exit %d\n%s", r.code, r.stderr)
 		}
 	})
+}
+
+// TestAccountStatus freezes an account as an operator: deposits are then
+// refused, and the journal shows who froze it and why.
+func TestAccountStatus(t *testing.T) {
+	addr := MustStartServer(t)
+	mustRun(t, addr, "account", "open", "--customer", "C-1", "--currency", "KRW", "--id", "A-1")
+	out := mustRun(t, addr, "account", "status", "A-1", "frozen", "--reason", "court order 7")
+	mustContain(t, out, `^account A-1 is frozen \(request \S+\)\n`)
+	if r := ledgerctl(t, addr, "deposit", "A-1", "100", "KRW"); r.code != ctl.ExitFailure || !strings.Contains(r.stderr, "ACCOUNT_FROZEN") {
+		t.Errorf("deposit to a frozen account: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := ledgerctl(t, addr, "--role", "teller", "account", "status", "A-1", "active", "--reason", "x"); r.code != ctl.ExitFailure ||
+		!strings.Contains(r.stderr, "PERMISSION_DENIED") {
+		t.Errorf("a teller setting a status: exit %d\n%s", r.code, r.stderr)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out, "account status change  by operator/dev") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		out = mustRun(t, addr, "journal", "tail")
+	}
+	mustContain(t, out, `account status change  by operator/dev  entry \S+  hash [0-9a-f]{16}\n  account A-1 FROZEN, was ACTIVE: court order 7\n`)
 }
