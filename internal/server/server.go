@@ -1,7 +1,8 @@
 // Package server is the gRPC face of the ledger: it serves ledger.v1 over a
 // chain of interceptors (call ids, metrics, logging, recovery, error mapping,
 // validation), the standard health service and reflection, and an admin
-// HTTP port with /metrics and /healthz.
+// HTTP port with /metrics, /healthz and the journal's public key at
+// /journal/key.
 package server
 
 import (
