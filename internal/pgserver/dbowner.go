@@ -58,6 +58,9 @@ func ensureOwner(ctx context.Context, conn *pgx.Conn, database, role string) err
 		FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
 			AND pg_get_userbyid(c.relowner) <> $1
+			-- a column's own sequence (serial, identity) follows its table
+			AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.classid = 'pg_class'::regclass
+				AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
 		UNION ALL
 		SELECT 'FUNCTION', quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')'
 		FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace

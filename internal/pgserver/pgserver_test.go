@@ -295,6 +295,7 @@ func TestEnsureOwner(t *testing.T) {
 	}
 	super := mustConnect(t, s.URL("app"))
 	for _, sql := range []string{`CREATE TABLE old (id INT8 PRIMARY KEY)`, `CREATE SEQUENCE old_seq`,
+		`CREATE TABLE versions (id SERIAL PRIMARY KEY, n INT8 GENERATED ALWAYS AS IDENTITY)`, // as goose's
 		`CREATE FUNCTION old_fn(a INT8) RETURNS INT8 LANGUAGE sql AS 'SELECT a'`} {
 		if _, err := super.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
@@ -312,7 +313,11 @@ func TestEnsureOwner(t *testing.T) {
 	if got := queryString(t, owner, `SELECT string_agg(pg_get_userbyid(relowner), ',') FROM pg_class WHERE relname IN ('old', 'old_seq')`); got != "app_owner,app_owner" {
 		t.Errorf("owners = %s", got)
 	}
-	for _, sql := range []string{`ALTER TABLE old ADD COLUMN n INT8`, `CREATE TABLE new (id INT8)`, `DROP FUNCTION old_fn(INT8)`} {
+	if got := queryString(t, owner, `SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class WHERE relname LIKE 'versions%'`); got != "app_owner" {
+		t.Errorf("owners of versions and its sequences = %s", got)
+	}
+	for _, sql := range []string{`ALTER TABLE old ADD COLUMN n INT8`, `CREATE TABLE new (id INT8)`, `DROP FUNCTION old_fn(INT8)`,
+		`INSERT INTO versions DEFAULT VALUES`} {
 		if _, err := owner.Exec(ctx, sql); err != nil {
 			t.Errorf("as the owner: %s: %v", sql, err)
 		}
