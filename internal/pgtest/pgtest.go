@@ -84,7 +84,7 @@ func NewDatabase(tb testing.TB) string {
 // create roles but is no superuser (created if missing), and returns the
 // URL that logs in as role: as the embedded server's owner, whom the
 // ledger migrates as. The server must trust role's logins (the private
-// PostgreSQL does).
+// PostgreSQL does); PostgreSQL only.
 func NewOwnedDatabase(tb testing.TB, role string) string {
 	tb.Helper()
 	u, _ := url.Parse(NewDatabase(tb))
@@ -199,4 +199,14 @@ func TamperFunc(tb testing.TB, db Beginner, fn func(context.Context, pgx.Tx) err
 	if err := tx.Commit(ctx); err != nil {
 		tb.Fatalf("pgtest: tamper: %v", err)
 	}
+}
+
+// IsCockroach reports whether the shared server is CockroachDB.
+func IsCockroach(tb testing.TB) bool {
+	tb.Helper()
+	var version string
+	withConn(tb, AdminURL(tb), func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, "SELECT version()").Scan(&version)
+	})
+	return strings.Contains(version, "CockroachDB")
 }
