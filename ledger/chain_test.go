@@ -11,8 +11,8 @@ import (
 	"github.com/corebanking/ledger/ledger"
 )
 
-// The worked example of docs/journal.md: two entries, sealed at sequences
-// 1 and 2.
+// The worked example of docs/journal.md: three entries, sealed at
+// sequences 1, 2 and 3.
 var exampleEntries = []ledger.Entry{
 	{
 		ID: "0b8f2c4e-6a1d-4e3b-9c5f-7d2e1a0b3c4d", Kind: ledger.EntryDeposit, Actor: "channel/teller",
@@ -30,6 +30,23 @@ var exampleEntries = []ledger.Entry{
 			{AccountID: "choi-1", Currency: "KRW", Amount: 20000},
 		},
 	},
+	{
+		ID: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", Kind: ledger.EntryWithdrawal, Actor: "channel/atm-switch",
+		RequestID: "w-1", Memo: "ATM atm-7", PostedAt: time.Date(2026, 3, 2, 9, 10, 0, 0, time.UTC),
+		Postings: []ledger.Posting{
+			{AccountID: "sys:atm:atm-7:KRW", Currency: "KRW", Amount: 10000},
+			{AccountID: "park-1", Currency: "KRW", Amount: -10000},
+		},
+	},
+}
+
+func readDoc(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../docs/journal.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }
 
 // docValue finds "name = hex..." in the doc, the hex possibly running on
@@ -51,11 +68,7 @@ func docValue(t *testing.T, doc, name string) []byte {
 // the canonical bytes and the chain hash of both entries must be what the
 // page says, so that an auditor who follows the page gets our hashes.
 func TestJournalDocExample(t *testing.T) {
-	raw, err := os.ReadFile("../docs/journal.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
+	doc := readDoc(t)
 	prev := ledger.GenesisHash()
 	for i, e := range exampleEntries {
 		seq := int64(i + 1)

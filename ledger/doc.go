@@ -41,4 +41,17 @@
 // copies race; the same id with other content is refused with
 // IDEMPOTENCY_CONFLICT. Capturing or voiding a hold that has already ended,
 // under a new request id, is refused with HOLD_NOT_ACTIVE.
+//
+// # The journal
+//
+// Every entry, money or not (an account opened or its status changed, a
+// hold placed or voided, a promotion created), is sealed after it commits
+// into the auditors' journal: a gapless sequence, a SHA-256 chain over the
+// canonical encoding of each record (Canonical, ChainHash), and an RFC 9162
+// Merkle tree (LeafHash, Tree) whose checkpoints are signed with a key kept
+// outside the database (SignedCheckpoint). JournalVerifier checks records
+// from the genesis against signed checkpoints and names the first sequence
+// it cannot vouch for; VerifyInclusion and VerifyConsistency check proofs.
+// An account's status changes by an operator's hand (SetAccountStatus); a
+// closed account stays closed. docs/journal.md specifies every byte.
 package ledger

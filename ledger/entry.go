@@ -26,6 +26,8 @@ const (
 	// EntryReversal mirrors the postings of an earlier entry
 	// (Entry.ReversesEntryID).
 	EntryReversal
+	EntryAccountStatusChange
+	EntryPromoCreation
 )
 
 // String returns the kind's name.
@@ -51,6 +53,10 @@ func (k EntryKind) String() string {
 		return "GENERAL"
 	case EntryReversal:
 		return "REVERSAL"
+	case EntryAccountStatusChange:
+		return "ACCOUNT_STATUS_CHANGE"
+	case EntryPromoCreation:
+		return "PROMO_CREATION"
 	}
 	return fmt.Sprintf("EntryKind(%d)", int(k))
 }
@@ -64,8 +70,9 @@ type Posting struct {
 }
 
 // Entry is one journal entry. Entries are written once and never changed.
-// Entries that move money have postings; the rest (an account opened, a
-// hold placed or voided) record the event in their memo.
+// Entries that move money have postings; the rest (an account opened or
+// its status changed, a hold placed or voided, a promotion created) record
+// the event in their memo.
 type Entry struct {
 	ID        string
 	Kind      EntryKind

@@ -43,6 +43,12 @@ const (
 	CodeAccountKindNotPermitted Code = "ACCOUNT_KIND_NOT_PERMITTED"
 	CodeReversalNotPermitted    Code = "REVERSAL_NOT_PERMITTED"
 	CodeBatchItemNotApplied     Code = "BATCH_ITEM_NOT_APPLIED"
+	// The journal's proofs: no sealed record is that entry or sequence; no
+	// signed checkpoint covers the record yet; a tree size the journal
+	// does not have, or one that does not hold the record.
+	CodeRecordNotFound     Code = "JOURNAL_RECORD_NOT_FOUND"
+	CodeNotCheckpointed    Code = "JOURNAL_NOT_CHECKPOINTED"
+	CodeTreeSizeOutOfRange Code = "TREE_SIZE_OUT_OF_RANGE"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.

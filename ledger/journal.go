@@ -39,6 +39,10 @@ type Verification struct {
 	// that passed.
 	Checked    int64
 	Checkpoint Checkpoint
+	// From the genesis: how many signed checkpoints the records reproduced,
+	// and the root of the Merkle tree of the records checked.
+	Checkpoints int64
+	Root        []byte
 }
 
 // Journal is the auditors' read of the sealed journal. Every method returns
@@ -50,11 +54,26 @@ type Journal interface {
 	ListJournal(ctx context.Context, q JournalQuery) ([]Record, error)
 	// Checkpoint returns the head of the chain.
 	Checkpoint(ctx context.Context) (Checkpoint, error)
+	// SignedCheckpoint returns the latest signed checkpoint, and false when
+	// none has been signed yet.
+	SignedCheckpoint(ctx context.Context) (SignedCheckpoint, bool, error)
 	// VerifyJournal re-checks the records of r against the entries and
-	// postings as they stand: the hash chain, each entry's postings summing
-	// to zero, and every account balance equal to the sum of its postings.
-	// A failed check is a result, not an error.
+	// postings as they stand: the hash chain, and from the genesis the
+	// Merkle tree against every stored checkpoint; each entry's postings
+	// summing to zero; every entry sealed exactly once; and every account
+	// balance equal to the sum of its postings. A failed check is a
+	// result, not an error.
 	VerifyJournal(ctx context.Context, r JournalRange) (Verification, error)
+	// InclusionProof proves that a record is in the journal's tree of
+	// q.TreeSize records (RFC 9162 §2.1.3). Errors:
+	// JOURNAL_RECORD_NOT_FOUND, JOURNAL_NOT_CHECKPOINTED (TreeSize 0 and no
+	// signed checkpoint covers the record yet), TREE_SIZE_OUT_OF_RANGE.
+	InclusionProof(ctx context.Context, q InclusionQuery) (Inclusion, error)
+	// ConsistencyProof proves that the journal's tree of q.To records
+	// extends its tree of q.From records (RFC 9162 §2.1.4). Errors:
+	// JOURNAL_NOT_CHECKPOINTED (To 0 and nothing signed yet),
+	// TREE_SIZE_OUT_OF_RANGE.
+	ConsistencyProof(ctx context.Context, q ConsistencyQuery) (Consistency, error)
 }
 
 // Journal page sizes.

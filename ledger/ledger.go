@@ -50,6 +50,11 @@ type Ledger interface {
 	// result per item, in order. The error is the whole batch's: an
 	// INVALID_ARGUMENT batch, or one the database could not take.
 	SubmitBatch(ctx context.Context, r SubmitBatchRequest) ([]BatchResult, error)
+	// SetAccountStatus changes an account's status and journals the change
+	// with its actor and reason; setting the status it has changes and
+	// journals nothing. Errors: ACCOUNT_NOT_FOUND, ACCOUNT_CLOSED (a closed
+	// account cannot be reopened).
+	SetAccountStatus(ctx context.Context, r SetAccountStatusRequest) (Account, error)
 }
 
 // Capture is the result of capturing a hold: the finished hold and the

@@ -292,14 +292,18 @@ func checkCurrency(v *violations, code string) {
 	}
 }
 
-func checkMemo(v *violations, memo string) {
+func checkMemo(v *violations, memo string) { checkText(v, "memo", memo) }
+
+// checkText checks free text a person wrote (a memo, a reason), which
+// reaches statements and the journal as it is.
+func checkText(v *violations, field, text string) {
 	switch {
-	case !utf8.ValidString(memo):
-		v.add("memo", "must be valid UTF-8")
-	case utf8.RuneCountInString(memo) > MaxMemoLength:
-		v.add("memo", "must be at most %d characters", MaxMemoLength)
-	case strings.IndexFunc(memo, unprintable) >= 0:
-		v.add("memo", "must not contain control or text-direction characters")
+	case !utf8.ValidString(text):
+		v.add(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(text) > MaxMemoLength:
+		v.add(field, "must be at most %d characters", MaxMemoLength)
+	case strings.IndexFunc(text, unprintable) >= 0:
+		v.add(field, "must not contain control or text-direction characters")
 	}
 }
 

@@ -30,6 +30,9 @@ func main() {
 	bulkheads := flag.String("bulkheads", env("LEDGER_BULKHEADS", "on"), "on: a compartment per traffic class; off: one shared compartment and pool, only to measure the difference (LEDGER_BULKHEADS)")
 	sealer := flag.String("sealer", env("LEDGER_SEALER", "on"), "on: seal the journal here (one sealer per database is active, by lease); off: not in this process (LEDGER_SEALER)")
 	flag.DurationVar(&cfg.Sealer.Interval, "seal-interval", envDuration("LEDGER_SEAL_INTERVAL", 200*time.Millisecond), "pause between sealer polls once the journal is caught up (LEDGER_SEAL_INTERVAL)")
+	flag.StringVar(&cfg.JournalKey, "journal-key", env("LEDGER_JOURNAL_KEY", ""), "private key `file` that signs the journal's checkpoints, from 'ledgerctl journal keygen' (LEDGER_JOURNAL_KEY); a development key in --tls-dir otherwise")
+	flag.StringVar(&cfg.WitnessDir, "witness-dir", env("LEDGER_WITNESS_DIR", ""), "`directory` whose file 'checkpoints' gets every signed checkpoint, fsynced: ship it where the database's owners cannot rewrite it (LEDGER_WITNESS_DIR)")
+	flag.DurationVar(&cfg.Sealer.CheckpointInterval, "checkpoint-interval", envDuration("LEDGER_CHECKPOINT_INTERVAL", 5*time.Second), "least time between two signed checkpoints while entries arrive, 1s to 1m (LEDGER_CHECKPOINT_INTERVAL)")
 	var limits []string
 	flag.Func("limit", "override one limit, COMPARTMENT.FIELD=VALUE, e.g. promo.max_concurrent=2 (repeatable)", func(v string) error {
 		limits = append(limits, v)
@@ -49,6 +52,9 @@ func main() {
 	}
 	if err == nil && *sealer != "on" && *sealer != "off" {
 		err = fmt.Errorf("--sealer must be on or off, not %q", *sealer)
+	}
+	if ci := cfg.Sealer.CheckpointInterval; err == nil && (ci < time.Second || ci > time.Minute) {
+		err = fmt.Errorf("--checkpoint-interval must be between 1s and 1m, not %s", ci)
 	}
 	// Passwords never come from flags, which other users can read in ps.
 	if dir := os.Getenv("LEDGER_DATABASE_SECRETS_DIR"); err == nil && dir != "" {

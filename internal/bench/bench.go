@@ -98,6 +98,7 @@ func (c *Config) defaults() {
 type Main struct {
 	cfg      Config
 	tmp      string           // throwaway directory holding the server's data
+	witness  string           // the sealer's witness directory, removed by Close
 	pg       *pgserver.Server // the throwaway server, if we started one
 	ledger   *ledgerd.Main    // the in-process ledger server
 	conns    []*grpc.ClientConn
@@ -259,9 +260,11 @@ func (m *Main) Close() error {
 		errs = append(errs, m.pg.Stop())
 		m.pg = nil
 	}
-	if m.tmp != "" {
-		errs = append(errs, os.RemoveAll(m.tmp))
-		m.tmp = ""
+	for _, dir := range []*string{&m.tmp, &m.witness} {
+		if *dir != "" {
+			errs = append(errs, os.RemoveAll(*dir))
+			*dir = ""
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -37,9 +37,16 @@ func (m *Main) setup(ctx context.Context) error {
 	}
 	m.logf("starting ledgerd (pool of %d connections, sealer off: %v)", m.cfg.Clients, m.cfg.SealerOff)
 	var err error
+	if !m.cfg.SealerOff {
+		// The sealer's cost includes its signed checkpoints and the
+		// witness's fsyncs, at the default interval.
+		if m.witness, err = os.MkdirTemp("", "ledger-bench-witness"); err != nil {
+			return err
+		}
+	}
 	m.ledger, err = ledgerd.Run(ctx, ledgerd.Config{
 		Plaintext:   true, // in-process, on loopback
-		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-",
+		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-", WitnessDir: m.witness,
 		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(), Sealer: ledgerd.SealerConfig{Off: m.cfg.SealerOff},
 		StoreOptions: func(_ string, opt *cockroach.Options) {
 			if m.cfg.MoveBatch != 0 {

@@ -43,6 +43,38 @@ func accountOpen(c *cli, fs *flag.FlagSet) func(context.Context, []string) error
 	}
 }
 
+var accountStatuses = map[string]ledgerv1.AccountStatus{
+	"active": ledgerv1.AccountStatus_ACCOUNT_STATUS_ACTIVE,
+	"frozen": ledgerv1.AccountStatus_ACCOUNT_STATUS_FROZEN,
+	"closed": ledgerv1.AccountStatus_ACCOUNT_STATUS_CLOSED,
+}
+
+// accountStatus freezes, closes or reactivates an account; the journal
+// records it with the caller and --reason.
+func accountStatus(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
+	requestID := requestIDFlag(c, fs)
+	reason := fs.String("reason", "", "why, for the journal (required, at most 140 characters)")
+	return func(ctx context.Context, args []string) error {
+		st, ok := accountStatuses[args[1]]
+		if !ok {
+			return usagef(nil, "the status must be active, frozen or closed, not %q", args[1])
+		}
+		if *reason == "" {
+			return usagef(nil, "--reason is required")
+		}
+		resp, err := call(ctx, c, c.accounts().SetAccountStatus, &ledgerv1.SetAccountStatusRequest{
+			RequestId: requestID(), AccountId: args[0], Status: st, Reason: *reason})
+		if err != nil {
+			return err
+		}
+		return c.show(resp, func(w io.Writer) {
+			fmt.Fprintf(w, "account %s is %s (request %s)\n", resp.GetAccount().GetAccountId(),
+				label(resp.GetAccount().GetStatus().String(), "ACCOUNT_STATUS_"), c.requestID)
+			printAccount(w, resp.GetAccount())
+		})
+	}
+}
+
 func accountShow(c *cli, _ *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
 		resp, err := call(ctx, c, c.accounts().GetAccount, &ledgerv1.GetAccountRequest{AccountId: args[0]})

@@ -42,13 +42,24 @@ func MustStartServer(tb testing.TB) string {
 // superuser URL, for tests that reach behind the server's back.
 func MustStartServerDB(tb testing.TB) (addr, url string) {
 	tb.Helper()
+	return mustStartServerWith(tb, nil)
+}
+
+// mustStartServerWith is MustStartServerDB with the configuration changed
+// by tweak, if not nil.
+func mustStartServerWith(tb testing.TB, tweak func(*ledgerd.Config)) (addr, url string) {
+	tb.Helper()
 	url = pgtest.NewDatabase(tb)
 	dir := filepath.Join(tb.TempDir(), "tls")
-	m, err := ledgerd.Run(context.Background(), ledgerd.Config{
+	cfg := ledgerd.Config{
 		DatabaseURL: url, Listen: "127.0.0.1:0", AdminListen: "-", TLSDir: dir,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), nil)),
 		Sealer: ledgerd.SealerConfig{Interval: 10 * time.Millisecond},
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	m, err := ledgerd.Run(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("ledgerd.Run: %v", err)
 	}

@@ -66,6 +66,7 @@ var commandRoles = map[string]identity.Role{
 	"entry post": identity.Channel, "entry reverse": identity.Channel, "batch": identity.Channel,
 	"promo create": identity.Operator, "promo show": identity.Operator, "compartments": identity.Operator,
 	"journal tail": identity.Auditor, "journal export": identity.Auditor, "journal verify": identity.Auditor,
+	"journal prove": identity.Auditor, "account status": identity.Operator,
 }
 
 // roleOf is the role a command acts as: --role, or the command's default.

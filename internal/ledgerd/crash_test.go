@@ -528,7 +528,7 @@ type books struct {
 
 // eventKinds are the entries that record an event without moving money
 // (an account opened, a hold placed or voided): they have no postings.
-const eventKinds = `('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID')`
+const eventKinds = `('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID', 'ACCOUNT_STATUS_CHANGE', 'PROMO_CREATION')`
 
 // postingsByEntry counts each entry's postings and lists their accounts
 // in the order entries.accounts keeps them.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/corebanking/ledger/internal/pgserver"
 	"github.com/corebanking/ledger/internal/server"
+	"github.com/corebanking/ledger/internal/witness"
 	"github.com/corebanking/ledger/ledger"
 	"github.com/corebanking/ledger/ledger/cockroach"
 )
@@ -68,6 +69,14 @@ type Config struct {
 	RolePasswords map[string]string
 	// Sealer configures this process's journal sealer.
 	Sealer SealerConfig
+	// JournalKey is the private key file that signs the journal's
+	// checkpoints (ledgerctl journal keygen); see journalSigner for what
+	// is used without one.
+	JournalKey string
+	// WitnessDir, when set, is where the sealer appends every checkpoint
+	// it signs, to a file that a bank ships outside the database's reach
+	// (internal/witness).
+	WitnessDir string
 }
 
 // SealerConfig configures the journal sealer. Every ledgerd runs one unless
@@ -83,6 +92,9 @@ type SealerConfig struct {
 	// Holder names this sealer in the lease and the records; host, pid and
 	// a random suffix by default.
 	Holder string
+	// CheckpointInterval is the least time between two signed checkpoints
+	// (cockroach.SealerOptions); 5s by default.
+	CheckpointInterval time.Duration
 }
 
 // Main is a running ledger server and what it started.
@@ -93,6 +105,7 @@ type Main struct {
 	stopSealer context.CancelFunc
 	sealerDone chan struct{}
 	sealerMet  *sealerMetrics
+	witness    *witness.Witness
 	stores     map[string]*cockroach.Store // the compartments' stores, by name
 	Server     *server.Server
 	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
@@ -131,7 +144,12 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		if err = m.pg.CreateDatabase(ctx, "ledger"); err != nil {
 			return m, err
 		}
-		url = m.pg.URL("ledger")
+		// Migrations run as an owner that is no superuser, whom the
+		// journal's append-only triggers bind.
+		if err = m.pg.EnsureOwner(ctx, "ledger", cockroach.RoleOwner); err != nil {
+			return m, err
+		}
+		url = m.pg.URLAs("ledger", cockroach.RoleOwner)
 	}
 	iso := DefaultIsolation()
 	if cfg.Isolation != nil {
@@ -189,11 +207,12 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 			return m, err
 		}
 	}
-	if err = m.startSealer(ctx, url); err != nil {
+	journalKey, err := m.startSealer(ctx, url)
+	if err != nil {
 		return m, err
 	}
 	m.Server, err = server.Start(server.Config{
-		TLS: tlsCfg, Plaintext: cfg.Plaintext,
+		TLS: tlsCfg, Plaintext: cfg.Plaintext, JournalKey: journalKey,
 		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
@@ -232,16 +251,27 @@ func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) 
 	return cockroach.New(pool, opt), pool, nil
 }
 
-// startSealer starts the journal sealer on its own pool, unless it is off.
-// It runs until Close.
-func (m *Main) startSealer(ctx context.Context, url string) error {
+// startSealer starts the journal sealer on its own pool, with the key that
+// signs its checkpoints and the witness, unless it is off. It runs until
+// Close. It returns the public key of the checkpoints.
+func (m *Main) startSealer(ctx context.Context, url string) (string, error) {
 	c := m.cfg.Sealer
 	if c.Off {
-		return nil
+		return "", nil
+	}
+	signer, publicKey, err := m.cfg.journalSigner()
+	if err != nil {
+		return "", err
+	}
+	var witnessTo func(ledger.SignedCheckpoint) error
+	if m.cfg.WitnessDir != "" {
+		if witnessTo, err = m.witnessFunc(m.cfg.WitnessDir); err != nil {
+			return "", err
+		}
 	}
 	store, _, err := m.openStore(ctx, url, cockroach.RoleSealer, "sealer", sealerLimits)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if c.Holder == "" {
 		host, _ := os.Hostname()
@@ -253,7 +283,8 @@ func (m *Main) startSealer(ctx context.Context, url string) error {
 	}
 	m.sealerMet = newSealerMetrics(m.cfg.Logger, now)
 	m.Sealer = cockroach.NewSealer(store, cockroach.SealerOptions{Holder: c.Holder, Interval: c.Interval,
-		LeaseTTL: c.LeaseTTL, Logger: m.cfg.Logger, OnSealed: m.sealerMet.observe, OnError: m.sealerMet.failed})
+		LeaseTTL: c.LeaseTTL, Logger: m.cfg.Logger, OnSealed: m.sealerMet.observe, OnError: m.sealerMet.failed,
+		Signer: signer, CheckpointInterval: c.CheckpointInterval, Witness: witnessTo})
 	m.sealerMet.sealer = m.Sealer
 	var sealCtx context.Context
 	sealCtx, m.stopSealer = context.WithCancel(context.WithoutCancel(ctx))
@@ -262,8 +293,8 @@ func (m *Main) startSealer(ctx context.Context, url string) error {
 		defer close(m.sealerDone)
 		m.Sealer.Run(sealCtx)
 	}()
-	m.cfg.Logger.Info("journal sealer started", "holder", c.Holder)
-	return nil
+	m.cfg.Logger.Info("journal sealer started", "holder", c.Holder, "journal_key", publicKey)
+	return publicKey, nil
 }
 
 // shared returns the naive layout: one compartment, one pool, every method.
@@ -288,6 +319,9 @@ func (m *Main) Close() error {
 	if m.stopSealer != nil {
 		m.stopSealer()
 		<-m.sealerDone
+	}
+	if m.witness != nil {
+		errs = append(errs, m.witness.Close())
 	}
 	for _, p := range m.pools {
 		p.Close()

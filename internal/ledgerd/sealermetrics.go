@@ -2,6 +2,7 @@ package ledgerd
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -15,12 +16,15 @@ import (
 // and (read from the database at each scrape) how much waits to be sealed
 // and for how long. Every replica's sealer reports; one of them leads.
 type sealerMetrics struct {
-	sealed   prometheus.Counter
-	failures prometheus.Counter
-	leader   prometheus.Gauge
-	sequence prometheus.Gauge
-	backlog  *prometheus.Desc
-	lag      *prometheus.Desc
+	sealed      prometheus.Counter
+	failures    prometheus.Counter
+	leader      prometheus.Gauge
+	sequence    prometheus.Gauge
+	checkpoints prometheus.Counter
+	signedSize  prometheus.Gauge
+	witnessFail prometheus.Counter
+	backlog     *prometheus.Desc
+	lag         *prometheus.Desc
 
 	sealer *cockroach.Sealer
 	log    *slog.Logger
@@ -37,6 +41,12 @@ func newSealerMetrics(log *slog.Logger, now func() time.Time) *sealerMetrics {
 			Help: "1 while this process's sealer holds the journal's lease, else 0."}),
 		sequence: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ledger_journal_sealed_sequence",
 			Help: "The last sequence this process's sealer appended."}),
+		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_journal_checkpoints_total",
+			Help: "Checkpoints of the journal's tree this process's sealer signed."}),
+		signedSize: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ledger_journal_checkpoint_size",
+			Help: "How many records the last checkpoint this process's sealer signed commits to."}),
+		witnessFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_journal_witness_failures_total",
+			Help: "Signed checkpoints the witness file did not take (the next checkpoint covers their records)."}),
 		backlog: prometheus.NewDesc("ledger_journal_backlog_entries",
 			"Committed entries waiting to be sealed.", nil, nil),
 		lag: prometheus.NewDesc("ledger_journal_backlog_age_seconds",
@@ -56,14 +66,29 @@ func (m *sealerMetrics) observe(r cockroach.SealResult) {
 		m.sealed.Add(float64(n))
 		m.sequence.Set(float64(r.Last))
 	}
+	if r.Checkpoint != nil {
+		m.checkpoints.Inc()
+		m.signedSize.Set(float64(r.Checkpoint.Size))
+	}
 }
 
 // failed is the sealer's OnError.
-func (m *sealerMetrics) failed(error) { m.failures.Inc() }
+func (m *sealerMetrics) failed(err error) {
+	if errors.Is(err, cockroach.ErrWitness) {
+		m.witnessFail.Inc()
+		return
+	}
+	m.failures.Inc()
+}
+
+// collectors are the metrics this process keeps itself.
+func (m *sealerMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.sealed, m.failures, m.leader, m.sequence, m.checkpoints, m.signedSize, m.witnessFail}
+}
 
 // Describe implements prometheus.Collector.
 func (m *sealerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range []prometheus.Collector{m.sealed, m.failures, m.leader, m.sequence} {
+	for _, c := range m.collectors() {
 		c.Describe(ch)
 	}
 	ch <- m.backlog
@@ -74,7 +99,7 @@ func (m *sealerMetrics) Describe(ch chan<- *prometheus.Desc) {
 // scrape, within a second; if the database does not answer in time, the
 // two backlog metrics are left out of this scrape and the rest still served.
 func (m *sealerMetrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range []prometheus.Collector{m.sealed, m.failures, m.leader, m.sequence} {
+	for _, c := range m.collectors() {
 		c.Collect(ch)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -40,13 +40,14 @@ func TestSealerMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := map[string]float64{ // the opening and the deposits, all sealed by this process
-		"ledger_journal_sealed_records_total": 1 + deposits,
-		"ledger_journal_sealed_sequence":      1 + deposits,
-		"ledger_journal_sealer_leader":        1,
-		"ledger_journal_backlog_entries":      0,
-		"ledger_journal_backlog_age_seconds":  0,
-		"ledger_journal_seal_failures_total":  0,
+	want := map[string]float64{ // the openings (alice's, the vault's) and the deposits, all sealed by this process
+		"ledger_journal_sealed_records_total":   2 + deposits,
+		"ledger_journal_sealed_sequence":        2 + deposits,
+		"ledger_journal_witness_failures_total": 0,
+		"ledger_journal_sealer_leader":          1,
+		"ledger_journal_backlog_entries":        0,
+		"ledger_journal_backlog_age_seconds":    0,
+		"ledger_journal_seal_failures_total":    0,
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

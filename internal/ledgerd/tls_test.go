@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/corebanking/ledger/internal/devcert"
+	"github.com/corebanking/ledger/internal/journalkey"
 	"github.com/corebanking/ledger/internal/ledgerd"
 	"github.com/corebanking/ledger/internal/pgtest"
 )
@@ -34,7 +35,8 @@ func TestTransport(t *testing.T) {
 		if _, err := run(t, ledgerd.Config{DataDir: data}); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{"ca.crt", "ca.key", "server.crt", "server.key", "channel.crt", "teller.key", "auditor.crt", "operator.key"} {
+		for _, f := range []string{"ca.crt", "ca.key", "server.crt", "server.key", "channel.crt", "teller.key", "auditor.crt", "operator.key",
+			"journal.key", "journal.key.pub"} {
 			if _, err := os.Stat(filepath.Join(data+"-tls", f)); err != nil {
 				t.Error(err)
 			}
@@ -47,6 +49,13 @@ func TestTransport(t *testing.T) {
 		}
 		cfg := ledgerd.Config{TLSCert: filepath.Join(dir, "server.crt"), TLSKey: filepath.Join(dir, "server.key"),
 			TLSClientCA: filepath.Join(dir, "ca.crt"), TrustDomain: "bank.example", DataDir: filepath.Join(t.TempDir(), "d")}
+		if _, err := run(t, cfg); err == nil || !strings.Contains(err.Error(), "--journal-key") {
+			t.Fatalf("production certificates without a journal key: %v, want a refusal", err)
+		}
+		cfg.JournalKey = filepath.Join(t.TempDir(), "journal.key")
+		if _, err := journalkey.Generate(cfg.JournalKey, "bank.example/journal"); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := run(t, cfg); err != nil {
 			t.Fatal(err)
 		}

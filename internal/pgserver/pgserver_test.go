@@ -283,3 +283,43 @@ func TestStartFailureShowsLog(t *testing.T) {
 		t.Fatalf("err = %v, want one quoting the server log", err)
 	}
 }
+
+// TestEnsureOwner hands a database and what the superuser made in it to a
+// role that is no superuser, which can then change its schema.
+func TestEnsureOwner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := mustStart(t, newDataDir(t), fast)
+	if err := s.CreateDatabase(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	super := mustConnect(t, s.URL("app"))
+	for _, sql := range []string{`CREATE TABLE old (id INT8 PRIMARY KEY)`, `CREATE SEQUENCE old_seq`,
+		`CREATE TABLE versions (id SERIAL PRIMARY KEY, n INT8 GENERATED ALWAYS AS IDENTITY)`, // as goose's
+		`CREATE FUNCTION old_fn(a INT8) RETURNS INT8 LANGUAGE sql AS 'SELECT a'`} {
+		if _, err := super.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // a second run finds everything in place
+		if err := s.EnsureOwner(ctx, "app", "app_owner"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := mustConnect(t, s.URLAs("app", "app_owner"))
+	if got := queryString(t, owner, `SELECT CAST(rolsuper AS TEXT) || ',' || CAST(rolcreaterole AS TEXT) FROM pg_roles WHERE rolname = current_user`); got != "false,true" {
+		t.Errorf("app_owner superuser, createrole = %s, want false,true", got)
+	}
+	if got := queryString(t, owner, `SELECT string_agg(pg_get_userbyid(relowner), ',') FROM pg_class WHERE relname IN ('old', 'old_seq')`); got != "app_owner,app_owner" {
+		t.Errorf("owners = %s", got)
+	}
+	if got := queryString(t, owner, `SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class WHERE relname LIKE 'versions%'`); got != "app_owner" {
+		t.Errorf("owners of versions and its sequences = %s", got)
+	}
+	for _, sql := range []string{`ALTER TABLE old ADD COLUMN n INT8`, `CREATE TABLE new (id INT8)`, `DROP FUNCTION old_fn(INT8)`,
+		`INSERT INTO versions DEFAULT VALUES`} {
+		if _, err := owner.Exec(ctx, sql); err != nil {
+			t.Errorf("as the owner: %s: %v", sql, err)
+		}
+	}
+}

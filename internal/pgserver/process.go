@@ -84,12 +84,16 @@ func launch(bin, dir string, cred *syscall.Credential, settings map[string]strin
 // page and 4,096 locks per table before coarsening, a batch's reads stay
 // on its own rows. The lock table is shared memory: 256 * max_connections
 // entries: at 300 connections, shared_memory_size is 168 MB against 153 MB
-// with the default of 64. (docs/posting.md has the measurements.)
+// with the default of 64. (docs/posting.md has the measurements.) Every
+// schema change is logged (log_statement = ddl): the journal's tables
+// refuse changes until a trigger is dropped (ledger/cockroach/triggers.go),
+// and the log keeps who did.
 var Defaults = map[string]string{
 	"max_connections":                "300",
 	"max_pred_locks_per_transaction": "256",
 	"max_pred_locks_per_page":        "64",
 	"max_pred_locks_per_relation":    "4096",
+	"log_statement":                  "ddl",
 }
 
 // serverArgs lists the postgres arguments: Defaults, then the caller's

@@ -80,6 +80,35 @@ func NewDatabase(tb testing.TB) string {
 	return u.String()
 }
 
+// NewOwnedDatabase is NewDatabase owned by role, a login role that may
+// create roles but is no superuser (created if missing), and returns the
+// URL that logs in as role: as the embedded server's owner, whom the
+// ledger migrates as. The server must trust role's logins (the private
+// PostgreSQL does); PostgreSQL only.
+func NewOwnedDatabase(tb testing.TB, role string) string {
+	tb.Helper()
+	u, _ := url.Parse(NewDatabase(tb))
+	withConn(tb, AdminURL(tb), func(ctx context.Context, conn *pgx.Conn) error {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil || exists {
+			return err
+		}
+		_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" WITH LOGIN CREATEROLE NOSUPERUSER")
+		return err
+	})
+	withConn(tb, u.String(), func(ctx context.Context, conn *pgx.Conn) error {
+		for _, sql := range []string{"ALTER DATABASE " + pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize(),
+			"ALTER SCHEMA public"} {
+			if _, err := conn.Exec(ctx, sql+" OWNER TO "+pgx.Identifier{role}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	u.User = url.User(role)
+	return u.String()
+}
+
 // dbName makes a unique, recognisable database name from a test name.
 func dbName(test string) string {
 	clean := strings.Map(func(r rune) rune {
@@ -121,4 +150,63 @@ func withConn(tb testing.TB, url string, f func(context.Context, *pgx.Conn) erro
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
+}
+
+// Beginner is a connection or pool that begins transactions.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Tamper runs stmts in one transaction as the superuser of db, with
+// triggers off for it (see TamperFunc).
+func Tamper(tb testing.TB, db Beginner, stmts ...string) {
+	tb.Helper()
+	TamperFunc(tb, db, func(ctx context.Context, tx pgx.Tx) error {
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+}
+
+// TamperFunc runs fn in one transaction as the superuser of db, with
+// triggers off for it (session_replication_role = replica, which only a
+// superuser may set; CockroachDB has neither), as someone who owns the
+// database server would change history behind the ledger's back.
+func TamperFunc(tb testing.TB, db Beginner, fn func(context.Context, pgx.Tx) error) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
+	}
+	defer tx.Rollback(ctx)
+	var version string
+	if err := tx.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
+	}
+	if !strings.Contains(version, "CockroachDB") {
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+			tb.Fatalf("pgtest: tamper: %v", err)
+		}
+	}
+	if err := fn(ctx, tx); err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		tb.Fatalf("pgtest: tamper: %v", err)
+	}
+}
+
+// IsCockroach reports whether the shared server is CockroachDB.
+func IsCockroach(tb testing.TB) bool {
+	tb.Helper()
+	var version string
+	withConn(tb, AdminURL(tb), func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, "SELECT version()").Scan(&version)
+	})
+	return strings.Contains(version, "CockroachDB")
 }

@@ -60,7 +60,41 @@ func (a *audit) GetCheckpoint(ctx context.Context, _ *ledgerv1.GetCheckpointRequ
 	if err != nil {
 		return nil, err
 	}
-	return &ledgerv1.GetCheckpointResponse{Checkpoint: checkpointPB(c)}, nil
+	signed, ok, err := j.SignedCheckpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &ledgerv1.GetCheckpointResponse{Checkpoint: checkpointPB(c)}
+	if ok {
+		resp.Signed = signedCheckpointPB(&signed)
+	}
+	return resp, nil
+}
+
+func (a *audit) GetInclusionProof(ctx context.Context, r *ledgerv1.GetInclusionProofRequest) (*ledgerv1.GetInclusionProofResponse, error) {
+	j, err := a.journal()
+	if err != nil {
+		return nil, err
+	}
+	p, err := j.InclusionProof(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.GetInclusionProofResponse{Record: recordPB(p.Record), TreeSize: p.TreeSize, Proof: p.Proof,
+		Checkpoint: signedCheckpointPB(p.Checkpoint)}, nil
+}
+
+func (a *audit) GetConsistencyProof(ctx context.Context, r *ledgerv1.GetConsistencyProofRequest) (*ledgerv1.GetConsistencyProofResponse, error) {
+	j, err := a.journal()
+	if err != nil {
+		return nil, err
+	}
+	p, err := j.ConsistencyProof(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.GetConsistencyProofResponse{FromTreeSize: p.From, ToTreeSize: p.To, Proof: p.Proof,
+		Checkpoint: signedCheckpointPB(p.Checkpoint)}, nil
 }
 
 func (a *audit) VerifyJournal(ctx context.Context, r *ledgerv1.VerifyJournalRequest) (*ledgerv1.VerifyJournalResponse, error) {
@@ -73,7 +107,8 @@ func (a *audit) VerifyJournal(ctx context.Context, r *ledgerv1.VerifyJournalRequ
 		return nil, err
 	}
 	return &ledgerv1.VerifyJournalResponse{Ok: v.OK, BadSequence: v.BadSequence, Reason: v.Reason,
-		RecordsChecked: v.Checked, Checkpoint: checkpointPB(v.Checkpoint)}, nil
+		RecordsChecked: v.Checked, Checkpoint: checkpointPB(v.Checkpoint), CheckpointsChecked: v.Checkpoints,
+		RootHash: v.Root}, nil
 }
 
 // StreamJournal sends pages until it has caught up, then looks for new

@@ -41,14 +41,17 @@ var readers = []identity.Role{channel, teller, auditor, operator}
 // Auditors read and never post. Tellers serve a customer at a branch:
 // accounts, cash in and out. Channels are the customer-facing services:
 // payments, holds, promotions, statements. Operators run the ledger:
-// promotions, compartments, reflection, and the journal's integrity
-// (checkpoint and verification, which show no customer data), but not
-// the journal's entries.
+// promotions, account statuses, compartments, reflection, and the
+// journal's integrity (checkpoints, consistency and verification, which
+// show no customer data), but not the journal's entries.
 var permissions = map[string][]identity.Role{
 	ledgerv1.AccountService_OpenAccount_FullMethodName: {channel, teller, operator}, // INTERNAL: operator only
 	ledgerv1.AccountService_GetAccount_FullMethodName:  readers,
 	ledgerv1.AccountService_GetBalance_FullMethodName:  readers,
 	ledgerv1.AccountService_ListEntries_FullMethodName: readers,
+	// Freezing, closing and reactivating an account is an operator's act,
+	// journaled with the operator's name.
+	ledgerv1.AccountService_SetAccountStatus_FullMethodName: {operator},
 
 	ledgerv1.PaymentService_Deposit_FullMethodName:     {channel, teller},
 	ledgerv1.PaymentService_Withdraw_FullMethodName:    {channel, teller},
@@ -72,6 +75,10 @@ var permissions = map[string][]identity.Role{
 	"/ledger.v1.AuditService/StreamJournal": {auditor},
 	"/ledger.v1.AuditService/GetCheckpoint": {auditor, operator},
 	"/ledger.v1.AuditService/VerifyJournal": {auditor, operator},
+	// An inclusion proof carries its record, an entry: auditors only. A
+	// consistency proof is hashes, like a checkpoint.
+	"/ledger.v1.AuditService/GetInclusionProof":   {auditor},
+	"/ledger.v1.AuditService/GetConsistencyProof": {auditor, operator},
 
 	// Load balancers and every client may ask whether the ledger serves.
 	healthpb.Health_Check_FullMethodName: anyone,

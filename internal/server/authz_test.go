@@ -34,10 +34,11 @@ import (
 // t teller, a auditor, o operator. Every method the server registers must
 // have a row; AuditService is listed before it is served.
 var wantAllowed = map[string]string{
-	"/ledger.v1.AccountService/OpenAccount": "cto",
-	"/ledger.v1.AccountService/GetAccount":  "ctao",
-	"/ledger.v1.AccountService/GetBalance":  "ctao",
-	"/ledger.v1.AccountService/ListEntries": "ctao",
+	"/ledger.v1.AccountService/OpenAccount":      "cto",
+	"/ledger.v1.AccountService/GetAccount":       "ctao",
+	"/ledger.v1.AccountService/GetBalance":       "ctao",
+	"/ledger.v1.AccountService/ListEntries":      "ctao",
+	"/ledger.v1.AccountService/SetAccountStatus": "o",
 
 	"/ledger.v1.PaymentService/Deposit":      "ct",
 	"/ledger.v1.PaymentService/Withdraw":     "ct",
@@ -55,10 +56,12 @@ var wantAllowed = map[string]string{
 
 	"/ledger.v1.AdminService/ListCompartments": "o",
 
-	"/ledger.v1.AuditService/ListJournal":   "a",
-	"/ledger.v1.AuditService/StreamJournal": "a",
-	"/ledger.v1.AuditService/GetCheckpoint": "ao",
-	"/ledger.v1.AuditService/VerifyJournal": "ao",
+	"/ledger.v1.AuditService/ListJournal":         "a",
+	"/ledger.v1.AuditService/StreamJournal":       "a",
+	"/ledger.v1.AuditService/GetCheckpoint":       "ao",
+	"/ledger.v1.AuditService/VerifyJournal":       "ao",
+	"/ledger.v1.AuditService/GetInclusionProof":   "a",
+	"/ledger.v1.AuditService/GetConsistencyProof": "ao",
 
 	"/grpc.health.v1.Health/Check": "ctao",
 	"/grpc.health.v1.Health/Watch": "ctao",

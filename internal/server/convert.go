@@ -48,6 +48,14 @@ func checkpointPB(c ledger.Checkpoint) *ledgerv1.Checkpoint {
 	return &ledgerv1.Checkpoint{Sequence: c.Sequence, Hash: c.Hash}
 }
 
+// signedCheckpointPB is c as the wire carries it; nil for nil.
+func signedCheckpointPB(c *ledger.SignedCheckpoint) *ledgerv1.SignedCheckpoint {
+	if c == nil {
+		return nil
+	}
+	return &ledgerv1.SignedCheckpoint{Note: string(c.Note), KeyName: c.Origin, KeyId: c.KeyID, TreeSize: c.Size}
+}
+
 // holdPB shows a hold as it stands now: an active hold past its expiry is
 // reported EXPIRED.
 func holdPB(h ledger.Hold, now func() time.Time) *ledgerv1.Hold {

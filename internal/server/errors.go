@@ -116,6 +116,15 @@ var reasons = map[ledger.Code]reason{
 	ledger.CodeBatchItemNotApplied: {codes.Aborted,
 		"This item was not applied because another item of the same batch was refused.",
 		"같은 묶음의 다른 항목이 거절되어 이 항목은 처리되지 않았습니다."},
+	ledger.CodeRecordNotFound: {codes.NotFound,
+		"We could not find that record in the audit journal.",
+		"감사 원장에서 해당 기록을 찾을 수 없습니다."},
+	ledger.CodeNotCheckpointed: {codes.FailedPrecondition,
+		"No signed checkpoint covers this record yet. Please try again in a few seconds.",
+		"아직 이 기록을 포함하는 서명된 체크포인트가 없습니다. 몇 초 후 다시 시도해 주세요."},
+	ledger.CodeTreeSizeOutOfRange: {codes.OutOfRange,
+		"The audit journal has no tree of that size for this request.",
+		"감사 원장에 이 요청에 맞는 크기의 트리가 없습니다."},
 }
 
 // Reasons the transport itself gives, beside the ledger's.

@@ -50,6 +50,14 @@ func (s *accounts) ListEntries(ctx context.Context, r *ledgerv1.ListEntriesReque
 	return statementPB(p), nil
 }
 
+func (s *accounts) SetAccountStatus(ctx context.Context, r *ledgerv1.SetAccountStatusRequest) (*ledgerv1.SetAccountStatusResponse, error) {
+	a, err := ledgerFor(ctx, s.l).SetAccountStatus(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.SetAccountStatusResponse{Account: accountPB(a)}, nil
+}
+
 // payments implements ledger.v1.PaymentService on a ledger.
 type payments struct {
 	ledgerv1.UnimplementedPaymentServiceServer

@@ -1,7 +1,8 @@
 // Package server is the gRPC face of the ledger: it serves ledger.v1 over a
 // chain of interceptors (call ids, metrics, logging, recovery, error mapping,
 // validation), the standard health service and reflection, and an admin
-// HTTP port with /metrics and /healthz.
+// HTTP port with /metrics, /healthz and the journal's public key at
+// /journal/key.
 package server
 
 import (
@@ -63,6 +64,9 @@ type Config struct {
 	// certificates and the permission table says what each role may call.
 	// Either TLS or Plaintext must be set.
 	TLS *TLSConfig
+	// JournalKey is the public key of the journal's signed checkpoints,
+	// published at /journal/key on the admin port; empty when none.
+	JournalKey string
 	// Plaintext serves without TLS, every caller acting as PlaintextActor
 	// with the permissions of every role: for development and peer tools
 	// on one machine. Start refuses it unless Listen is a loopback address.
@@ -206,6 +210,14 @@ func Start(cfg Config) (*Server, error) {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+		mux.HandleFunc("/journal/key", func(w http.ResponseWriter, r *http.Request) {
+			if cfg.JournalKey == "" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write([]byte(cfg.JournalKey + "\n"))
+		})
 		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go s.http.Serve(s.adminLis)
 	}

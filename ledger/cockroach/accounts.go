@@ -82,11 +82,30 @@ func queueCreateAccount(b *pgx.Batch, a ledger.Account) {
 }
 
 // queueEnsureAccount queues the insert of the ledger's own account a, with
-// its shard rows, unless it exists.
+// its shard rows, unless it exists. Its opening is journaled like a
+// customer's, with the ledger itself (SystemActor) as the actor: only by
+// the statement that inserts it, so that two requests that both find it
+// missing journal one opening.
 func queueEnsureAccount(b *pgx.Batch, a ledger.Account) {
-	b.Queue(sqlEnsureAccount, a.ID, a.CustomerID, a.Currency, a.Kind.String(), a.Status.String(), a.Shards, a.CreatedAt)
+	b.Queue(sqlEnsureSystemAccount, a.ID, a.CustomerID, a.Currency, a.Kind.String(), a.Status.String(), a.Shards, a.CreatedAt,
+		uuid.NewString(), ledger.EntryAccountOpening.String(), string(ledger.SystemActor), "open:"+a.ID,
+		fmt.Sprintf("account %s opened by the ledger in %s, %s", a.ID, a.Currency, a.Kind))
 	b.Queue(sqlEnsureShards, a.ID, a.Shards)
 }
+
+// sqlEnsureSystemAccount inserts one of the ledger's own accounts unless
+// it exists and, only if it inserted it, the entry of its opening ($8, of
+// kind $9 by actor $10 for request $11 with memo $12) and its announcement
+// to the sealer.
+const sqlEnsureSystemAccount = `WITH a AS (
+		INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING RETURNING account_id),
+	e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at)
+		SELECT CAST($8 AS UUID), CAST($9 AS TEXT), CAST($10 AS TEXT), CAST($11 AS TEXT), CAST($12 AS TEXT),
+			CAST($7 AS TIMESTAMPTZ) FROM a)
+	INSERT INTO journal_pending (entry_id, posted_at) SELECT CAST($8 AS UUID), CAST($7 AS TIMESTAMPTZ) FROM a`
+
+func init() { statements = append(statements, sqlEnsureSystemAccount) }
 
 // GetAccount implements ledger.Ledger.
 func (s *Store) GetAccount(ctx context.Context, accountID string) (ledger.Account, error) {

@@ -6,6 +6,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/corebanking/ledger/ledger"
+	"io/fs"
+	"slices"
+
+	"github.com/pressly/goose/v3"
 )
 
 // MigrateTo applies the migrations up to version, so that a test can
@@ -79,5 +83,24 @@ func (s *Store) PostRaw(ctx context.Context, entries []RawEntry, atomic bool) ([
 		out[i] = RawResult{Posted: p.posted, Reversed: p.reversed, Legs: p.legs}
 		entries[i].Entry.ID = p.e.ID
 	}
+	return out, nil
+}
+
+// MigrationVersions lists every migration's version, from the embedded
+// files and the migrations written in Go, in order.
+func MigrationVersions() ([]int64, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	out := []int64{rolesMigration.Version, appendOnlyMigration.Version}
+	for _, f := range files {
+		v, err := goose.NumericComponent(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
 	return out, nil
 }

@@ -93,7 +93,8 @@ func TestJournalPagingSeesNoGap(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("writer: %v", err)
 	}
-	want := accounts*2 + writers*perWrite // an opening and a deposit per account, then the transfers
+	// The vault's opening, an opening and a deposit per account, then the transfers.
+	want := 1 + accounts*2 + writers*perWrite
 	if len(seen) != want {
 		t.Errorf("read %d sealed entries, want %d", len(seen), want)
 	}

@@ -77,7 +77,49 @@ const (
 		ORDER BY x.account_id`
 )
 
+// The journal's Merkle tree and signed checkpoints (sealtree.go, proofs.go).
+const (
+	// sqlTreeSize is the last leaf's index: the tree holds one more record.
+	sqlTreeSize       = `SELECT idx FROM journal_tree WHERE level = 0 ORDER BY idx DESC LIMIT 1`
+	sqlLastCheckpoint = `SELECT tree_size, signed_at FROM journal_checkpoints ORDER BY tree_size DESC LIMIT 1`
+	// sqlTreeNodes reads the nodes at ($1[i], $2[i]).
+	sqlTreeNodes = `SELECT t.level, t.idx, t.hash
+		FROM unnest(CAST($1 AS INT4[]), CAST($2 AS INT8[])) AS n (level, idx)
+		JOIN journal_tree AS t ON t.level = n.level AND t.idx = n.idx`
+	// sqlAppendTree appends nodes in one statement: row i of the arrays is one node.
+	sqlAppendTree = `INSERT INTO journal_tree (level, idx, hash)
+		SELECT n.level, n.idx, n.hash FROM unnest(CAST($1 AS INT4[]), CAST($2 AS INT8[]), CAST($3 AS BYTEA[]))
+			AS n (level, idx, hash)`
+	sqlInsertCheckpoint = `INSERT INTO journal_checkpoints (tree_size, root_hash, chain_head, signed_at, key_name, key_id,
+		note, sealed_by, lease_epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	sqlSignedCheckpoint = `SELECT tree_size, root_hash, chain_head, signed_at, key_name, key_id, note
+		FROM journal_checkpoints ORDER BY tree_size DESC LIMIT 1`
+	sqlCheckpointAt = `SELECT tree_size, root_hash, chain_head, signed_at, key_name, key_id, note
+		FROM journal_checkpoints WHERE tree_size = $1`
+	// sqlCheckpointsIn reads the checkpoints of $1 < tree_size <= $2, for
+	// verification.
+	sqlCheckpointsIn = `SELECT tree_size, root_hash, chain_head, signed_at, key_name, key_id, note
+		FROM journal_checkpoints WHERE tree_size > $1 AND tree_size <= $2 ORDER BY tree_size`
+	sqlRecordOfEntry = `SELECT sequence FROM journal WHERE entry_id = $1`
+	// sqlUnsealedEntry finds an entry that is neither sealed nor waiting
+	// to be: its record was removed from the journal (or its announcement
+	// from the queue).
+	sqlUnsealedEntry = `SELECT e.entry_id FROM entries AS e
+		WHERE NOT EXISTS (SELECT 1 FROM journal AS j WHERE j.entry_id = e.entry_id)
+			AND NOT EXISTS (SELECT 1 FROM journal_pending AS q WHERE q.entry_id = e.entry_id)
+		ORDER BY e.entry_id LIMIT 1`
+	// sqlSealedTwice finds an entry with two records, or sealed and still
+	// waiting to be sealed again (journal.entry_id is unique, so only a
+	// changed schema allows either).
+	sqlSealedTwice = `SELECT x.entry_id FROM (
+			SELECT j.entry_id FROM journal AS j GROUP BY j.entry_id HAVING count(*) > 1
+			UNION ALL SELECT q.entry_id FROM journal_pending AS q JOIN journal AS j ON j.entry_id = q.entry_id) AS x
+		ORDER BY x.entry_id LIMIT 1`
+)
+
 func init() {
+	statements = append(statements, sqlTreeSize, sqlLastCheckpoint, sqlTreeNodes, sqlAppendTree, sqlInsertCheckpoint,
+		sqlSignedCheckpoint, sqlCheckpointAt, sqlCheckpointsIn, sqlRecordOfEntry, sqlUnsealedEntry, sqlSealedTwice)
 	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingBatch,
 		sqlSealBatch, sqlSealedNotPending, sqlBacklog, sqlJournalPage, sqlJournalPostings, sqlJournalHash, sqlStrayPosting,
 		sqlBalancePage)

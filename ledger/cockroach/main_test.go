@@ -158,10 +158,10 @@ func AssertBooksBalance(tb testing.TB, pool *pgxpool.Pool) {
 			`SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id HAVING sum(amount) <> 0) AS x`},
 		{"money-moving entries with fewer than two postings",
 			`SELECT count(*) FROM entries AS e LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
-				WHERE e.kind NOT IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID') AND COALESCE(p.n, 0) < 2`},
+				WHERE e.kind NOT IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID', 'ACCOUNT_STATUS_CHANGE', 'PROMO_CREATION') AND COALESCE(p.n, 0) < 2`},
 		{"event entries with postings",
 			`SELECT count(*) FROM entries AS e JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
-				WHERE e.kind IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID')`},
+				WHERE e.kind IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID', 'ACCOUNT_STATUS_CHANGE', 'PROMO_CREATION')`},
 		{"entries that do not list their postings' accounts",
 			`SELECT count(*) FROM entries AS e LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
 				WHERE e.accounts <> COALESCE(p.accounts, CAST('{}' AS TEXT[]))`},

@@ -46,7 +46,7 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
-		goose.WithGoMigrations(rolesMigration), goose.WithLocker(locker))
+		goose.WithGoMigrations(rolesMigration, appendOnlyMigration), goose.WithLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

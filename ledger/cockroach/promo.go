@@ -52,6 +52,7 @@ func (s *Store) CreatePromo(ctx context.Context, r ledger.CreatePromoRequest) (l
 			}
 			b.Queue(sqlInsertQuota, p.ID, i, quota)
 		}
+		queueEvent(ctx, b, ledger.EntryPromoCreation, r.RequestID, promoTerms(p.Promo), p.CreatedAt)
 		if err := rq.queueRecord(b, p, p.CreatedAt); err != nil {
 			return err
 		}

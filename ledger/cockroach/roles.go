@@ -22,6 +22,12 @@ const (
 	RoleAuditor = "ledger_auditor"
 )
 
+// RoleOwner is the role the embedded database migrates as: it owns the
+// schema and may create the roles above, but is no superuser, so the
+// append-only triggers (triggers.go) bind it. Elsewhere the operator
+// creates an owner like it (see README, "Database roles").
+const RoleOwner = "ledger_owner"
+
 // Roles are cluster-wide while grants are per database, and PostgreSQL has
 // no CREATE ROLE IF NOT EXISTS: each role is created only when pg_roles
 // (which CockroachDB also has) does not list it.

@@ -24,6 +24,7 @@ var (
 		"PROMO_SUBSCRIPTION": ledger.EntryPromoSubscription, "ACCOUNT_OPENING": ledger.EntryAccountOpening,
 		"HOLD_PLACEMENT": ledger.EntryHoldPlacement, "HOLD_VOID": ledger.EntryHoldVoid,
 		"GENERAL": ledger.EntryGeneral, "REVERSAL": ledger.EntryReversal,
+		"ACCOUNT_STATUS_CHANGE": ledger.EntryAccountStatusChange, "PROMO_CREATION": ledger.EntryPromoCreation,
 	}
 )
 

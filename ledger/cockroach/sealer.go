@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/corebanking/ledger/ledger"
 )
@@ -38,6 +39,10 @@ import (
 // appends nothing; since the lease row stays locked (written) until the
 // sealing transaction ends, no one can take it over in the middle.
 
+// ErrWitness marks a checkpoint that was signed and stored but that the
+// witness did not take. The next checkpoint covers its records.
+var ErrWitness = errors.New("the witness did not take a checkpoint")
+
 // leaseName is the one lease row: one active sealer per database.
 const leaseName = "journal"
 
@@ -61,8 +66,20 @@ type SealerOptions struct {
 	// sealer that did not hold the lease (SealResult.Leader says).
 	OnSealed func(SealResult)
 	// OnError, if set, is told of every sealing transaction that failed
-	// (Run logs it and tries again).
+	// (Run logs it and tries again), and of every checkpoint the witness
+	// did not take.
 	OnError func(error)
+	// Signer signs checkpoints of the journal's tree with a key the
+	// database never sees; without one no checkpoint is signed.
+	Signer note.Signer
+	// CheckpointInterval is the least time between two signed checkpoints;
+	// 5s by default. A sealing transaction signs one when the journal has
+	// grown since the last checkpoint and this much time has passed, so
+	// while entries arrive one is signed every CheckpointInterval or so.
+	CheckpointInterval time.Duration
+	// Witness, if set, is given every checkpoint this sealer signs, after
+	// the transaction that stored it committed (see internal/witness).
+	Witness func(ledger.SignedCheckpoint) error
 }
 
 // SealResult is what one sealing transaction did.
@@ -74,6 +91,11 @@ type SealResult struct {
 	Epoch int64
 	// First and Last are the sequences sealed; Last < First when none were.
 	First, Last int64
+	// TreeBehind is set while the Merkle tree catches up on records sealed
+	// before it existed: such a transaction seals nothing new.
+	TreeBehind bool
+	// Checkpoint is the checkpoint the transaction signed, if any.
+	Checkpoint *ledger.SignedCheckpoint
 }
 
 // Sealed is how many records the transaction appended.
@@ -105,6 +127,9 @@ func NewSealer(st *Store, opt SealerOptions) *Sealer {
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 5 * time.Second
 	}
+	if opt.CheckpointInterval <= 0 {
+		opt.CheckpointInterval = 5 * time.Second
+	}
 	if opt.Logger == nil {
 		opt.Logger = st.opt.Logger
 	}
@@ -132,7 +157,7 @@ func (z *Sealer) Run(ctx context.Context) {
 			if z.opt.OnError != nil {
 				z.opt.OnError(err)
 			}
-		case res.Sealed() == z.opt.Batch:
+		case res.Sealed() == z.opt.Batch, res.TreeBehind:
 			failures, wait = 0, 0 // more backlog: go on at once
 		default:
 			failures = 0
@@ -192,12 +217,17 @@ func (z *Sealer) release() {
 }
 
 // SealOnce takes or renews the lease and, if this sealer holds it, seals
-// one batch of committed entries in one transaction.
+// one batch of committed entries in one transaction: their records, their
+// nodes of the Merkle tree and, when one is due, a signed checkpoint, which
+// it then gives the witness. While the tree lags the journal (records
+// sealed before it existed), the transaction adds those records to the
+// tree instead.
 func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 	var res SealResult
 	err := z.st.inTx(ctx, func(t *txn) error {
 		res = SealResult{}
 		head := ledger.Checkpoint{Hash: ledger.GenesisHash()}
+		var tree treeHead
 		b := &pgx.Batch{}
 		b.Queue(sqlTakeLease, leaseName, z.opt.Holder, z.opt.LeaseTTL.Milliseconds()).QueryRow(func(row pgx.Row) error {
 			err := row.Scan(&res.Epoch)
@@ -214,50 +244,96 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 			}
 			return err
 		})
+		tree.queue(b)
 		if err := t.exec(ctx, b); err != nil || !res.Leader {
 			return err // not the leader: the transaction is rolled back
 		}
-		entries, err := z.readPending(ctx, t)
-		if err != nil {
+		res.First, res.Last = head.Sequence+1, head.Sequence
+		res.TreeBehind = tree.size < head.Sequence
+		var entries []ledger.Entry
+		var behind []ledger.Record
+		var frontier [][]byte
+		b = &pgx.Batch{}
+		queueTreeNodes(b, ledger.FrontierNodes(tree.size), &frontier)
+		if res.TreeBehind {
+			queueRecords(b, tree.size, min(head.Sequence, tree.size+int64(z.opt.Batch)), &behind)
+		} else {
+			z.queuePending(b, &entries)
+		}
+		if err := t.exec(ctx, b); err != nil {
 			return err
 		}
-		res.First, res.Last = head.Sequence+1, head.Sequence
+		grow, err := ledger.TreeAt(tree.size, frontier)
+		if err != nil {
+			return fmt.Errorf("the stored tree of %d records: %w", tree.size, err)
+		}
 		final := &pgx.Batch{}
-		if len(entries) > 0 {
-			n := len(entries)
-			// Entry ids go as the UUIDs' 16 bytes: pgx encodes a []string
-			// for a UUID[] parameter only after a failed binary attempt,
-			// whose error message quotes the whole array, and a uuid.UUID
-			// through its driver.Valuer, as text that it then parses back.
-			seqs, ids, prevs, hashes := make([]int64, n), make([][16]byte, n), make([][]byte, n), make([][]byte, n)
-			prev := head.Hash
-			for i, e := range entries {
-				id, err := uuid.Parse(e.ID)
-				if err != nil {
-					return fmt.Errorf("entry %q: %w", e.ID, err)
-				}
-				res.Last++
-				seqs[i], ids[i], prevs[i] = res.Last, id, prev
-				hashes[i] = ledger.ChainHash(prev, res.Last, e)
-				prev = hashes[i]
+		nodes := &nodeRows{}
+		for _, r := range behind { // head stays the journal's: no checkpoint before the tree reaches it
+			if err := grow.Append(ledger.LeafHash(r.Sequence, r.Entry), nodes.add); err != nil {
+				return err
 			}
-			final.Queue(sqlSealBatch, seqs, ids, prevs, hashes, z.st.now(), z.opt.Holder, res.Epoch)
-			final.Queue(sqlSealedNotPending, ids)
+		}
+		if len(entries) > 0 {
+			if head, err = z.queueSeal(final, entries, head, grow, nodes, &res); err != nil {
+				return err
+			}
+		}
+		nodes.queue(final)
+		if res.Checkpoint, err = z.checkpoint(final, tree, grow, head, res.Epoch); err != nil {
+			return err
 		}
 		return t.commit(ctx, final) // with nothing to seal, commits the renewed lease
 	})
-	if err == nil && z.opt.OnSealed != nil {
+	if err != nil {
+		return res, err
+	}
+	if z.opt.OnSealed != nil {
 		z.opt.OnSealed(res)
 	}
-	return res, err
+	if res.Checkpoint != nil && z.opt.Witness != nil {
+		if werr := z.opt.Witness(*res.Checkpoint); werr != nil {
+			return res, fmt.Errorf("%w: the checkpoint of %d records: %w", ErrWitness, res.Checkpoint.Size, werr)
+		}
+	}
+	return res, nil
 }
 
-// readPending reads the next batch of entries to seal with their postings,
-// in the order they will be sealed.
-func (z *Sealer) readPending(ctx context.Context, t *txn) ([]ledger.Entry, error) {
-	b := &pgx.Batch{}
-	var entries []ledger.Entry
+// queueSeal queues the records of entries after head, and adds their leaves
+// to tree; it returns the new head.
+func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Checkpoint, tree *ledger.Tree,
+	nodes *nodeRows, res *SealResult) (ledger.Checkpoint, error) {
+	n := len(entries)
+	// Entry ids go as the UUIDs' 16 bytes: pgx encodes a []string for a
+	// UUID[] parameter only after a failed binary attempt, whose error
+	// message quotes the whole array, and a uuid.UUID through its
+	// driver.Valuer, as text that it then parses back.
+	seqs, ids, prevs, hashes := make([]int64, n), make([][16]byte, n), make([][]byte, n), make([][]byte, n)
+	prev := head.Hash
+	for i, e := range entries {
+		id, err := uuid.Parse(e.ID)
+		if err != nil {
+			return head, fmt.Errorf("entry %q: %w", e.ID, err)
+		}
+		res.Last++
+		seqs[i], ids[i], prevs[i] = res.Last, id, prev
+		hashes[i] = ledger.ChainHash(prev, res.Last, e)
+		prev = hashes[i]
+		if err := tree.Append(ledger.LeafHash(res.Last, e), nodes.add); err != nil {
+			return head, err
+		}
+	}
+	b.Queue(sqlSealBatch, seqs, ids, prevs, hashes, z.st.now(), z.opt.Holder, res.Epoch)
+	b.Queue(sqlSealedNotPending, ids)
+	return ledger.Checkpoint{Sequence: res.Last, Hash: prev}, nil
+}
+
+// queuePending queues the read of the next batch of entries to seal, with
+// their postings, in the order they will be sealed.
+func (z *Sealer) queuePending(b *pgx.Batch, out *[]ledger.Entry) {
 	b.Queue(sqlPendingBatch, z.opt.Batch).Query(func(rows pgx.Rows) error {
+		entries := *out
+		defer func() { *out = entries }()
 		var e ledger.Entry
 		var kind, actor string
 		var account, currency *string
@@ -276,10 +352,6 @@ func (z *Sealer) readPending(ctx context.Context, t *txn) ([]ledger.Entry, error
 		})
 		return err
 	})
-	if err := t.exec(ctx, b); err != nil {
-		return nil, err
-	}
-	return entries, nil
 }
 
 // scanPostings reads rows of (entry_id, account_id, currency, amount) into

@@ -127,14 +127,20 @@ const (
 			COALESCE(legs.held, 0), l.entry_id IN (SELECT entry_id FROM ok), l.entry_id IN (SELECT entry_id FROM rev)
 		FROM l LEFT JOIN legs ON legs.seq = l.seq ORDER BY l.seq`
 
-	// sqlGenericPlan precedes sqlPost on PostgreSQL. PostgreSQL plans a
-	// prepared statement afresh for its first five runs and then keeps
-	// doing so while it estimates a fresh plan cheaper than the general
-	// one, which it does for the batch whatever its size: planning the
-	// statement took longer than running it for a few entries. The general
-	// plan is the same index lookups. SET LOCAL ends with the transaction.
-	// (CockroachDB caches its plans its own way.)
-	sqlGenericPlan = `SET LOCAL plan_cache_mode = force_generic_plan`
+	// sqlGenericPlan precedes sqlPost on PostgreSQL, for the rest of the
+	// transaction. PostgreSQL plans a prepared statement afresh for its
+	// first five runs and then keeps doing so while it estimates a fresh
+	// plan cheaper than the general one, which it does for the batch
+	// whatever its size: planning the statement took longer than running
+	// it for a few entries. And the statement must find its balance rows,
+	// and their accounts, through their keys: on a small table PostgreSQL
+	// prefers to read it whole, and at SERIALIZABLE a transaction that read
+	// a table whole conflicts with every other that writes to it (a batch
+	// of captures on different accounts retried each other about once per
+	// capture). (CockroachDB caches its plans its own way, and reads by
+	// key.)
+	sqlGenericPlan = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+		set_config('enable_seqscan', 'off', true)`
 
 	// sqlGetEntry reads an entry with its postings (none for an entry that
 	// moves no money), through the accounts it lists (migration 7).

@@ -433,6 +433,119 @@ func (x *ListEntriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+type SetAccountStatusRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Status    AccountStatus          `protobuf:"varint,3,opt,name=status,proto3,enum=ledger.v1.AccountStatus" json:"status,omitempty"`
+	// Why, for the journal: 1 to 140 characters.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAccountStatusRequest) Reset() {
+	*x = SetAccountStatusRequest{}
+	mi := &file_ledger_v1_account_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAccountStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAccountStatusRequest) ProtoMessage() {}
+
+func (x *SetAccountStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_account_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAccountStatusRequest.ProtoReflect.Descriptor instead.
+func (*SetAccountStatusRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_account_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetAccountStatusRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetAccountStatusRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *SetAccountStatusRequest) GetStatus() AccountStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AccountStatus_ACCOUNT_STATUS_UNSPECIFIED
+}
+
+func (x *SetAccountStatusRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type SetAccountStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAccountStatusResponse) Reset() {
+	*x = SetAccountStatusResponse{}
+	mi := &file_ledger_v1_account_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAccountStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAccountStatusResponse) ProtoMessage() {}
+
+func (x *SetAccountStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_account_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAccountStatusResponse.ProtoReflect.Descriptor instead.
+func (*SetAccountStatusResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_account_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetAccountStatusResponse) GetAccount() *Account {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
 var File_ledger_v1_account_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_account_proto_rawDesc = "" +
@@ -467,14 +580,24 @@ const file_ledger_v1_account_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"m\n" +
 	"\x13ListEntriesResponse\x12.\n" +
 	"\x05lines\x18\x01 \x03(\v2\x18.ledger.v1.StatementLineR\x05lines\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc2\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa1\x01\n" +
+	"\x17SetAccountStatusRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x120\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x18.ledger.v1.AccountStatusR\x06status\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"H\n" +
+	"\x18SetAccountStatusResponse\x12,\n" +
+	"\aaccount\x18\x01 \x01(\v2\x12.ledger.v1.AccountR\aaccount2\x9f\x03\n" +
 	"\x0eAccountService\x12L\n" +
 	"\vOpenAccount\x12\x1d.ledger.v1.OpenAccountRequest\x1a\x1e.ledger.v1.OpenAccountResponse\x12I\n" +
 	"\n" +
 	"GetAccount\x12\x1c.ledger.v1.GetAccountRequest\x1a\x1d.ledger.v1.GetAccountResponse\x12I\n" +
 	"\n" +
 	"GetBalance\x12\x1c.ledger.v1.GetBalanceRequest\x1a\x1d.ledger.v1.GetBalanceResponse\x12L\n" +
-	"\vListEntries\x12\x1d.ledger.v1.ListEntriesRequest\x1a\x1e.ledger.v1.ListEntriesResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
+	"\vListEntries\x12\x1d.ledger.v1.ListEntriesRequest\x1a\x1e.ledger.v1.ListEntriesResponse\x12[\n" +
+	"\x10SetAccountStatus\x12\".ledger.v1.SetAccountStatusRequest\x1a#.ledger.v1.SetAccountStatusResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
 
 var (
 	file_ledger_v1_account_proto_rawDescOnce sync.Once
@@ -488,40 +611,47 @@ func file_ledger_v1_account_proto_rawDescGZIP() []byte {
 	return file_ledger_v1_account_proto_rawDescData
 }
 
-var file_ledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_ledger_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_ledger_v1_account_proto_goTypes = []any{
-	(*OpenAccountRequest)(nil),  // 0: ledger.v1.OpenAccountRequest
-	(*OpenAccountResponse)(nil), // 1: ledger.v1.OpenAccountResponse
-	(*GetAccountRequest)(nil),   // 2: ledger.v1.GetAccountRequest
-	(*GetAccountResponse)(nil),  // 3: ledger.v1.GetAccountResponse
-	(*GetBalanceRequest)(nil),   // 4: ledger.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),  // 5: ledger.v1.GetBalanceResponse
-	(*ListEntriesRequest)(nil),  // 6: ledger.v1.ListEntriesRequest
-	(*ListEntriesResponse)(nil), // 7: ledger.v1.ListEntriesResponse
-	(AccountKind)(0),            // 8: ledger.v1.AccountKind
-	(*Account)(nil),             // 9: ledger.v1.Account
-	(*Balance)(nil),             // 10: ledger.v1.Balance
-	(*StatementLine)(nil),       // 11: ledger.v1.StatementLine
+	(*OpenAccountRequest)(nil),       // 0: ledger.v1.OpenAccountRequest
+	(*OpenAccountResponse)(nil),      // 1: ledger.v1.OpenAccountResponse
+	(*GetAccountRequest)(nil),        // 2: ledger.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),       // 3: ledger.v1.GetAccountResponse
+	(*GetBalanceRequest)(nil),        // 4: ledger.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),       // 5: ledger.v1.GetBalanceResponse
+	(*ListEntriesRequest)(nil),       // 6: ledger.v1.ListEntriesRequest
+	(*ListEntriesResponse)(nil),      // 7: ledger.v1.ListEntriesResponse
+	(*SetAccountStatusRequest)(nil),  // 8: ledger.v1.SetAccountStatusRequest
+	(*SetAccountStatusResponse)(nil), // 9: ledger.v1.SetAccountStatusResponse
+	(AccountKind)(0),                 // 10: ledger.v1.AccountKind
+	(*Account)(nil),                  // 11: ledger.v1.Account
+	(*Balance)(nil),                  // 12: ledger.v1.Balance
+	(*StatementLine)(nil),            // 13: ledger.v1.StatementLine
+	(AccountStatus)(0),               // 14: ledger.v1.AccountStatus
 }
 var file_ledger_v1_account_proto_depIdxs = []int32{
-	8,  // 0: ledger.v1.OpenAccountRequest.kind:type_name -> ledger.v1.AccountKind
-	9,  // 1: ledger.v1.OpenAccountResponse.account:type_name -> ledger.v1.Account
-	9,  // 2: ledger.v1.GetAccountResponse.account:type_name -> ledger.v1.Account
-	10, // 3: ledger.v1.GetBalanceResponse.balance:type_name -> ledger.v1.Balance
-	11, // 4: ledger.v1.ListEntriesResponse.lines:type_name -> ledger.v1.StatementLine
-	0,  // 5: ledger.v1.AccountService.OpenAccount:input_type -> ledger.v1.OpenAccountRequest
-	2,  // 6: ledger.v1.AccountService.GetAccount:input_type -> ledger.v1.GetAccountRequest
-	4,  // 7: ledger.v1.AccountService.GetBalance:input_type -> ledger.v1.GetBalanceRequest
-	6,  // 8: ledger.v1.AccountService.ListEntries:input_type -> ledger.v1.ListEntriesRequest
-	1,  // 9: ledger.v1.AccountService.OpenAccount:output_type -> ledger.v1.OpenAccountResponse
-	3,  // 10: ledger.v1.AccountService.GetAccount:output_type -> ledger.v1.GetAccountResponse
-	5,  // 11: ledger.v1.AccountService.GetBalance:output_type -> ledger.v1.GetBalanceResponse
-	7,  // 12: ledger.v1.AccountService.ListEntries:output_type -> ledger.v1.ListEntriesResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	10, // 0: ledger.v1.OpenAccountRequest.kind:type_name -> ledger.v1.AccountKind
+	11, // 1: ledger.v1.OpenAccountResponse.account:type_name -> ledger.v1.Account
+	11, // 2: ledger.v1.GetAccountResponse.account:type_name -> ledger.v1.Account
+	12, // 3: ledger.v1.GetBalanceResponse.balance:type_name -> ledger.v1.Balance
+	13, // 4: ledger.v1.ListEntriesResponse.lines:type_name -> ledger.v1.StatementLine
+	14, // 5: ledger.v1.SetAccountStatusRequest.status:type_name -> ledger.v1.AccountStatus
+	11, // 6: ledger.v1.SetAccountStatusResponse.account:type_name -> ledger.v1.Account
+	0,  // 7: ledger.v1.AccountService.OpenAccount:input_type -> ledger.v1.OpenAccountRequest
+	2,  // 8: ledger.v1.AccountService.GetAccount:input_type -> ledger.v1.GetAccountRequest
+	4,  // 9: ledger.v1.AccountService.GetBalance:input_type -> ledger.v1.GetBalanceRequest
+	6,  // 10: ledger.v1.AccountService.ListEntries:input_type -> ledger.v1.ListEntriesRequest
+	8,  // 11: ledger.v1.AccountService.SetAccountStatus:input_type -> ledger.v1.SetAccountStatusRequest
+	1,  // 12: ledger.v1.AccountService.OpenAccount:output_type -> ledger.v1.OpenAccountResponse
+	3,  // 13: ledger.v1.AccountService.GetAccount:output_type -> ledger.v1.GetAccountResponse
+	5,  // 14: ledger.v1.AccountService.GetBalance:output_type -> ledger.v1.GetBalanceResponse
+	7,  // 15: ledger.v1.AccountService.ListEntries:output_type -> ledger.v1.ListEntriesResponse
+	9,  // 16: ledger.v1.AccountService.SetAccountStatus:output_type -> ledger.v1.SetAccountStatusResponse
+	12, // [12:17] is the sub-list for method output_type
+	7,  // [7:12] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_ledger_v1_account_proto_init() }
@@ -536,7 +666,7 @@ func file_ledger_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_v1_account_proto_rawDesc), len(file_ledger_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountService_OpenAccount_FullMethodName = "/ledger.v1.AccountService/OpenAccount"
-	AccountService_GetAccount_FullMethodName  = "/ledger.v1.AccountService/GetAccount"
-	AccountService_GetBalance_FullMethodName  = "/ledger.v1.AccountService/GetBalance"
-	AccountService_ListEntries_FullMethodName = "/ledger.v1.AccountService/ListEntries"
+	AccountService_OpenAccount_FullMethodName      = "/ledger.v1.AccountService/OpenAccount"
+	AccountService_GetAccount_FullMethodName       = "/ledger.v1.AccountService/GetAccount"
+	AccountService_GetBalance_FullMethodName       = "/ledger.v1.AccountService/GetBalance"
+	AccountService_ListEntries_FullMethodName      = "/ledger.v1.AccountService/ListEntries"
+	AccountService_SetAccountStatus_FullMethodName = "/ledger.v1.AccountService/SetAccountStatus"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -39,6 +40,10 @@ type AccountServiceClient interface {
 	GetBalance(ctx context.Context, in *GetBalanceRequest, opts ...grpc.CallOption) (*GetBalanceResponse, error)
 	// ListEntries returns an account statement, newest first, page by page.
 	ListEntries(ctx context.Context, in *ListEntriesRequest, opts ...grpc.CallOption) (*ListEntriesResponse, error)
+	// SetAccountStatus freezes, closes or reactivates an account; the journal
+	// records the change with the caller and the reason. A closed account
+	// stays closed. Idempotent by request_id.
+	SetAccountStatus(ctx context.Context, in *SetAccountStatusRequest, opts ...grpc.CallOption) (*SetAccountStatusResponse, error)
 }
 
 type accountServiceClient struct {
@@ -89,6 +94,16 @@ func (c *accountServiceClient) ListEntries(ctx context.Context, in *ListEntriesR
 	return out, nil
 }
 
+func (c *accountServiceClient) SetAccountStatus(ctx context.Context, in *SetAccountStatusRequest, opts ...grpc.CallOption) (*SetAccountStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetAccountStatusResponse)
+	err := c.cc.Invoke(ctx, AccountService_SetAccountStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccountServiceServer is the server API for AccountService service.
 // All implementations must embed UnimplementedAccountServiceServer
 // for forward compatibility.
@@ -103,6 +118,10 @@ type AccountServiceServer interface {
 	GetBalance(context.Context, *GetBalanceRequest) (*GetBalanceResponse, error)
 	// ListEntries returns an account statement, newest first, page by page.
 	ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error)
+	// SetAccountStatus freezes, closes or reactivates an account; the journal
+	// records the change with the caller and the reason. A closed account
+	// stays closed. Idempotent by request_id.
+	SetAccountStatus(context.Context, *SetAccountStatusRequest) (*SetAccountStatusResponse, error)
 	mustEmbedUnimplementedAccountServiceServer()
 }
 
@@ -124,6 +143,9 @@ func (UnimplementedAccountServiceServer) GetBalance(context.Context, *GetBalance
 }
 func (UnimplementedAccountServiceServer) ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEntries not implemented")
+}
+func (UnimplementedAccountServiceServer) SetAccountStatus(context.Context, *SetAccountStatusRequest) (*SetAccountStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetAccountStatus not implemented")
 }
 func (UnimplementedAccountServiceServer) mustEmbedUnimplementedAccountServiceServer() {}
 func (UnimplementedAccountServiceServer) testEmbeddedByValue()                        {}
@@ -218,6 +240,24 @@ func _AccountService_ListEntries_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_SetAccountStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetAccountStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).SetAccountStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_SetAccountStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).SetAccountStatus(ctx, req.(*SetAccountStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccountService_ServiceDesc is the grpc.ServiceDesc for AccountService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -240,6 +280,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEntries",
 			Handler:    _AccountService_ListEntries_Handler,
+		},
+		{
+			MethodName: "SetAccountStatus",
+			Handler:    _AccountService_SetAccountStatus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

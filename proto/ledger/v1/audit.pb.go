@@ -397,8 +397,11 @@ func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
 }
 
 type GetCheckpointResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Checkpoint    *Checkpoint            `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The head of the chain.
+	Checkpoint *Checkpoint `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The latest signed checkpoint; absent until the first is signed.
+	Signed        *SignedCheckpoint `protobuf:"bytes,2,opt,name=signed,proto3" json:"signed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -440,6 +443,90 @@ func (x *GetCheckpointResponse) GetCheckpoint() *Checkpoint {
 	return nil
 }
 
+func (x *GetCheckpointResponse) GetSigned() *SignedCheckpoint {
+	if x != nil {
+		return x.Signed
+	}
+	return nil
+}
+
+// SignedCheckpoint commits the ledger to the journal's first tree_size
+// records: their tree's root and chain head, signed with the journal's
+// Ed25519 key (docs/journal.md, "Signed checkpoints").
+type SignedCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed note, byte for byte as signed: its text, a blank line and
+	// its signature line. Check its signature with the journal's public key
+	// before trusting anything in it.
+	Note string `protobuf:"bytes,1,opt,name=note,proto3" json:"note,omitempty"`
+	// The signing key's name (the note's first line) and id (the first four
+	// bytes of its signature), to find its public key by.
+	KeyName string `protobuf:"bytes,2,opt,name=key_name,json=keyName,proto3" json:"key_name,omitempty"`
+	KeyId   uint32 `protobuf:"fixed32,3,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The number of records it commits to, as its text says.
+	TreeSize      int64 `protobuf:"varint,4,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignedCheckpoint) Reset() {
+	*x = SignedCheckpoint{}
+	mi := &file_ledger_v1_audit_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignedCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignedCheckpoint) ProtoMessage() {}
+
+func (x *SignedCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_audit_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignedCheckpoint.ProtoReflect.Descriptor instead.
+func (*SignedCheckpoint) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SignedCheckpoint) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *SignedCheckpoint) GetKeyName() string {
+	if x != nil {
+		return x.KeyName
+	}
+	return ""
+}
+
+func (x *SignedCheckpoint) GetKeyId() uint32 {
+	if x != nil {
+		return x.KeyId
+	}
+	return 0
+}
+
+func (x *SignedCheckpoint) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
 type VerifyJournalRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The first sequence to check; 0 or 1 for the start.
@@ -452,7 +539,7 @@ type VerifyJournalRequest struct {
 
 func (x *VerifyJournalRequest) Reset() {
 	*x = VerifyJournalRequest{}
-	mi := &file_ledger_v1_audit_proto_msgTypes[8]
+	mi := &file_ledger_v1_audit_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +551,7 @@ func (x *VerifyJournalRequest) String() string {
 func (*VerifyJournalRequest) ProtoMessage() {}
 
 func (x *VerifyJournalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_audit_proto_msgTypes[8]
+	mi := &file_ledger_v1_audit_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +564,7 @@ func (x *VerifyJournalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyJournalRequest.ProtoReflect.Descriptor instead.
 func (*VerifyJournalRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{8}
+	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *VerifyJournalRequest) GetFromSequence() int64 {
@@ -504,13 +591,17 @@ type VerifyJournalResponse struct {
 	// How many records were checked, and the last that passed.
 	RecordsChecked int64       `protobuf:"varint,4,opt,name=records_checked,json=recordsChecked,proto3" json:"records_checked,omitempty"`
 	Checkpoint     *Checkpoint `protobuf:"bytes,5,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When checked from the genesis: how many signed checkpoints the records
+	// reproduced, and the root of the Merkle tree of the records checked.
+	CheckpointsChecked int64  `protobuf:"varint,6,opt,name=checkpoints_checked,json=checkpointsChecked,proto3" json:"checkpoints_checked,omitempty"`
+	RootHash           []byte `protobuf:"bytes,7,opt,name=root_hash,json=rootHash,proto3" json:"root_hash,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *VerifyJournalResponse) Reset() {
 	*x = VerifyJournalResponse{}
-	mi := &file_ledger_v1_audit_proto_msgTypes[9]
+	mi := &file_ledger_v1_audit_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +613,7 @@ func (x *VerifyJournalResponse) String() string {
 func (*VerifyJournalResponse) ProtoMessage() {}
 
 func (x *VerifyJournalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_audit_proto_msgTypes[9]
+	mi := &file_ledger_v1_audit_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +626,7 @@ func (x *VerifyJournalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyJournalResponse.ProtoReflect.Descriptor instead.
 func (*VerifyJournalResponse) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{9}
+	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *VerifyJournalResponse) GetOk() bool {
@@ -573,6 +664,311 @@ func (x *VerifyJournalResponse) GetCheckpoint() *Checkpoint {
 	return nil
 }
 
+func (x *VerifyJournalResponse) GetCheckpointsChecked() int64 {
+	if x != nil {
+		return x.CheckpointsChecked
+	}
+	return 0
+}
+
+func (x *VerifyJournalResponse) GetRootHash() []byte {
+	if x != nil {
+		return x.RootHash
+	}
+	return nil
+}
+
+type GetInclusionProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record: the entry it seals, or its sequence.
+	//
+	// Types that are valid to be assigned to Record:
+	//
+	//	*GetInclusionProofRequest_EntryId
+	//	*GetInclusionProofRequest_Sequence
+	Record isGetInclusionProofRequest_Record `protobuf_oneof:"record"`
+	// The tree to prove it in; 0 for the latest signed checkpoint's.
+	TreeSize      int64 `protobuf:"varint,3,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofRequest) Reset() {
+	*x = GetInclusionProofRequest{}
+	mi := &file_ledger_v1_audit_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofRequest) ProtoMessage() {}
+
+func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_audit_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetInclusionProofRequest) GetRecord() isGetInclusionProofRequest_Record {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *GetInclusionProofRequest) GetEntryId() string {
+	if x != nil {
+		if x, ok := x.Record.(*GetInclusionProofRequest_EntryId); ok {
+			return x.EntryId
+		}
+	}
+	return ""
+}
+
+func (x *GetInclusionProofRequest) GetSequence() int64 {
+	if x != nil {
+		if x, ok := x.Record.(*GetInclusionProofRequest_Sequence); ok {
+			return x.Sequence
+		}
+	}
+	return 0
+}
+
+func (x *GetInclusionProofRequest) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+type isGetInclusionProofRequest_Record interface {
+	isGetInclusionProofRequest_Record()
+}
+
+type GetInclusionProofRequest_EntryId struct {
+	EntryId string `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3,oneof"`
+}
+
+type GetInclusionProofRequest_Sequence struct {
+	Sequence int64 `protobuf:"varint,2,opt,name=sequence,proto3,oneof"`
+}
+
+func (*GetInclusionProofRequest_EntryId) isGetInclusionProofRequest_Record() {}
+
+func (*GetInclusionProofRequest_Sequence) isGetInclusionProofRequest_Record() {}
+
+type GetInclusionProofResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record, from which the client computes its leaf hash.
+	Record   *JournalRecord `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	TreeSize int64          `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	// The inclusion proof (RFC 9162 §2.1.3): the hashes that, with the
+	// record's leaf, give the root of the tree of tree_size records.
+	Proof [][]byte `protobuf:"bytes,3,rep,name=proof,proto3" json:"proof,omitempty"`
+	// The signed checkpoint of tree_size records; absent if none was signed
+	// at that size.
+	Checkpoint    *SignedCheckpoint `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofResponse) Reset() {
+	*x = GetInclusionProofResponse{}
+	mi := &file_ledger_v1_audit_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofResponse) ProtoMessage() {}
+
+func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_audit_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetInclusionProofResponse) GetRecord() *JournalRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *GetInclusionProofResponse) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+func (x *GetInclusionProofResponse) GetProof() [][]byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+func (x *GetInclusionProofResponse) GetCheckpoint() *SignedCheckpoint {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+type GetConsistencyProofRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At least 1.
+	FromTreeSize int64 `protobuf:"varint,1,opt,name=from_tree_size,json=fromTreeSize,proto3" json:"from_tree_size,omitempty"`
+	// At least from_tree_size; 0 for the latest signed checkpoint's size.
+	ToTreeSize    int64 `protobuf:"varint,2,opt,name=to_tree_size,json=toTreeSize,proto3" json:"to_tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofRequest) Reset() {
+	*x = GetConsistencyProofRequest{}
+	mi := &file_ledger_v1_audit_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofRequest) ProtoMessage() {}
+
+func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_audit_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetConsistencyProofRequest) GetFromTreeSize() int64 {
+	if x != nil {
+		return x.FromTreeSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofRequest) GetToTreeSize() int64 {
+	if x != nil {
+		return x.ToTreeSize
+	}
+	return 0
+}
+
+type GetConsistencyProofResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	FromTreeSize int64                  `protobuf:"varint,1,opt,name=from_tree_size,json=fromTreeSize,proto3" json:"from_tree_size,omitempty"`
+	ToTreeSize   int64                  `protobuf:"varint,2,opt,name=to_tree_size,json=toTreeSize,proto3" json:"to_tree_size,omitempty"`
+	// The consistency proof (RFC 9162 §2.1.4).
+	Proof [][]byte `protobuf:"bytes,3,rep,name=proof,proto3" json:"proof,omitempty"`
+	// The signed checkpoint of to_tree_size records; absent if none was
+	// signed at that size.
+	Checkpoint    *SignedCheckpoint `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofResponse) Reset() {
+	*x = GetConsistencyProofResponse{}
+	mi := &file_ledger_v1_audit_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofResponse) ProtoMessage() {}
+
+func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_audit_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_audit_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetConsistencyProofResponse) GetFromTreeSize() int64 {
+	if x != nil {
+		return x.FromTreeSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetToTreeSize() int64 {
+	if x != nil {
+		return x.ToTreeSize
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofResponse) GetProof() [][]byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+func (x *GetConsistencyProofResponse) GetCheckpoint() *SignedCheckpoint {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
 var File_ledger_v1_audit_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_audit_proto_rawDesc = "" +
@@ -600,15 +996,21 @@ const file_ledger_v1_audit_proto_rawDesc = "" +
 	"\rfrom_sequence\x18\x01 \x01(\x03R\ffromSequence\"I\n" +
 	"\x15StreamJournalResponse\x120\n" +
 	"\x06record\x18\x01 \x01(\v2\x18.ledger.v1.JournalRecordR\x06record\"\x16\n" +
-	"\x14GetCheckpointRequest\"N\n" +
+	"\x14GetCheckpointRequest\"\x83\x01\n" +
 	"\x15GetCheckpointResponse\x125\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\v2\x15.ledger.v1.CheckpointR\n" +
-	"checkpoint\"\\\n" +
+	"checkpoint\x123\n" +
+	"\x06signed\x18\x02 \x01(\v2\x1b.ledger.v1.SignedCheckpointR\x06signed\"u\n" +
+	"\x10SignedCheckpoint\x12\x12\n" +
+	"\x04note\x18\x01 \x01(\tR\x04note\x12\x19\n" +
+	"\bkey_name\x18\x02 \x01(\tR\akeyName\x12\x15\n" +
+	"\x06key_id\x18\x03 \x01(\aR\x05keyId\x12\x1b\n" +
+	"\ttree_size\x18\x04 \x01(\x03R\btreeSize\"\\\n" +
 	"\x14VerifyJournalRequest\x12#\n" +
 	"\rfrom_sequence\x18\x01 \x01(\x03R\ffromSequence\x12\x1f\n" +
 	"\vto_sequence\x18\x02 \x01(\x03R\n" +
-	"toSequence\"\xc2\x01\n" +
+	"toSequence\"\x90\x02\n" +
 	"\x15VerifyJournalResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12!\n" +
 	"\fbad_sequence\x18\x02 \x01(\x03R\vbadSequence\x12\x16\n" +
@@ -616,12 +1018,40 @@ const file_ledger_v1_audit_proto_rawDesc = "" +
 	"\x0frecords_checked\x18\x04 \x01(\x03R\x0erecordsChecked\x125\n" +
 	"\n" +
 	"checkpoint\x18\x05 \x01(\v2\x15.ledger.v1.CheckpointR\n" +
-	"checkpoint2\xda\x02\n" +
+	"checkpoint\x12/\n" +
+	"\x13checkpoints_checked\x18\x06 \x01(\x03R\x12checkpointsChecked\x12\x1b\n" +
+	"\troot_hash\x18\a \x01(\fR\brootHash\"|\n" +
+	"\x18GetInclusionProofRequest\x12\x1b\n" +
+	"\bentry_id\x18\x01 \x01(\tH\x00R\aentryId\x12\x1c\n" +
+	"\bsequence\x18\x02 \x01(\x03H\x00R\bsequence\x12\x1b\n" +
+	"\ttree_size\x18\x03 \x01(\x03R\btreeSizeB\b\n" +
+	"\x06record\"\xbd\x01\n" +
+	"\x19GetInclusionProofResponse\x120\n" +
+	"\x06record\x18\x01 \x01(\v2\x18.ledger.v1.JournalRecordR\x06record\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\x12\x14\n" +
+	"\x05proof\x18\x03 \x03(\fR\x05proof\x12;\n" +
+	"\n" +
+	"checkpoint\x18\x04 \x01(\v2\x1b.ledger.v1.SignedCheckpointR\n" +
+	"checkpoint\"d\n" +
+	"\x1aGetConsistencyProofRequest\x12$\n" +
+	"\x0efrom_tree_size\x18\x01 \x01(\x03R\ffromTreeSize\x12 \n" +
+	"\fto_tree_size\x18\x02 \x01(\x03R\n" +
+	"toTreeSize\"\xb8\x01\n" +
+	"\x1bGetConsistencyProofResponse\x12$\n" +
+	"\x0efrom_tree_size\x18\x01 \x01(\x03R\ffromTreeSize\x12 \n" +
+	"\fto_tree_size\x18\x02 \x01(\x03R\n" +
+	"toTreeSize\x12\x14\n" +
+	"\x05proof\x18\x03 \x03(\fR\x05proof\x12;\n" +
+	"\n" +
+	"checkpoint\x18\x04 \x01(\v2\x1b.ledger.v1.SignedCheckpointR\n" +
+	"checkpoint2\xa0\x04\n" +
 	"\fAuditService\x12L\n" +
 	"\vListJournal\x12\x1d.ledger.v1.ListJournalRequest\x1a\x1e.ledger.v1.ListJournalResponse\x12T\n" +
 	"\rStreamJournal\x12\x1f.ledger.v1.StreamJournalRequest\x1a .ledger.v1.StreamJournalResponse0\x01\x12R\n" +
 	"\rGetCheckpoint\x12\x1f.ledger.v1.GetCheckpointRequest\x1a .ledger.v1.GetCheckpointResponse\x12R\n" +
-	"\rVerifyJournal\x12\x1f.ledger.v1.VerifyJournalRequest\x1a .ledger.v1.VerifyJournalResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
+	"\rVerifyJournal\x12\x1f.ledger.v1.VerifyJournalRequest\x1a .ledger.v1.VerifyJournalResponse\x12^\n" +
+	"\x11GetInclusionProof\x12#.ledger.v1.GetInclusionProofRequest\x1a$.ledger.v1.GetInclusionProofResponse\x12d\n" +
+	"\x13GetConsistencyProof\x12%.ledger.v1.GetConsistencyProofRequest\x1a&.ledger.v1.GetConsistencyProofResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
 
 var (
 	file_ledger_v1_audit_proto_rawDescOnce sync.Once
@@ -635,41 +1065,54 @@ func file_ledger_v1_audit_proto_rawDescGZIP() []byte {
 	return file_ledger_v1_audit_proto_rawDescData
 }
 
-var file_ledger_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_ledger_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_ledger_v1_audit_proto_goTypes = []any{
-	(*JournalRecord)(nil),         // 0: ledger.v1.JournalRecord
-	(*Checkpoint)(nil),            // 1: ledger.v1.Checkpoint
-	(*ListJournalRequest)(nil),    // 2: ledger.v1.ListJournalRequest
-	(*ListJournalResponse)(nil),   // 3: ledger.v1.ListJournalResponse
-	(*StreamJournalRequest)(nil),  // 4: ledger.v1.StreamJournalRequest
-	(*StreamJournalResponse)(nil), // 5: ledger.v1.StreamJournalResponse
-	(*GetCheckpointRequest)(nil),  // 6: ledger.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil), // 7: ledger.v1.GetCheckpointResponse
-	(*VerifyJournalRequest)(nil),  // 8: ledger.v1.VerifyJournalRequest
-	(*VerifyJournalResponse)(nil), // 9: ledger.v1.VerifyJournalResponse
-	(*Entry)(nil),                 // 10: ledger.v1.Entry
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*JournalRecord)(nil),               // 0: ledger.v1.JournalRecord
+	(*Checkpoint)(nil),                  // 1: ledger.v1.Checkpoint
+	(*ListJournalRequest)(nil),          // 2: ledger.v1.ListJournalRequest
+	(*ListJournalResponse)(nil),         // 3: ledger.v1.ListJournalResponse
+	(*StreamJournalRequest)(nil),        // 4: ledger.v1.StreamJournalRequest
+	(*StreamJournalResponse)(nil),       // 5: ledger.v1.StreamJournalResponse
+	(*GetCheckpointRequest)(nil),        // 6: ledger.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 7: ledger.v1.GetCheckpointResponse
+	(*SignedCheckpoint)(nil),            // 8: ledger.v1.SignedCheckpoint
+	(*VerifyJournalRequest)(nil),        // 9: ledger.v1.VerifyJournalRequest
+	(*VerifyJournalResponse)(nil),       // 10: ledger.v1.VerifyJournalResponse
+	(*GetInclusionProofRequest)(nil),    // 11: ledger.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 12: ledger.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 13: ledger.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 14: ledger.v1.GetConsistencyProofResponse
+	(*Entry)(nil),                       // 15: ledger.v1.Entry
+	(*timestamppb.Timestamp)(nil),       // 16: google.protobuf.Timestamp
 }
 var file_ledger_v1_audit_proto_depIdxs = []int32{
-	10, // 0: ledger.v1.JournalRecord.entry:type_name -> ledger.v1.Entry
-	11, // 1: ledger.v1.JournalRecord.sealed_at:type_name -> google.protobuf.Timestamp
+	15, // 0: ledger.v1.JournalRecord.entry:type_name -> ledger.v1.Entry
+	16, // 1: ledger.v1.JournalRecord.sealed_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: ledger.v1.ListJournalResponse.records:type_name -> ledger.v1.JournalRecord
 	0,  // 3: ledger.v1.StreamJournalResponse.record:type_name -> ledger.v1.JournalRecord
 	1,  // 4: ledger.v1.GetCheckpointResponse.checkpoint:type_name -> ledger.v1.Checkpoint
-	1,  // 5: ledger.v1.VerifyJournalResponse.checkpoint:type_name -> ledger.v1.Checkpoint
-	2,  // 6: ledger.v1.AuditService.ListJournal:input_type -> ledger.v1.ListJournalRequest
-	4,  // 7: ledger.v1.AuditService.StreamJournal:input_type -> ledger.v1.StreamJournalRequest
-	6,  // 8: ledger.v1.AuditService.GetCheckpoint:input_type -> ledger.v1.GetCheckpointRequest
-	8,  // 9: ledger.v1.AuditService.VerifyJournal:input_type -> ledger.v1.VerifyJournalRequest
-	3,  // 10: ledger.v1.AuditService.ListJournal:output_type -> ledger.v1.ListJournalResponse
-	5,  // 11: ledger.v1.AuditService.StreamJournal:output_type -> ledger.v1.StreamJournalResponse
-	7,  // 12: ledger.v1.AuditService.GetCheckpoint:output_type -> ledger.v1.GetCheckpointResponse
-	9,  // 13: ledger.v1.AuditService.VerifyJournal:output_type -> ledger.v1.VerifyJournalResponse
-	10, // [10:14] is the sub-list for method output_type
-	6,  // [6:10] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	8,  // 5: ledger.v1.GetCheckpointResponse.signed:type_name -> ledger.v1.SignedCheckpoint
+	1,  // 6: ledger.v1.VerifyJournalResponse.checkpoint:type_name -> ledger.v1.Checkpoint
+	0,  // 7: ledger.v1.GetInclusionProofResponse.record:type_name -> ledger.v1.JournalRecord
+	8,  // 8: ledger.v1.GetInclusionProofResponse.checkpoint:type_name -> ledger.v1.SignedCheckpoint
+	8,  // 9: ledger.v1.GetConsistencyProofResponse.checkpoint:type_name -> ledger.v1.SignedCheckpoint
+	2,  // 10: ledger.v1.AuditService.ListJournal:input_type -> ledger.v1.ListJournalRequest
+	4,  // 11: ledger.v1.AuditService.StreamJournal:input_type -> ledger.v1.StreamJournalRequest
+	6,  // 12: ledger.v1.AuditService.GetCheckpoint:input_type -> ledger.v1.GetCheckpointRequest
+	9,  // 13: ledger.v1.AuditService.VerifyJournal:input_type -> ledger.v1.VerifyJournalRequest
+	11, // 14: ledger.v1.AuditService.GetInclusionProof:input_type -> ledger.v1.GetInclusionProofRequest
+	13, // 15: ledger.v1.AuditService.GetConsistencyProof:input_type -> ledger.v1.GetConsistencyProofRequest
+	3,  // 16: ledger.v1.AuditService.ListJournal:output_type -> ledger.v1.ListJournalResponse
+	5,  // 17: ledger.v1.AuditService.StreamJournal:output_type -> ledger.v1.StreamJournalResponse
+	7,  // 18: ledger.v1.AuditService.GetCheckpoint:output_type -> ledger.v1.GetCheckpointResponse
+	10, // 19: ledger.v1.AuditService.VerifyJournal:output_type -> ledger.v1.VerifyJournalResponse
+	12, // 20: ledger.v1.AuditService.GetInclusionProof:output_type -> ledger.v1.GetInclusionProofResponse
+	14, // 21: ledger.v1.AuditService.GetConsistencyProof:output_type -> ledger.v1.GetConsistencyProofResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_ledger_v1_audit_proto_init() }
@@ -678,13 +1121,17 @@ func file_ledger_v1_audit_proto_init() {
 		return
 	}
 	file_ledger_v1_types_proto_init()
+	file_ledger_v1_audit_proto_msgTypes[11].OneofWrappers = []any{
+		(*GetInclusionProofRequest_EntryId)(nil),
+		(*GetInclusionProofRequest_Sequence)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_v1_audit_proto_rawDesc), len(file_ledger_v1_audit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AuditService_ListJournal_FullMethodName   = "/ledger.v1.AuditService/ListJournal"
-	AuditService_StreamJournal_FullMethodName = "/ledger.v1.AuditService/StreamJournal"
-	AuditService_GetCheckpoint_FullMethodName = "/ledger.v1.AuditService/GetCheckpoint"
-	AuditService_VerifyJournal_FullMethodName = "/ledger.v1.AuditService/VerifyJournal"
+	AuditService_ListJournal_FullMethodName         = "/ledger.v1.AuditService/ListJournal"
+	AuditService_StreamJournal_FullMethodName       = "/ledger.v1.AuditService/StreamJournal"
+	AuditService_GetCheckpoint_FullMethodName       = "/ledger.v1.AuditService/GetCheckpoint"
+	AuditService_VerifyJournal_FullMethodName       = "/ledger.v1.AuditService/VerifyJournal"
+	AuditService_GetInclusionProof_FullMethodName   = "/ledger.v1.AuditService/GetInclusionProof"
+	AuditService_GetConsistencyProof_FullMethodName = "/ledger.v1.AuditService/GetConsistencyProof"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -30,8 +32,10 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // AuditService is the auditors' read of the append-only journal: every
-// entry in a gapless audit sequence, linked by a SHA-256 hash chain that a
-// client can recompute from the records alone (docs/journal.md).
+// entry in a gapless audit sequence, linked by a SHA-256 hash chain and
+// hashed into a Merkle tree (RFC 9162) that a client can recompute from
+// the records alone, with checkpoints of the tree signed by a key the
+// database never sees (docs/journal.md).
 type AuditServiceClient interface {
 	// ListJournal returns up to limit records with sequence > after_sequence,
 	// in sequence order. Paging by the last sequence seen never misses a
@@ -40,12 +44,23 @@ type AuditServiceClient interface {
 	// StreamJournal sends every record from from_sequence on, in order, then
 	// follows new records as they are sealed until the client leaves.
 	StreamJournal(ctx context.Context, in *StreamJournalRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamJournalResponse], error)
-	// GetCheckpoint returns the head of the chain.
+	// GetCheckpoint returns the head of the chain and the latest signed
+	// checkpoint.
 	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
 	// VerifyJournal re-checks a range on the server: the chain against the
-	// entries as stored, each entry's postings summing to zero, and every
-	// account's balance equal to the sum of its postings.
+	// entries as stored, and from the genesis the Merkle tree against every
+	// stored checkpoint; each entry's postings summing to zero; every entry
+	// sealed exactly once; and every account's balance equal to the sum of
+	// its postings.
 	VerifyJournal(ctx context.Context, in *VerifyJournalRequest, opts ...grpc.CallOption) (*VerifyJournalResponse, error)
+	// GetInclusionProof proves that a record is in the journal's tree of
+	// tree_size records (RFC 9162 §2.1.3), and returns the signed checkpoint
+	// of that size: that a transfer is in the history the ledger signed.
+	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves that the journal's tree of to_tree_size
+	// records extends its tree of from_tree_size records (RFC 9162 §2.1.4):
+	// that nothing an earlier checkpoint committed to has changed.
+	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
 }
 
 type auditServiceClient struct {
@@ -105,13 +120,35 @@ func (c *auditServiceClient) VerifyJournal(ctx context.Context, in *VerifyJourna
 	return out, nil
 }
 
+func (c *auditServiceClient) GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInclusionProofResponse)
+	err := c.cc.Invoke(ctx, AuditService_GetInclusionProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *auditServiceClient) GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsistencyProofResponse)
+	err := c.cc.Invoke(ctx, AuditService_GetConsistencyProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
 //
 // AuditService is the auditors' read of the append-only journal: every
-// entry in a gapless audit sequence, linked by a SHA-256 hash chain that a
-// client can recompute from the records alone (docs/journal.md).
+// entry in a gapless audit sequence, linked by a SHA-256 hash chain and
+// hashed into a Merkle tree (RFC 9162) that a client can recompute from
+// the records alone, with checkpoints of the tree signed by a key the
+// database never sees (docs/journal.md).
 type AuditServiceServer interface {
 	// ListJournal returns up to limit records with sequence > after_sequence,
 	// in sequence order. Paging by the last sequence seen never misses a
@@ -120,12 +157,23 @@ type AuditServiceServer interface {
 	// StreamJournal sends every record from from_sequence on, in order, then
 	// follows new records as they are sealed until the client leaves.
 	StreamJournal(*StreamJournalRequest, grpc.ServerStreamingServer[StreamJournalResponse]) error
-	// GetCheckpoint returns the head of the chain.
+	// GetCheckpoint returns the head of the chain and the latest signed
+	// checkpoint.
 	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
 	// VerifyJournal re-checks a range on the server: the chain against the
-	// entries as stored, each entry's postings summing to zero, and every
-	// account's balance equal to the sum of its postings.
+	// entries as stored, and from the genesis the Merkle tree against every
+	// stored checkpoint; each entry's postings summing to zero; every entry
+	// sealed exactly once; and every account's balance equal to the sum of
+	// its postings.
 	VerifyJournal(context.Context, *VerifyJournalRequest) (*VerifyJournalResponse, error)
+	// GetInclusionProof proves that a record is in the journal's tree of
+	// tree_size records (RFC 9162 §2.1.3), and returns the signed checkpoint
+	// of that size: that a transfer is in the history the ledger signed.
+	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves that the journal's tree of to_tree_size
+	// records extends its tree of from_tree_size records (RFC 9162 §2.1.4):
+	// that nothing an earlier checkpoint committed to has changed.
+	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -147,6 +195,12 @@ func (UnimplementedAuditServiceServer) GetCheckpoint(context.Context, *GetCheckp
 }
 func (UnimplementedAuditServiceServer) VerifyJournal(context.Context, *VerifyJournalRequest) (*VerifyJournalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyJournal not implemented")
+}
+func (UnimplementedAuditServiceServer) GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInclusionProof not implemented")
+}
+func (UnimplementedAuditServiceServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
@@ -234,6 +288,42 @@ func _AuditService_VerifyJournal_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_GetInclusionProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInclusionProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).GetInclusionProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_GetInclusionProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).GetInclusionProof(ctx, req.(*GetInclusionProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuditService_GetConsistencyProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsistencyProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).GetConsistencyProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_GetConsistencyProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).GetConsistencyProof(ctx, req.(*GetConsistencyProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -252,6 +342,14 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyJournal",
 			Handler:    _AuditService_VerifyJournal_Handler,
+		},
+		{
+			MethodName: "GetInclusionProof",
+			Handler:    _AuditService_GetInclusionProof_Handler,
+		},
+		{
+			MethodName: "GetConsistencyProof",
+			Handler:    _AuditService_GetConsistencyProof_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

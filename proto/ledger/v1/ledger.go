@@ -237,3 +237,28 @@ func (r *JournalRecord) Ledger() ledger.Record {
 		SealedAt: r.GetSealedAt().AsTime().UTC(), SealedBy: r.GetSealedBy(), LeaseEpoch: r.GetLeaseEpoch(),
 	}
 }
+
+// Ledger returns the domain request.
+func (r *SetAccountStatusRequest) Ledger() ledger.SetAccountStatusRequest {
+	return ledger.SetAccountStatusRequest{RequestID: r.GetRequestId(), AccountID: r.GetAccountId(),
+		Status: ledger.Status(r.GetStatus()), Reason: r.GetReason()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *SetAccountStatusRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain query.
+func (r *GetInclusionProofRequest) Ledger() ledger.InclusionQuery {
+	return ledger.InclusionQuery{EntryID: r.GetEntryId(), Sequence: r.GetSequence(), TreeSize: r.GetTreeSize()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *GetInclusionProofRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain query.
+func (r *GetConsistencyProofRequest) Ledger() ledger.ConsistencyQuery {
+	return ledger.ConsistencyQuery{From: r.GetFromTreeSize(), To: r.GetToTreeSize()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *GetConsistencyProofRequest) Validate() error { return r.Ledger().Validate() }

@@ -145,6 +145,9 @@ const (
 	EntryKind_ENTRY_KIND_GENERAL EntryKind = 9
 	// The mirror of an earlier entry (ReverseEntry).
 	EntryKind_ENTRY_KIND_REVERSAL EntryKind = 10
+	// Events without postings: an account's status changed, a promo created.
+	EntryKind_ENTRY_KIND_ACCOUNT_STATUS_CHANGE EntryKind = 11
+	EntryKind_ENTRY_KIND_PROMO_CREATION        EntryKind = 12
 )
 
 // Enum value maps for EntryKind.
@@ -161,19 +164,23 @@ var (
 		8:  "ENTRY_KIND_HOLD_VOID",
 		9:  "ENTRY_KIND_GENERAL",
 		10: "ENTRY_KIND_REVERSAL",
+		11: "ENTRY_KIND_ACCOUNT_STATUS_CHANGE",
+		12: "ENTRY_KIND_PROMO_CREATION",
 	}
 	EntryKind_value = map[string]int32{
-		"ENTRY_KIND_UNSPECIFIED":        0,
-		"ENTRY_KIND_DEPOSIT":            1,
-		"ENTRY_KIND_TRANSFER":           2,
-		"ENTRY_KIND_WITHDRAWAL":         3,
-		"ENTRY_KIND_HOLD_CAPTURE":       4,
-		"ENTRY_KIND_PROMO_SUBSCRIPTION": 5,
-		"ENTRY_KIND_ACCOUNT_OPENING":    6,
-		"ENTRY_KIND_HOLD_PLACEMENT":     7,
-		"ENTRY_KIND_HOLD_VOID":          8,
-		"ENTRY_KIND_GENERAL":            9,
-		"ENTRY_KIND_REVERSAL":           10,
+		"ENTRY_KIND_UNSPECIFIED":           0,
+		"ENTRY_KIND_DEPOSIT":               1,
+		"ENTRY_KIND_TRANSFER":              2,
+		"ENTRY_KIND_WITHDRAWAL":            3,
+		"ENTRY_KIND_HOLD_CAPTURE":          4,
+		"ENTRY_KIND_PROMO_SUBSCRIPTION":    5,
+		"ENTRY_KIND_ACCOUNT_OPENING":       6,
+		"ENTRY_KIND_HOLD_PLACEMENT":        7,
+		"ENTRY_KIND_HOLD_VOID":             8,
+		"ENTRY_KIND_GENERAL":               9,
+		"ENTRY_KIND_REVERSAL":              10,
+		"ENTRY_KIND_ACCOUNT_STATUS_CHANGE": 11,
+		"ENTRY_KIND_PROMO_CREATION":        12,
 	}
 )
 
@@ -865,7 +872,7 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x1aACCOUNT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_ACTIVE\x10\x01\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_FROZEN\x10\x02\x12\x19\n" +
-	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\xbd\x02\n" +
+	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\x82\x03\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ENTRY_KIND_DEPOSIT\x10\x01\x12\x17\n" +
@@ -878,7 +885,9 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x14ENTRY_KIND_HOLD_VOID\x10\b\x12\x16\n" +
 	"\x12ENTRY_KIND_GENERAL\x10\t\x12\x17\n" +
 	"\x13ENTRY_KIND_REVERSAL\x10\n" +
-	"*\x8c\x01\n" +
+	"\x12$\n" +
+	" ENTRY_KIND_ACCOUNT_STATUS_CHANGE\x10\v\x12\x1d\n" +
+	"\x19ENTRY_KIND_PROMO_CREATION\x10\f*\x8c\x01\n" +
 	"\n" +
 	"HoldStatus\x12\x1b\n" +
 	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +

@@ -1,0 +1,157 @@
+package cockroach
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// The sealer keeps the journal's Merkle tree and signs its checkpoints in
+// the sealing transaction itself, so they commit with the records they
+// cover, under the sealer's lease: no other lock, and nothing on the online
+// path. A sealing transaction reads the tree's right edge (at most 63
+// rows), appends the nodes its records complete, and signs a checkpoint
+// when one is due; the witness gets it after the commit, so that it never
+// holds a checkpoint of records that were rolled back.
+
+// treeHead is what a sealing transaction reads of the tree and the
+// checkpoints: how many records the tree holds, and the last checkpoint.
+type treeHead struct {
+	size       int64
+	signedSize int64
+	signedAt   time.Time
+	signed     bool
+}
+
+// queue queues the reads of h into b.
+func (h *treeHead) queue(b *pgx.Batch) {
+	b.Queue(sqlTreeSize).QueryRow(func(row pgx.Row) error {
+		var last int64
+		err := row.Scan(&last)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		h.size = last + 1
+		return err
+	})
+	b.Queue(sqlLastCheckpoint).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&h.signedSize, &h.signedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		h.signed = err == nil
+		return err
+	})
+}
+
+// queueTreeNodes queues the read of nodes' hashes into *out, in the order
+// of nodes. A node that is not stored is an error.
+func queueTreeNodes(b *pgx.Batch, nodes []ledger.TreeNode, out *[][]byte) {
+	if len(nodes) == 0 {
+		return
+	}
+	levels, idxs := make([]int32, len(nodes)), make([]int64, len(nodes))
+	at := make(map[[2]int64]int, len(nodes))
+	for i, n := range nodes {
+		levels[i], idxs[i] = int32(n.Level), n.Index
+		at[[2]int64{int64(n.Level), n.Index}] = i
+	}
+	b.Queue(sqlTreeNodes, levels, idxs).Query(func(rows pgx.Rows) error {
+		hashes := make([][]byte, len(nodes))
+		var level int32
+		var idx int64
+		var hash []byte
+		if _, err := pgx.ForEachRow(rows, []any{&level, &idx, &hash}, func() error {
+			if i, ok := at[[2]int64{int64(level), idx}]; ok {
+				hashes[i] = hash
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for i, h := range hashes {
+			if h == nil {
+				return fmt.Errorf("the journal's tree has no node at level %d, index %d", nodes[i].Level, nodes[i].Index)
+			}
+		}
+		*out = hashes
+		return nil
+	})
+}
+
+// nodeRows collects the tree nodes a transaction appends.
+type nodeRows struct {
+	levels []int32
+	idxs   []int64
+	hashes [][]byte
+}
+
+func (n *nodeRows) add(t ledger.TreeNode) {
+	n.levels, n.idxs, n.hashes = append(n.levels, int32(t.Level)), append(n.idxs, t.Index), append(n.hashes, t.Hash)
+}
+
+// queue queues the insert of the nodes, if any, in one statement.
+func (n *nodeRows) queue(b *pgx.Batch) {
+	if len(n.idxs) > 0 {
+		b.Queue(sqlAppendTree, n.levels, n.idxs, n.hashes)
+	}
+}
+
+// checkpoint signs and queues a checkpoint of tree, whose last record is
+// head, when one is due: a signer is set, the tree holds every record, it
+// has grown since the last checkpoint, and CheckpointInterval has passed
+// since that one (by this sealer's clock). It returns nil otherwise.
+func (z *Sealer) checkpoint(b *pgx.Batch, last treeHead, tree *ledger.Tree, head ledger.Checkpoint, epoch int64) (*ledger.SignedCheckpoint, error) {
+	now := z.st.now()
+	switch {
+	case z.opt.Signer == nil, tree.Size() != head.Sequence, tree.Size() == 0,
+		last.signed && (tree.Size() <= last.signedSize || now.Sub(last.signedAt) < z.opt.CheckpointInterval):
+		return nil, nil
+	}
+	c, err := ledger.SignCheckpoint(ledger.SignedCheckpoint{Size: tree.Size(), Root: tree.Root(), ChainHead: head.Hash, Time: now},
+		z.opt.Signer)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue(sqlInsertCheckpoint, c.Size, c.Root, c.ChainHead, c.Time, c.Origin, int64(c.KeyID), string(c.Note),
+		z.opt.Holder, epoch)
+	return &c, nil
+}
+
+// queueRecords queues the read of records after..to, with their entries'
+// postings, into *out.
+func queueRecords(b *pgx.Batch, after, to int64, out *[]ledger.Record) {
+	b.Queue(sqlJournalPage, after, to-after).Query(func(rows pgx.Rows) error {
+		records, err := pgx.CollectRows(rows, scanRecord)
+		*out = records
+		return err
+	})
+	b.Queue(sqlJournalPostings, after, to).Query(func(rows pgx.Rows) error {
+		byID := map[string][]ledger.Posting{}
+		if err := scanPostings(rows, byID); err != nil {
+			return err
+		}
+		for i := range *out {
+			(*out)[i].Entry.Postings = byID[(*out)[i].Entry.ID]
+		}
+		return nil
+	})
+}
+
+// scanRecord reads a row of sqlJournalPage.
+func scanRecord(row pgx.CollectableRow) (ledger.Record, error) {
+	var r ledger.Record
+	var kind, actor string
+	var at *time.Time
+	err := row.Scan(&r.Sequence, &r.PrevHash, &r.Hash, &r.SealedAt, &r.SealedBy, &r.LeaseEpoch, &r.Entry.ID,
+		&kind, &actor, &r.Entry.RequestID, &r.Entry.Memo, &at, &r.Entry.ReversesEntryID)
+	r.SealedAt, r.Entry.Kind, r.Entry.Actor = r.SealedAt.UTC(), entryKinds[kind], ledger.Actor(actor)
+	if at != nil {
+		r.Entry.PostedAt = at.UTC()
+	}
+	return r, err
+}

@@ -1,0 +1,81 @@
+package cockroach
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/corebanking/ledger/ledger"
+)
+
+// Account statuses change rarely and by an operator's hand, so a change
+// takes two round trips: it locks the account's row, then writes the new
+// status with its journal entry and idempotency record.
+const (
+	sqlGetAccountForUpdate = `SELECT account_id, customer_id, currency, kind, status, shards, created_at
+		FROM accounts WHERE account_id = $1 FOR UPDATE`
+	sqlSetStatus = `UPDATE accounts SET status = $2 WHERE account_id = $1`
+)
+
+func init() { statements = append(statements, sqlGetAccountForUpdate, sqlSetStatus) }
+
+// SetAccountStatus implements ledger.Ledger. The journal records the change
+// as an entry without postings, with the caller as its actor and the old
+// and new status and the reason in its memo.
+func (s *Store) SetAccountStatus(ctx context.Context, r ledger.SetAccountStatusRequest) (ledger.Account, error) {
+	if err := r.Validate(); err != nil {
+		return ledger.Account{}, err
+	}
+	var out ledger.Account
+	rq := &request{id: r.RequestID, fp: r.Fingerprint(), out: &out}
+	err := s.inTx(ctx, func(t *txn) error {
+		var a ledger.Account
+		found := false
+		b := &pgx.Batch{}
+		rq.queueLookup(t, b)
+		b.Queue(sqlGetAccountForUpdate, r.AccountID).QueryRow(func(row pgx.Row) (err error) {
+			a, err = scanAccount(row)
+			found = err == nil
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
+		if err := t.exec(ctx, b); err != nil || rq.replay {
+			return err
+		}
+		if !found {
+			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", r.AccountID))
+		}
+		if err := ledger.CheckStatusChange(a.ID, a.Status, r.Status); err != nil {
+			return rq.refuse(ctx, t, err)
+		}
+		now := s.now()
+		b = &pgx.Batch{}
+		if was := a.Status; was != r.Status {
+			a.Status = r.Status
+			b.Queue(sqlSetStatus, a.ID, a.Status.String())
+			queueEvent(ctx, b, ledger.EntryAccountStatusChange, r.RequestID,
+				fmt.Sprintf("account %s %s, was %s: %s", a.ID, a.Status, was, r.Reason), now)
+		}
+		if err := rq.queueRecord(b, a, now); err != nil {
+			return err
+		}
+		if err := t.commit(ctx, b); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// promoTerms is the memo of a promotion's creation in the journal: its
+// quota, limits, rate and window.
+func promoTerms(p ledger.Promo) string {
+	return fmt.Sprintf("promo %s in %s: quota %d, at most %d a customer, %d bps, on sale %s to %s", p.ID, p.Currency,
+		p.TotalQuota, p.MaxPerCustomer, p.AnnualRateBps, p.OpensAt.Format(time.RFC3339), p.ClosesAt.Format(time.RFC3339))
+}

@@ -1,0 +1,83 @@
+package cockroach
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+)
+
+// History is append-only for every role, the database's owner included:
+// triggers refuse UPDATE, DELETE and TRUNCATE on the journal, its tree and
+// checkpoints, the entries and their postings. Grants already keep the
+// ledger's own roles from changing them (roles.go); the triggers stop the
+// owner, whose rights grants cannot take away, so that history can change
+// only by first dropping a trigger: a schema change, which PostgreSQL logs
+// (log_statement = ddl, as the embedded server runs) and which a
+// superuser alone can avoid (session_replication_role = replica). Against
+// a superuser the defence is outside the database: the signed checkpoints
+// and the witness (docs/journal.md).
+//
+// The statements are PostgreSQL's own (PL/pgSQL, statement triggers,
+// TRUNCATE triggers), so they are not in the statements list that the
+// CockroachDB parser test reads, and migration 31 runs them only on
+// PostgreSQL. On CockroachDB it does nothing; the grants and the
+// checkpoints remain (see docs/journal.md for what an operator there can
+// add by hand).
+
+// appendOnlyTables are the tables whose rows, once written, never change.
+var appendOnlyTables = []string{"journal", "journal_tree", "journal_checkpoints", "entries", "postings"}
+
+const sqlAppendOnlyFunction = `CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'ledger: % on % is refused: the table is append-only', TG_OP, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+			HINT = 'Rows of this table never change. Only dropping this trigger, a schema change, allows it.';
+END
+$$`
+
+// appendOnlyStatements are migration 31's statements on PostgreSQL.
+func appendOnlyStatements() []string {
+	out := []string{sqlAppendOnlyFunction}
+	for _, t := range appendOnlyTables {
+		out = append(out, fmt.Sprintf(`CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s
+			FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()`, t))
+	}
+	return out
+}
+
+func appendOnlyDown() []string {
+	var out []string
+	for _, t := range appendOnlyTables {
+		out = append(out, fmt.Sprintf(`DROP TRIGGER IF EXISTS append_only ON %s`, t))
+	}
+	return append(out, `DROP FUNCTION IF EXISTS ledger_append_only()`)
+}
+
+// appendOnlyMigration is migration 31: the triggers, on PostgreSQL only.
+var appendOnlyMigration = goose.NewGoMigration(31,
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return runOnPostgres(ctx, tx, appendOnlyStatements()) }},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return runOnPostgres(ctx, tx, appendOnlyDown()) }},
+)
+
+// runOnPostgres runs stmts, unless the database is CockroachDB.
+func runOnPostgres(ctx context.Context, tx *sql.Tx, stmts []string) error {
+	var version string
+	if err := tx.QueryRowContext(ctx, `SELECT version()`).Scan(&version); err != nil {
+		return err
+	}
+	if isCockroach(version) {
+		return nil
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("append-only triggers: %w", err)
+		}
+	}
+	return nil
+}
+
+// isCockroach reports whether the text of SELECT version() is CockroachDB's.
+func isCockroach(version string) bool { return strings.Contains(version, "CockroachDB") }
