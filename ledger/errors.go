@@ -34,6 +34,15 @@ const (
 	CodePromoLimitExceeded     Code = "PROMO_LIMIT_EXCEEDED"
 	CodeUnavailable            Code = "UNAVAILABLE"
 	CodeInternal               Code = "INTERNAL"
+	// CodeDatabaseUnavailable means the database could not be reached, or
+	// did not answer in time, and the request changed nothing: the caller
+	// retries, with the same request id.
+	CodeDatabaseUnavailable Code = "DATABASE_UNAVAILABLE"
+	// CodeOutcomeUnknown means the request's COMMIT was sent but its answer
+	// was lost (the connection broke, the database stopped, the time ran
+	// out): it may or may not have been applied. A retry with the same
+	// request id applies it at most once and returns its result.
+	CodeOutcomeUnknown Code = "OUTCOME_UNKNOWN"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.
@@ -105,6 +114,8 @@ var (
 	ErrHoldAmountExceeded   = &Error{Code: CodeHoldAmountExceeded}
 	ErrPromoSoldOut         = &Error{Code: CodePromoSoldOut}
 	ErrUnavailable          = &Error{Code: CodeUnavailable}
+	ErrDatabaseUnavailable  = &Error{Code: CodeDatabaseUnavailable}
+	ErrOutcomeUnknown       = &Error{Code: CodeOutcomeUnknown}
 )
 
 // violations collects field violations while a request is validated.

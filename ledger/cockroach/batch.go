@@ -128,8 +128,9 @@ func (s *Store) MoveStats() MoveStats {
 // do queues pm and waits until it is made or handed back to be moved alone.
 // A caller that finds a lane free runs the lane itself, its own move in the
 // first batch, and hands the lane on to a goroutine if moves still wait.
-// do returns ctx's error if ctx ends first; a move already in a batch may
-// still be made, and a retry with the same request id then replays it.
+// do returns ctx's error if ctx ends first, or OUTCOME_UNKNOWN if the move
+// was already in a batch, which may still make it: a retry with the same
+// request id then replays it.
 func (b *batcher) do(ctx context.Context, pm *pendingMove) error {
 	pm.done = make(chan struct{})
 	b.mu.Lock()
@@ -147,8 +148,10 @@ func (b *batcher) do(ctx context.Context, pm *pendingMove) error {
 	case <-pm.done:
 		return nil
 	case <-ctx.Done():
-		pm.state.CompareAndSwap(moveQueued, moveCancelled)
-		return ctx.Err()
+		if pm.state.CompareAndSwap(moveQueued, moveCancelled) {
+			return ctx.Err()
+		}
+		return &ledger.Error{Code: ledger.CodeOutcomeUnknown, Message: "gave up waiting for a batch in flight", Err: ctx.Err()}
 	}
 }
 
@@ -342,7 +345,14 @@ func (b *batcher) run(batch []*pendingMove) {
 	}
 	ctx, cancel := batchContext(batch)
 	defer cancel()
-	if err := b.s.moveBatch(ctx, batch); err != nil {
+	if err := b.s.moveBatch(ctx, batch); errors.Is(err, ErrCommitUnknown) {
+		// The batch may have committed: moving its moves again could only
+		// find that out, and its callers learn it by a replay instead.
+		for _, pm := range batch {
+			pm.err = b.s.translate(err)
+		}
+		return
+	} else if err != nil {
 		lvl := slogLevelFor(err)
 		b.s.opt.Logger.Log(ctx, lvl, "batch of moves failed: moving them one by one",
 			"moves", len(batch), "err", err)

@@ -17,3 +17,10 @@ func (s *Store) QueuedMoves() int {
 	defer s.batcher.mu.Unlock()
 	return len(s.batcher.queue)
 }
+
+// Translate is the store's translation of driver and network errors into
+// the ledger's, for tests that construct the driver's errors themselves.
+func Translate(err error) error { return (&Store{}).translate(err) }
+
+// CommitFailed marks err as the failure of a round trip that carried COMMIT.
+var CommitFailed = commitFailed
