@@ -16,7 +16,7 @@ APT_GET   ?= apt-get
 
 ARGS ?=
 
-.PHONY: deps tools postgres test run generate lint bench storm build
+.PHONY: deps tools postgres test run generate lint bench storm soak build
 
 deps: tools postgres
 
@@ -68,5 +68,8 @@ bench: deps
 storm: deps
 	go run ./cmd/ledgerctl storm $(ARGS)
 
+soak: deps
+	go run ./cmd/ledger-soak $(ARGS)
+
 build:
-	go build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl ./cmd/ledger-bench
+	go build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl ./cmd/ledger-bench ./cmd/ledger-soak

@@ -150,7 +150,7 @@ func (c *Compartment) admit(ctx context.Context) (*call, error) {
 	}
 	c.admitted.Add(1)
 	k := &call{c: c, done: done, start: c.s.Now()}
-	k.ctx, k.cancel = context.WithTimeout(ctx, c.s.Timeout)
+	k.ctx, k.cancel = context.WithTimeoutCause(ctx, c.s.Timeout, ErrTimeout)
 	return k, nil
 }
 

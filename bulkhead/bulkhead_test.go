@@ -172,6 +172,35 @@ func TestDoAppliesTimeout(t *testing.T) {
 	})
 }
 
+// The context of a call whose budget ran out says so (ErrTimeout), so that
+// a server can tell its own time limit from the caller's deadline.
+func TestTimeoutCause(t *testing.T) {
+	c := bulkhead.New(bulkhead.Settings{Timeout: 20 * time.Millisecond})
+	causeOf := func(parent context.Context) error {
+		var cause error
+		if err := c.Do(parent, func(ctx context.Context) error {
+			<-ctx.Done()
+			cause = context.Cause(ctx)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return cause
+	}
+	t.Run("BudgetRanOut", func(t *testing.T) {
+		if cause := causeOf(context.Background()); !errors.Is(cause, bulkhead.ErrTimeout) {
+			t.Fatalf("cause %v, want ErrTimeout", cause)
+		}
+	})
+	t.Run("CallersDeadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		defer cancel()
+		if cause := causeOf(ctx); !errors.Is(cause, context.DeadlineExceeded) || errors.Is(cause, bulkhead.ErrTimeout) {
+			t.Fatalf("cause %v, want the caller's context.DeadlineExceeded", cause)
+		}
+	})
+}
+
 func TestReleaseIsIdempotent(t *testing.T) {
 	c := bulkhead.New(bulkhead.Settings{MaxConcurrent: 1})
 	ctx, release, err := c.Admit(context.Background())

@@ -19,7 +19,8 @@ import (
 //     is refused with ErrNoTime, and a waiter gives up once only this much
 //     is left; 0 means 1ms, negative means refuse only an expired deadline.
 //   - Timeout: deadline budget of each admitted call; its context deadline
-//     is min(caller's deadline, start+Timeout); <= 0 means 2s.
+//     is min(caller's deadline, start+Timeout); <= 0 means 2s. When the
+//     budget ends first, the context's cause is ErrTimeout.
 //   - SlowCall: a call taking at least this long counts as a breaker
 //     failure; 0 means Timeout/2, negative disables slow-call counting.
 //   - MinRequests: finished calls in the window before the breaker judges
@@ -151,6 +152,10 @@ var (
 	// own deadline, not the load, is at fault; a gRPC server would answer
 	// DEADLINE_EXCEEDED rather than RESOURCE_EXHAUSTED.
 	ErrNoTime = errors.New("bulkhead: no time left before the deadline")
+	// ErrTimeout is the cause (context.Cause) with which an admitted call's
+	// context ends when its Timeout budget runs out before the caller's own
+	// deadline: the compartment, not the caller, gave up on the work.
+	ErrTimeout = errors.New("bulkhead: the call's time budget ran out")
 )
 
 // RejectReason says why a call was not admitted.

@@ -49,6 +49,15 @@ const (
 	CodeRecordNotFound     Code = "JOURNAL_RECORD_NOT_FOUND"
 	CodeNotCheckpointed    Code = "JOURNAL_NOT_CHECKPOINTED"
 	CodeTreeSizeOutOfRange Code = "TREE_SIZE_OUT_OF_RANGE"
+	// CodeDatabaseUnavailable means the database could not be reached, or
+	// did not answer in time, and the request changed nothing: the caller
+	// retries, with the same request id.
+	CodeDatabaseUnavailable Code = "DATABASE_UNAVAILABLE"
+	// CodeOutcomeUnknown means the request's COMMIT was sent but its answer
+	// was lost (the connection broke, the database stopped, the time ran
+	// out): it may or may not have been applied. A retry with the same
+	// request id applies it at most once and returns its result.
+	CodeOutcomeUnknown Code = "OUTCOME_UNKNOWN"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.
@@ -125,6 +134,8 @@ var (
 	ErrEntryNotReversible   = &Error{Code: CodeEntryNotReversible}
 	ErrDebitNotPermitted    = &Error{Code: CodeDebitNotPermitted}
 	ErrBatchItemNotApplied  = &Error{Code: CodeBatchItemNotApplied}
+	ErrDatabaseUnavailable  = &Error{Code: CodeDatabaseUnavailable}
+	ErrOutcomeUnknown       = &Error{Code: CodeOutcomeUnknown}
 )
 
 // violations collects field violations while a request is validated.

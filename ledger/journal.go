@@ -46,8 +46,9 @@ type Verification struct {
 }
 
 // Journal is the auditors' read of the sealed journal. Every method returns
-// INVALID_ARGUMENT for a query that fails Validate, UNAVAILABLE when the
-// database cannot be reached in time, and INTERNAL for anything unexpected.
+// INVALID_ARGUMENT for a query that fails Validate, DATABASE_UNAVAILABLE
+// when the database cannot be reached in time, and INTERNAL for anything
+// unexpected.
 type Journal interface {
 	// ListJournal returns up to q.Limit records with sequence > q.After, in
 	// sequence order, each with its postings.

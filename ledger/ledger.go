@@ -9,8 +9,11 @@ import (
 // request's RequestID: a replay with the same content returns the original
 // result without posting again; a reuse with other content returns
 // IDEMPOTENCY_CONFLICT. Every method returns INVALID_ARGUMENT for a request
-// that fails Validate, UNAVAILABLE when the database cannot be reached in
-// time, and INTERNAL for anything unexpected.
+// that fails Validate; DATABASE_UNAVAILABLE when the database cannot be
+// reached in time and nothing was done; OUTCOME_UNKNOWN when a COMMIT was
+// sent and its answer lost; UNAVAILABLE when contention outlasts the
+// retries; and INTERNAL only for a fault of the ledger's own. After each of
+// the three unavailable reasons, a retry with the same request id is safe.
 type Ledger interface {
 	// OpenAccount opens an account. Errors: ACCOUNT_EXISTS.
 	OpenAccount(ctx context.Context, r OpenAccountRequest) (Account, error)

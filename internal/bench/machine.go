@@ -29,6 +29,10 @@ var settingsShown = []string{"fsync", "synchronous_commit", "full_page_writes", 
 	"max_pred_locks_per_transaction", "max_pred_locks_per_page",
 	"max_pred_locks_per_relation"}
 
+// ProbeMachine describes this machine and the PostgreSQL at dbURL, for
+// any report of figures or of a run.
+func ProbeMachine(ctx context.Context, dbURL string) Machine { return probeMachine(ctx, dbURL, nil) }
+
 func probeMachine(ctx context.Context, dbURL string, pb *pgbench) Machine {
 	m := Machine{
 		CPUs: runtime.NumCPU(), CPUModel: procField("/proc/cpuinfo", "model name"),

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/corebanking/ledger/internal/pgtest"
+	"github.com/corebanking/ledger/ledger/cockroach"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
@@ -530,39 +531,6 @@ type books struct {
 // (an account opened, a hold placed or voided): they have no postings.
 const eventKinds = `('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID', 'ACCOUNT_STATUS_CHANGE', 'PROMO_CREATION')`
 
-// postingsByEntry counts each entry's postings and lists their accounts
-// in the order entries.accounts keeps them.
-const postingsByEntry = `(SELECT entry_id, count(*) AS n, array_agg(account_id ORDER BY account_id) AS accounts
-	FROM postings GROUP BY entry_id)`
-
-// bookChecks each count what a half-applied payment would leave behind.
-var bookChecks = []struct{ what, sql string }{
-	{"money entries with fewer than two postings", `SELECT count(*) FROM entries AS e
-		LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
-		WHERE e.kind NOT IN ` + eventKinds + ` AND COALESCE(p.n, 0) < 2`},
-	{"event entries with postings", `SELECT count(*) FROM entries AS e
-		JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id WHERE e.kind IN ` + eventKinds},
-	{"entries that do not list their postings' accounts", `SELECT count(*) FROM entries AS e
-		LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
-		WHERE e.accounts <> COALESCE(p.accounts, CAST('{}' AS TEXT[]))`},
-	{"entries whose postings do not sum to zero", `SELECT count(*) FROM
-		(SELECT entry_id FROM postings GROUP BY entry_id HAVING sum(amount) <> 0) AS x`},
-	{"postings without their entry", `SELECT count(*) FROM postings AS p
-		WHERE NOT EXISTS (SELECT 1 FROM entries AS e WHERE e.entry_id = p.entry_id)`},
-	{"request ids with more than one entry", `SELECT count(*) FROM
-		(SELECT request_id FROM entries GROUP BY request_id HAVING count(*) > 1) AS x`},
-	{"currencies whose balances do not sum to zero", `SELECT count(*) FROM
-		(SELECT a.currency FROM balances AS b JOIN accounts AS a ON a.account_id = b.account_id
-		GROUP BY a.currency HAVING sum(b.posted) <> 0) AS x`},
-	{"accounts whose balance differs from the sum of their postings", `SELECT count(*) FROM
-		(SELECT account_id, sum(posted) AS total FROM balances GROUP BY account_id) AS b
-		FULL JOIN (SELECT account_id, sum(amount) AS total FROM postings GROUP BY account_id) AS p
-		ON p.account_id = b.account_id WHERE COALESCE(b.total, 0) <> COALESCE(p.total, 0)`},
-	{"customer accounts below zero", `SELECT count(*) FROM
-		(SELECT b.account_id FROM balances AS b JOIN accounts AS a ON a.account_id = b.account_id
-		WHERE a.kind = 'CUSTOMER' GROUP BY b.account_id HAVING sum(b.posted) < 0) AS x`},
-}
-
 // checkBooks fails t if anything in the database is half-applied, and
 // returns the books.
 func checkBooks(t *testing.T, db *pgxpool.Pool) books {
@@ -572,14 +540,12 @@ func checkBooks(t *testing.T, db *pgxpool.Pool) books {
 	b := books{entries: map[string][]string{}, balances: map[string]int64{}}
 	snapshot := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err := pgx.BeginTxFunc(ctx, db, snapshot, func(tx pgx.Tx) error {
-		for _, c := range bookChecks {
-			var n int
-			if err := tx.QueryRow(ctx, c.sql).Scan(&n); err != nil {
-				return fmt.Errorf("%s: %w", c.what, err)
-			}
-			if n != 0 {
-				t.Errorf("%d %s", n, c.what)
-			}
+		broken, err := cockroach.CheckBooks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range broken {
+			t.Errorf("%d %s", c.Count, c.What)
 		}
 		var req, entry, acct string
 		var bal int64
@@ -592,7 +558,7 @@ func checkBooks(t *testing.T, db *pgxpool.Pool) books {
 			return err
 		}
 		rows, _ = tx.Query(ctx, `SELECT account_id, CAST(sum(posted) AS INT8) FROM balances GROUP BY account_id`)
-		_, err := pgx.ForEachRow(rows, []any{&acct, &bal}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&acct, &bal}, func() error {
 			b.balances[acct] = bal
 			return nil
 		})

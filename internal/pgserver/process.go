@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,8 +48,8 @@ func initdb(ctx context.Context, bin, dir string, cred *syscall.Credential, noSy
 
 // launch starts the postmaster with its output appended to postgres.log in
 // dir. A file, not a pipe, so the server can keep logging if we die.
-func launch(bin, dir string, cred *syscall.Credential, settings map[string]string, logf func(string, ...any)) (*Server, error) {
-	s := &Server{dir: dir, done: make(chan struct{}), logf: logf}
+func launch(bin, dir string, tcpPort int, cred *syscall.Credential, settings map[string]string, logf func(string, ...any)) (*Server, error) {
+	s := &Server{dir: dir, port: tcpPort, done: make(chan struct{}), logf: logf}
 	f, err := os.OpenFile(s.logPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("pgserver: %w", err)
@@ -59,7 +60,7 @@ func launch(bin, dir string, cred *syscall.Credential, settings map[string]strin
 			return nil, fmt.Errorf("pgserver: %w", err)
 		}
 	}
-	s.cmd = command(context.Background(), cred, filepath.Join(bin, "postgres"), serverArgs(dir, settings)...)
+	s.cmd = command(context.Background(), cred, filepath.Join(bin, "postgres"), serverArgs(dir, tcpPort, settings)...)
 	s.cmd.Stdout, s.cmd.Stderr = f, f
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("pgserver: start postgres: %w", err)
@@ -97,11 +98,16 @@ var Defaults = map[string]string{
 }
 
 // serverArgs lists the postgres arguments: Defaults, then the caller's
-// settings, then the socket-only listening setup the URL depends on.
-func serverArgs(dir string, settings map[string]string) []string {
+// settings, then the listening setup the URL depends on: the unix socket
+// only, or with tcpPort also 127.0.0.1 at that port.
+func serverArgs(dir string, tcpPort int, settings map[string]string) []string {
 	all := maps.Clone(Defaults)
 	maps.Copy(all, settings)
-	maps.Copy(all, map[string]string{"listen_addresses": "", "unix_socket_directories": dir, "port": port})
+	listen, port := "", defaultPort
+	if tcpPort != 0 {
+		listen, port = "127.0.0.1", tcpPort
+	}
+	maps.Copy(all, map[string]string{"listen_addresses": listen, "unix_socket_directories": dir, "port": strconv.Itoa(port)})
 	args := []string{"-D", dir}
 	for _, k := range slices.Sorted(maps.Keys(all)) {
 		args = append(args, "-c", k+"="+all[k])

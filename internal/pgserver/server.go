@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,8 +29,8 @@ var ErrNoBinaries = errors.New("PostgreSQL server binaries (initdb, postgres) no
 var ErrPathTooLong = errors.New("data directory path too long for a unix socket")
 
 const (
-	port       = "5432"
-	socketName = ".s.PGSQL." + port
+	// defaultPort names the unix socket of a server with no TCP port.
+	defaultPort = 5432
 	// maxSocketPath is the longest socket path that fits sun_path on every
 	// unix (104 bytes on BSD/macOS, 108 on Linux, both counting the NUL).
 	maxSocketPath = 103
@@ -43,11 +45,17 @@ type Config struct {
 	BinDir   string                           // directory holding initdb and postgres; empty: PATH, then the newest /usr/lib/postgresql/*/bin
 	Settings map[string]string                // extra server settings passed as -c name=value, over Defaults
 	Logf     func(format string, args ...any) // optional progress log
+	// TCPPort, when set, makes the server listen on 127.0.0.1 at this port
+	// as well as on its unix socket (whose name then carries this port),
+	// for clients that need a TCP address, such as a proxy that injects
+	// network faults. Trust authentication applies to it too: loopback only.
+	TCPPort int
 }
 
 // Server is a running postmaster started by Start.
 type Server struct {
 	dir     string
+	port    int // the TCP port, or 0 for the unix socket only
 	cmd     *exec.Cmd
 	done    chan struct{} // closed once the postmaster has exited and been reaped
 	waitErr error         // the postmaster's exit status; read only after done
@@ -71,9 +79,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgserver: %w", err)
 	}
-	if n := len(dir) + 1 + len(socketName); n > maxSocketPath {
+	socket := socketName(cfg.TCPPort)
+	if n := len(dir) + 1 + len(socket); n > maxSocketPath {
 		return nil, fmt.Errorf("pgserver: socket path %s is %d bytes, the limit is %d; choose a shorter data directory: %w",
-			filepath.Join(dir, socketName), n, maxSocketPath, ErrPathTooLong)
+			filepath.Join(dir, socket), n, maxSocketPath, ErrPathTooLong)
 	}
 	bin, err := findBinDir(cfg.BinDir)
 	if err != nil {
@@ -92,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := initdb(ctx, bin, dir, cred, cfg.Settings["fsync"] == "off", logf); err != nil {
 		return nil, err
 	}
-	s, err := launch(bin, dir, cred, cfg.Settings, logf)
+	s, err := launch(bin, dir, cfg.TCPPort, cred, cfg.Settings, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -108,9 +117,29 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // URL returns a pgx connection URL for database as the superuser postgres, over the unix socket.
 func (s *Server) URL(database string) string {
 	host := strings.ReplaceAll(url.QueryEscape(s.dir), "%2F", "/")
-	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/" + database,
-		RawQuery: "host=" + host + "&sslmode=disable"}
+	query := "host=" + host + "&sslmode=disable"
+	if s.port != 0 {
+		query += "&port=" + strconv.Itoa(s.port)
+	}
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/" + database, RawQuery: query}
 	return u.String()
+}
+
+// TCPAddr is the loopback address the server listens on (Config.TCPPort),
+// or "" when it listens on its unix socket only.
+func (s *Server) TCPAddr() string {
+	if s.port == 0 {
+		return ""
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+}
+
+// socketName is the name of the unix socket of a server on port (0: the default).
+func socketName(port int) string {
+	if port == 0 {
+		port = defaultPort
+	}
+	return ".s.PGSQL." + strconv.Itoa(port)
 }
 
 // CreateDatabase creates the database name unless it already exists.

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/corebanking/ledger/bulkhead"
 	"github.com/corebanking/ledger/ledger"
 )
 
@@ -125,6 +126,12 @@ var reasons = map[ledger.Code]reason{
 	ledger.CodeTreeSizeOutOfRange: {codes.OutOfRange,
 		"The audit journal has no tree of that size for this request.",
 		"감사 원장에 이 요청에 맞는 크기의 트리가 없습니다."},
+	ledger.CodeDatabaseUnavailable: {codes.Unavailable,
+		"We cannot reach our records right now, and nothing was changed. Please try again in a moment.",
+		"지금은 거래 기록에 접근할 수 없어 아무것도 처리되지 않았습니다. 잠시 후 다시 시도해 주세요."},
+	ledger.CodeOutcomeUnknown: {codes.Unavailable,
+		"We could not confirm whether this request went through. Please send it again with the same request number: it will not be carried out twice.",
+		"요청이 처리되었는지 확인하지 못했습니다. 같은 요청 번호로 다시 보내 주세요. 두 번 처리되지는 않습니다."},
 }
 
 // Reasons the transport itself gives, beside the ledger's.
@@ -169,26 +176,49 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	if _, ok := status.FromError(err); ok {
 		return err // already a deliberate status (for example from the bulkhead)
 	}
-	var name string
-	var r reason
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		name, r = reasonDeadline, transportReasons[reasonDeadline]
-	case errors.Is(err, context.Canceled):
-		name, r = reasonCanceled, transportReasons[reasonCanceled]
-	default:
-		code := ledger.ErrorCode(err)
-		var ok bool
-		if r, ok = reasons[code]; !ok {
-			code, r = ledger.CodeInternal, reasons[ledger.CodeInternal]
-		}
-		name = string(code)
-	}
+	name, r := reasonFor(ctx, err)
 	callID := CallID(ctx)
 	if r.code == codes.Internal || r.code == codes.Unavailable {
 		log.ErrorContext(ctx, "call failed", "method", method, "call_id", callID, "reason", name, "error", err)
 	}
 	return statusOf(r, name, callID, err)
+}
+
+// reasonFor names the reason for err, a handler's error in the call whose
+// context is ctx. The ledger's own errors say it; a deadline is the
+// caller's (DEADLINE_EXCEEDED: it has stopped listening) unless the server's
+// budget for the call ran out first: then the database did not answer in
+// time, and the store, which answers OUTCOME_UNKNOWN once a COMMIT was
+// sent, left nothing done.
+func reasonFor(ctx context.Context, err error) (string, reason) {
+	code := ledger.ErrorCode(err)
+	var le *ledger.Error
+	switch {
+	case errors.As(err, &le):
+	case errors.Is(err, context.DeadlineExceeded) && serverGaveUp(ctx):
+		code = ledger.CodeDatabaseUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return reasonDeadline, transportReasons[reasonDeadline]
+	case errors.Is(err, context.Canceled):
+		return reasonCanceled, transportReasons[reasonCanceled]
+	}
+	r, ok := reasons[code]
+	if !ok {
+		code, r = ledger.CodeInternal, reasons[ledger.CodeInternal]
+	}
+	return string(code), r
+}
+
+// errDefaultDeadline is the cause with which a call's context ends when
+// Config.DefaultTimeout, the deadline of a caller that set none, runs out.
+var errDefaultDeadline = errors.New("server: default deadline reached")
+
+// serverGaveUp reports whether ctx ended because the server's own time for
+// the call ran out (a compartment's budget or the default deadline) rather
+// than the caller's deadline.
+func serverGaveUp(ctx context.Context) bool {
+	cause := context.Cause(ctx)
+	return errors.Is(cause, bulkhead.ErrTimeout) || errors.Is(cause, errDefaultDeadline)
 }
 
 func statusOf(r reason, name, callID string, err error) error {

@@ -6,16 +6,19 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/corebanking/ledger/bulkhead"
 	"github.com/corebanking/ledger/ledger"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
@@ -140,5 +143,82 @@ func TestInternalErrorHidesDetail(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "relation") || !strings.Contains(log.String(), "call-1") {
 		t.Fatalf("the log lacks the detail: %s", log.String())
+	}
+}
+
+// statusParts returns err's code, its ErrorInfo reason and whether it
+// carries RetryInfo.
+func statusParts(err error) (codes.Code, string, bool) {
+	st := status.Convert(err)
+	var reason string
+	var retry bool
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.Reason
+		case *errdetails.RetryInfo:
+			retry = d.GetRetryDelay().AsDuration() > 0
+		}
+	}
+	return st.Code(), reason, retry
+}
+
+// A deadline is the caller's own unless the server's budget for the call
+// ran out first: then the database did not answer in time, and the caller
+// is told to retry (UNAVAILABLE with RetryInfo), not that it was too
+// impatient.
+func TestServerDeadlineIsUnavailable(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	const method = "/ledger.v1.PaymentService/Transfer"
+	budget := bulkhead.New(bulkhead.Settings{Name: "routine", Timeout: 50 * time.Millisecond})
+	// admitted returns the context of a call admitted to budget, once it
+	// has ended: by the budget, or by the caller's deadline when it gives one.
+	admitted := func(callerDeadline time.Duration) context.Context {
+		parent := context.Background()
+		if callerDeadline > 0 {
+			var cancel context.CancelFunc
+			parent, cancel = context.WithTimeout(parent, callerDeadline)
+			t.Cleanup(cancel)
+		}
+		ctx, release, err := budget.Admit(parent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { release(nil) })
+		<-ctx.Done()
+		return ctx
+	}
+	const callerGone = 10 * time.Millisecond
+	var defaultCtx context.Context
+	defaultDeadline(20*time.Millisecond)(context.Background(), nil, nil, func(ctx context.Context, _ any) (any, error) {
+		<-ctx.Done()
+		defaultCtx = ctx
+		return nil, nil
+	})
+
+	for _, tc := range []struct {
+		name   string
+		ctx    context.Context
+		err    error
+		code   codes.Code
+		reason string
+	}{
+		{"CompartmentBudget", admitted(0), context.DeadlineExceeded, codes.Unavailable, "DATABASE_UNAVAILABLE"},
+		{"DefaultDeadline", defaultCtx, fmt.Errorf("acquire: %w", context.DeadlineExceeded), codes.Unavailable, "DATABASE_UNAVAILABLE"},
+		{"CallersDeadline", admitted(callerGone), context.DeadlineExceeded, codes.DeadlineExceeded, "DEADLINE_EXCEEDED"},
+		{"OutcomeUnknown", admitted(0),
+			&ledger.Error{Code: ledger.CodeOutcomeUnknown, Err: context.DeadlineExceeded}, codes.Unavailable, "OUTCOME_UNKNOWN"},
+		{"OutcomeUnknownPastCallersDeadline", admitted(callerGone),
+			&ledger.Error{Code: ledger.CodeOutcomeUnknown, Err: context.DeadlineExceeded}, codes.Unavailable, "OUTCOME_UNKNOWN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, reason, retry := statusParts(toStatus(tc.ctx, logger, method, tc.err))
+			if code != tc.code || reason != tc.reason {
+				t.Fatalf("status %v %s, want %v %s", code, reason, tc.code, tc.reason)
+			}
+			if want := code == codes.Unavailable; retry != want {
+				t.Errorf("RetryInfo present: %v, want %v", retry, want)
+			}
+		})
 	}
 }

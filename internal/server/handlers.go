@@ -77,7 +77,7 @@ func (s *payments) Deposit(ctx context.Context, r *ledgerv1.DepositRequest) (*le
 func (s *payments) Transfer(ctx context.Context, r *ledgerv1.TransferRequest) (*ledgerv1.TransferResponse, error) {
 	e, err := ledgerFor(ctx, s.l).Transfer(ctx, r.Ledger())
 	if err != nil {
-		return nil, err
+		return misacknowledge(ctx, r, err)
 	}
 	return &ledgerv1.TransferResponse{Entry: entryPB(e)}, nil
 }

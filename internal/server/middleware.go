@@ -97,7 +97,7 @@ func defaultDeadline(d time.Duration) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 		if _, ok := ctx.Deadline(); !ok {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, d)
+			ctx, cancel = context.WithTimeoutCause(ctx, d, errDefaultDeadline)
 			defer cancel()
 		}
 		return next(ctx, req)

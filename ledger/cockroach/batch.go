@@ -115,8 +115,7 @@ func (s *Store) MoveStats() MoveStats {
 // alone. A caller that finds a lane free runs the lane itself, its own
 // entries in the first batches, and hands the lane on to a goroutine if
 // entries still wait. do returns ctx's error if ctx ends first; an entry
-// already in a batch may still be posted, and a retry with the same
-// request id then replays it.
+// already in a batch then may still be posted (see outcome).
 func (b *batcher) do(ctx context.Context, own ...*proposal) error {
 	b.mu.Lock()
 	for _, p := range own {
@@ -144,6 +143,17 @@ func (b *batcher) do(ctx context.Context, own ...*proposal) error {
 		}
 	}
 	return nil
+}
+
+// outcome is what p's caller learns when it gave up waiting with err: the
+// entry was still queued, and never will be posted; or it was in a batch in
+// flight, which may post it, and OUTCOME_UNKNOWN: a retry with the same
+// request id then replays it.
+func outcome(p *proposal, err error) error {
+	if p.state.Load() == moveCancelled {
+		return err
+	}
+	return &ledger.Error{Code: ledger.CodeOutcomeUnknown, Message: "gave up waiting for a batch in flight", Err: err}
 }
 
 // claimLane returns a free lane, now taken, or -1. b.mu must be held.
@@ -366,7 +376,14 @@ func (b *batcher) run(batch []*proposal) {
 	}
 	ctx, cancel := batchContext(batch)
 	defer cancel()
-	if err := b.s.postBatch(ctx, batch); err != nil {
+	if err := b.s.postBatch(ctx, batch); errors.Is(err, ErrCommitUnknown) {
+		// The batch may have committed: posting its entries again could
+		// only find that out, and its callers learn it by a replay instead.
+		for _, p := range batch {
+			p.err = b.s.translate(err)
+		}
+		return
+	} else if err != nil {
 		b.s.opt.Logger.Log(ctx, slogLevelFor(err), "batch of entries failed: posting them one by one",
 			"entries", len(batch), "err", err)
 		for _, p := range batch {

@@ -104,3 +104,9 @@ func MigrationVersions() ([]int64, error) {
 	slices.Sort(out)
 	return out, nil
 }
+// Translate is the store's translation of driver and network errors into
+// the ledger's, for tests that construct the driver's errors themselves.
+func Translate(err error) error { return (&Store{}).translate(err) }
+
+// CommitFailed marks err as the failure of a round trip that carried COMMIT.
+var CommitFailed = commitFailed

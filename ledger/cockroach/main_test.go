@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/corebanking/ledger/internal/pgtest"
@@ -143,46 +144,20 @@ func (f *fixture) AssertBooksBalance(tb testing.TB) {
 	AssertBooksBalance(tb, f.pool)
 }
 
-// postingsByEntry counts each entry's postings and lists their accounts
-// in the order entries.accounts keeps them.
-const postingsByEntry = `(SELECT entry_id, count(*) AS n, array_agg(account_id ORDER BY account_id) AS accounts
-	FROM postings GROUP BY entry_id)`
-
-// AssertBooksBalance is the pool form of fixture.AssertBooksBalance.
+// AssertBooksBalance is the pool form of fixture.AssertBooksBalance: every
+// rule of cockroach.BookChecks, on one snapshot.
 func AssertBooksBalance(tb testing.TB, pool *pgxpool.Pool) {
 	tb.Helper()
 	ctx := context.Background()
-	var n int
-	checks := []struct{ what, sql string }{
-		{"entries whose postings do not sum to zero",
-			`SELECT count(*) FROM (SELECT entry_id FROM postings GROUP BY entry_id HAVING sum(amount) <> 0) AS x`},
-		{"money-moving entries with fewer than two postings",
-			`SELECT count(*) FROM entries AS e LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
-				WHERE e.kind NOT IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID', 'ACCOUNT_STATUS_CHANGE', 'PROMO_CREATION') AND COALESCE(p.n, 0) < 2`},
-		{"event entries with postings",
-			`SELECT count(*) FROM entries AS e JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
-				WHERE e.kind IN ('ACCOUNT_OPENING', 'HOLD_PLACEMENT', 'HOLD_VOID', 'ACCOUNT_STATUS_CHANGE', 'PROMO_CREATION')`},
-		{"entries that do not list their postings' accounts",
-			`SELECT count(*) FROM entries AS e LEFT JOIN ` + postingsByEntry + ` AS p ON p.entry_id = e.entry_id
-				WHERE e.accounts <> COALESCE(p.accounts, CAST('{}' AS TEXT[]))`},
-		{"currencies whose balances do not sum to zero",
-			`SELECT count(*) FROM (SELECT a.currency FROM balances AS b JOIN accounts AS a ON a.account_id = b.account_id
-				GROUP BY a.currency HAVING sum(b.posted) <> 0) AS x`},
-		{"accounts whose balance differs from the sum of their postings",
-			`SELECT count(*) FROM (SELECT b.account_id, sum(b.posted) AS bal FROM balances AS b GROUP BY b.account_id) AS x
-				WHERE x.bal <> COALESCE((SELECT sum(p.amount) FROM postings AS p WHERE p.account_id = x.account_id), 0)`},
-		{"customer accounts below zero",
-			`SELECT count(*) FROM balances AS b JOIN accounts AS a ON a.account_id = b.account_id
-				WHERE a.kind = 'CUSTOMER' AND b.posted < 0`},
-		{"request ids with more than one entry",
-			`SELECT count(*) FROM (SELECT actor, request_id FROM entries GROUP BY actor, request_id HAVING count(*) > 1) AS x`},
-	}
-	for _, c := range checks {
-		if err := pool.QueryRow(ctx, c.sql).Scan(&n); err != nil {
-			tb.Fatalf("%s: %v", c.what, err)
+	snapshot := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	err := pgx.BeginTxFunc(ctx, pool, snapshot, func(tx pgx.Tx) error {
+		broken, err := cockroach.CheckBooks(ctx, tx)
+		for _, b := range broken {
+			tb.Errorf("%d %s", b.Count, b.What)
 		}
-		if n != 0 {
-			tb.Errorf("%d %s", n, c.what)
-		}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -216,7 +216,7 @@ func (s *Store) postEach(ctx context.Context, props []*proposal) []ledger.BatchR
 					continue
 				}
 			default:
-				results[i].Err = err // ctx ended before it was posted
+				results[i].Err = outcome(p, err) // ctx ended before it was posted
 				continue
 			}
 			results[i].Entry, results[i].Err = s.postAlone(ctx, p)

@@ -263,7 +263,7 @@ func (s *Store) post(ctx context.Context, p *proposal) (ledger.Entry, error) {
 		return s.postAlone(ctx, p)
 	}
 	if err := s.batcher.do(ctx, p); err != nil {
-		return ledger.Entry{}, err
+		return ledger.Entry{}, outcome(p, err)
 	}
 	if p.alone {
 		return s.postAlone(ctx, p)

@@ -70,9 +70,19 @@ const (
 )
 
 // ErrCommit marks a failure of a transaction's last round trip, the one
-// that carries its final writes and COMMIT: the transaction did not commit.
-// It wraps the database's error, so a 40001 is still retried.
+// that carries its final writes and COMMIT, after which the transaction
+// certainly did not commit: nothing was sent, or the database refused a
+// statement or the COMMIT and went on serving. It wraps the database's
+// error, so a 40001 is still retried.
 var ErrCommit = errors.New("commit failed")
+
+// ErrCommitUnknown marks a failure of that last round trip after which the
+// transaction may have committed: the COMMIT went out and no answer of the
+// database's says it did not (the connection broke, the server shut down,
+// the time ran out while waiting, or CockroachDB reported an ambiguous
+// result). It is never retried inside the store; the caller learns the
+// outcome by sending the request again with the same id (OUTCOME_UNKNOWN).
+var ErrCommitUnknown = errors.New("commit sent, outcome unknown")
 
 // Store is a ledger.Ledger on a pgx connection pool.
 type Store struct {
@@ -216,16 +226,23 @@ func retryable(err error) error {
 }
 
 // translate turns what the driver and the retry loop return into the
-// ledger's errors, by SQLSTATE and error type, never by message text.
+// ledger's errors, by SQLSTATE and error type, never by message text. Every
+// failure of the database or of the way to it is DATABASE_UNAVAILABLE, or
+// OUTCOME_UNKNOWN once a COMMIT was sent; contention that outlasted the
+// retries is UNAVAILABLE; INTERNAL is left for what only a bug explains.
+// Context errors pass through as they are: the server knows whose deadline
+// it was.
 func (s *Store) translate(err error) error {
 	if err == nil {
 		return nil
 	}
 	var le *ledger.Error
-	if errors.As(err, &le) {
+	switch {
+	case errors.As(err, &le):
 		return err
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	case errors.Is(err, ErrCommitUnknown):
+		return &ledger.Error{Code: ledger.CodeOutcomeUnknown, Message: "commit sent, outcome unknown", Err: err}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return err
 	}
 	var pg *pgconn.PgError
@@ -236,20 +253,13 @@ func (s *Store) translate(err error) error {
 		case pg.Code == pgerrcode.SerializationFailure, pg.Code == pgerrcode.DeadlockDetected,
 			pg.Code == pgerrcode.UniqueViolation:
 			return &ledger.Error{Code: ledger.CodeUnavailable, Message: "contention: retries exhausted", Err: err}
-		case pg.Code == pgerrcode.QueryCanceled, pg.Code == pgerrcode.LockNotAvailable,
-			pg.Code == pgerrcode.TooManyConnections, pg.Code == pgerrcode.AdminShutdown,
-			pg.Code == pgerrcode.CannotConnectNow, pgerrcode.IsConnectionException(pg.Code):
-			return &ledger.Error{Code: ledger.CodeUnavailable, Message: "database unavailable", Err: err}
+		case databaseDown(pg):
+			return &ledger.Error{Code: ledger.CodeDatabaseUnavailable, Message: "database unavailable", Err: err}
 		}
 		return &ledger.Error{Code: ledger.CodeInternal, Message: "database error", Err: err}
 	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || isConnectError(err) {
-		return &ledger.Error{Code: ledger.CodeUnavailable, Message: "database unavailable", Err: err}
+	if connectionLost(err) {
+		return &ledger.Error{Code: ledger.CodeDatabaseUnavailable, Message: "database unreachable", Err: err}
 	}
 	return &ledger.Error{Code: ledger.CodeInternal, Message: "unexpected store error", Err: err}
-}
-
-func isConnectError(err error) bool {
-	var ce *pgconn.ConnectError
-	return errors.As(err, &ce)
 }

@@ -77,10 +77,12 @@ func (t *txn) exec(ctx context.Context, b *pgx.Batch) error {
 
 // commit sends b and then COMMIT as one round trip. Statements of b with a
 // callback (QueuedQuery.QueryRow and friends) have it run on their result;
-// the others are executed. Any failure in this round trip means the
-// transaction did not commit, and is marked with ErrCommit: a serializable
+// the others are executed. A failure in this round trip is marked with
+// ErrCommit when the transaction did not commit (a serializable
 // transaction that another one's commit has doomed fails at the first
-// statement of the round trip, or at COMMIT itself.
+// statement of the round trip, or at COMMIT itself), and with
+// ErrCommitUnknown when it may have: the COMMIT went out and its answer was
+// lost (see mayHaveCommitted).
 //
 // A transaction can be a single round trip, BEGIN to COMMIT, when its
 // statements decide for themselves whether to write (sqlMove). With a
@@ -102,7 +104,7 @@ func (t *txn) commit(ctx context.Context, b *pgx.Batch) error {
 	b.Queue("COMMIT")
 	br, err := t.send(ctx, b)
 	if err != nil {
-		return err
+		return commitFailed(err) // BEGIN's answer, which came first, was lost or refused
 	}
 	defer br.Close()
 	var unread error // a result the database gave but a callback could not take
@@ -118,12 +120,12 @@ func (t *txn) commit(ctx context.Context, b *pgx.Batch) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrCommit, err)
+			return commitFailed(err)
 		}
 	}
 	ct, err := br.Exec()
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrCommit, err)
+		return commitFailed(err)
 	}
 	if ct.String() != "COMMIT" { // PostgreSQL answers ROLLBACK to COMMIT of a failed transaction
 		return fmt.Errorf("%w: database answered %q", ErrCommit, ct.String())
@@ -132,5 +134,7 @@ func (t *txn) commit(ctx context.Context, b *pgx.Batch) error {
 	if unread != nil {
 		return fmt.Errorf("committed, but a result could not be read: %w", unread)
 	}
-	return br.Close()
+	// Committed: nothing the connection does after COMMIT's answer (its
+	// deferred Close reads the batch's end) changes that.
+	return nil
 }
