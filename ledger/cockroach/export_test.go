@@ -104,6 +104,7 @@ func MigrationVersions() ([]int64, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
 // Translate is the store's translation of driver and network errors into
 // the ledger's, for tests that construct the driver's errors themselves.
 func Translate(err error) error { return (&Store{}).translate(err) }
