@@ -33,6 +33,19 @@ func TestMemoRules(t *testing.T) {
 		{"ErrC1Control", "a\u0085b", false},
 		{"ErrBidiOverride", "invoice \u202e0001", false},
 		{"ErrBidiIsolate", "\u2067x\u2069", false},
+		{"ErrLeftToRightMark", "a\u200eb", false},
+		{"ErrRightToLeftMark", "a\u200fb", false},
+		{"ErrArabicLetterMark", "a\u061cb", false},
+		{"ErrLineSeparator", "a\u2028b", false},
+		{"ErrParagraphSeparator", "a\u2029b", false},
+		{"ErrByteOrderMark", "\ufeffrent", false},
+		{"ErrZeroWidthSpace", "re\u200bnt", false},
+		{"ErrWordJoiner", "re\u2060nt", false},
+		{"ErrSoftHyphen", "re\u00adnt", false},
+		{"ErrHangulFiller", "월\u3164세", false},
+		{"OKPersianNonJoiner", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", true},
+		{"OKEmojiSequence", "family \U0001F468\u200d\U0001F469\u200d\U0001F467", true},
+		{"OKEmojiPresentation", "\u2764\ufe0f", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := ledger.DepositRequest{RequestID: "r-1", AccountID: "A-1", Amount: 1, Currency: "KRW", Memo: tt.memo}.Validate()
