@@ -17,7 +17,8 @@ import (
 func main() {
 	var cfg ledgerd.Config
 	flag.StringVar(&cfg.Listen, "listen", env("LEDGER_LISTEN", "127.0.0.1:7070"), "gRPC address (LEDGER_LISTEN)")
-	flag.StringVar(&cfg.AdminListen, "admin-listen", env("LEDGER_ADMIN_LISTEN", "127.0.0.1:7071"), "HTTP address for /metrics and /healthz (LEDGER_ADMIN_LISTEN)")
+	flag.StringVar(&cfg.AdminListen, "admin-listen", env("LEDGER_ADMIN_LISTEN", "127.0.0.1:7071"), "HTTP address for /metrics, /livez, /readyz and /healthz, with no authentication; a loopback address unless --admin-public (LEDGER_ADMIN_LISTEN)")
+	flag.BoolVar(&cfg.AdminPublic, "admin-public", env("LEDGER_ADMIN_PUBLIC", "") == "true", "allow --admin-listen on an address other machines can reach: its metrics name compartments, methods and load (LEDGER_ADMIN_PUBLIC=true)")
 	flag.StringVar(&cfg.DataDir, "data-dir", env("LEDGER_DATA_DIR", "ledger-data"), "directory of the embedded PostgreSQL (LEDGER_DATA_DIR)")
 	flag.StringVar(&cfg.DatabaseURL, "database-url", env("LEDGER_DATABASE_URL", ""), "CockroachDB or PostgreSQL URL; empty starts the embedded PostgreSQL (LEDGER_DATABASE_URL)")
 	flag.BoolVar(&cfg.Plaintext, "plaintext", env("LEDGER_PLAINTEXT", "") == "true", "serve without TLS, every caller with every role: development and peer tools only, refused unless --listen is loopback (LEDGER_PLAINTEXT=true)")

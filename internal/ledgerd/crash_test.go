@@ -118,7 +118,7 @@ func resolveUnknown(t *testing.T, s *proc, l *load, crashed books) (applied []po
 			t.Fatalf("replay of %s after the restart: %v", o.id, err)
 		}
 	}
-	t.Logf("killed ledgerd after %d payments were acknowledged (%d refused); of the %d whose outcome the crash hid, "+
+	t.Logf("%d payments acknowledged (%d refused); of the %d whose outcome was not known, "+
 		"%d had been committed, %d were posted by their replay, %d refused",
 		len(l.acked), len(l.refused), len(l.unknown), committed, postedNow, refusedNow)
 	return applied, refused

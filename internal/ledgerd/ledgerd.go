@@ -26,6 +26,9 @@ type Config struct {
 	Listen string
 	// AdminListen is the metrics and health address (server.Config.AdminListen).
 	AdminListen string
+	// AdminPublic allows an AdminListen that other machines can reach
+	// (server.Config.AdminPublic).
+	AdminPublic bool
 	// DatabaseURL is the CockroachDB or PostgreSQL to use. When empty, the
 	// program starts its own PostgreSQL in DataDir.
 	DatabaseURL string
@@ -191,9 +194,13 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	if err = m.startSealer(ctx, url); err != nil {
 		return m, err
 	}
+	probe, err := m.databaseProbe(ctx, url)
+	if err != nil {
+		return m, err
+	}
 	m.Server, err = server.Start(server.Config{
-		TLS: tlsCfg, Plaintext: cfg.Plaintext,
-		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
+		TLS: tlsCfg, Plaintext: cfg.Plaintext, Probe: probe,
+		Listen: cfg.Listen, AdminListen: cfg.AdminListen, AdminPublic: cfg.AdminPublic, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
 	if err == nil {
@@ -229,6 +236,18 @@ func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) 
 		m.cfg.StoreOptions(name, &opt)
 	}
 	return cockroach.New(pool, opt), pool, nil
+}
+
+// databaseProbe returns the server's readiness probe: a round trip to the
+// database on a connection of its own, so that a busy compartment's pool
+// cannot make a healthy database look down.
+func (m *Main) databaseProbe(ctx context.Context, url string) (func(context.Context) error, error) {
+	pool, err := openPool(ctx, url, cockroach.RoleWriter, m.cfg.RolePasswords[cockroach.RoleWriter], "health", probeLimits)
+	if err != nil {
+		return nil, err
+	}
+	m.pools = append(m.pools, pool)
+	return pool.Ping, nil
 }
 
 // startSealer starts the journal sealer on its own pool, unless it is off.

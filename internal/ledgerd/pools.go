@@ -27,6 +27,10 @@ var auditorLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 // second connection for releasing its lease.
 var sealerLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 
+// probeLimits size the readiness probe's pool: one connection, and a
+// statement that takes longer than the probe waits is as good as none.
+var probeLimits = Limits{PoolSize: 1, StatementTimeout: 2 * time.Second}
+
 // migrate runs the migrations as the URL's own user. goose keeps one
 // connection while a migration that runs outside a transaction takes
 // another: the pool needs more than one.

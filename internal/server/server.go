@@ -1,7 +1,7 @@
 // Package server is the gRPC face of the ledger: it serves ledger.v1 over a
 // chain of interceptors (call ids, metrics, logging, recovery, error mapping,
 // validation), the standard health service and reflection, and an admin
-// HTTP port with /metrics and /healthz.
+// HTTP port with /metrics, /livez, /readyz and /healthz.
 package server
 
 import (
@@ -16,7 +16,6 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -30,9 +29,14 @@ import (
 type Config struct {
 	// Listen is the gRPC address; "127.0.0.1:7070" by default. Port 0 picks a free port.
 	Listen string
-	// AdminListen is the HTTP address for /metrics and /healthz;
-	// "127.0.0.1:7071" by default. "-" turns the admin port off.
+	// AdminListen is the HTTP address for /metrics and health (see
+	// adminHandler); "127.0.0.1:7071" by default. "-" turns the admin port
+	// off. Start refuses an address other machines can reach unless
+	// AdminPublic is set.
 	AdminListen string
+	// AdminPublic allows AdminListen to be an address other machines can
+	// reach: the admin port has no authentication.
+	AdminPublic bool
 	// Ledger serves calls that no compartment takes.
 	Ledger ledger.Ledger
 	// Journal serves AuditService, on a read-only database role, whichever
@@ -49,8 +53,16 @@ type Config struct {
 	// Bulkheads is reported by AdminService: false when every method shares
 	// one compartment.
 	Bulkheads bool
-	// HealthPoll is how often breaker state is turned into health; 100ms by default.
+	// HealthPoll is how often breaker state and readiness are turned into
+	// health; 100ms by default.
 	HealthPoll time.Duration
+	// Probe checks that the database answers. It runs every ProbeInterval
+	// (1s by default) under ProbeTimeout (2s by default), and at once when
+	// a call fails for want of infrastructure; while it fails the server
+	// is not ready (see readiness). Nil: always ready.
+	Probe         func(context.Context) error
+	ProbeInterval time.Duration
+	ProbeTimeout  time.Duration
 	// Logger receives one line per call; slog.Default() by default.
 	Logger *slog.Logger
 	// Now is the clock used to show hold status; time.Now by default.
@@ -74,6 +86,7 @@ type Server struct {
 	cfg       Config
 	grpc      *grpc.Server
 	health    *health.Server
+	ready     *readiness
 	http      *http.Server
 	lis       net.Listener
 	adminLis  net.Listener
@@ -121,7 +134,8 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.JournalPoll <= 0 {
 		cfg.JournalPoll = 250 * time.Millisecond
 	}
-	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods)
+	ready := newReadiness(cfg.Logger, cfg.Probe, cfg.ProbeInterval, cfg.ProbeTimeout)
+	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods, ready.failed)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +152,8 @@ func Start(cfg Config) (*Server, error) {
 		}
 		opts = append(opts, grpc.Creds(creds))
 	}
-	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
-	s.Registry.MustRegister(iso.metrics, authz)
+	s := &Server{cfg: cfg, ready: ready, Registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
+	s.Registry.MustRegister(iso.metrics, authz, ready)
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.Registry.MustRegister(metrics)
@@ -182,7 +196,8 @@ func Start(cfg Config) (*Server, error) {
 	metrics.InitializeMetrics(s.grpc)
 	var watchCtx context.Context
 	watchCtx, s.stopWatch = context.WithCancel(context.Background())
-	go iso.watchHealth(watchCtx, s.health, cfg.HealthPoll)
+	go ready.run(watchCtx)
+	go iso.watchHealth(watchCtx, s.health, Services, func() bool { up, _, _ := ready.state(); return up }, cfg.HealthPoll)
 
 	if s.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		s.stopWatch()
@@ -198,15 +213,17 @@ func Start(cfg Config) (*Server, error) {
 	}
 	go s.grpc.Serve(s.lis)
 	if cfg.AdminListen != "-" {
-		if s.adminLis, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+		if s.adminLis, err = net.Listen("tcp", cfg.AdminListen); err == nil {
+			if err = checkAdminAddress(s.adminLis, cfg.AdminPublic); err != nil {
+				s.adminLis.Close()
+			}
+		}
+		if err != nil {
 			s.grpc.Stop()
 			s.stopWatch()
 			return nil, err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		s.http = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 		go s.http.Serve(s.adminLis)
 	}
 	cfg.Logger.Info("serving", "grpc", s.Addr(), "admin", s.AdminAddr())
@@ -234,6 +251,7 @@ func (s *Server) Health() *health.Server { return s.health }
 // Stop reports NOT_SERVING, lets in-flight calls finish until ctx ends,
 // then closes every connection.
 func (s *Server) Stop(ctx context.Context) error {
+	s.ready.drain()
 	s.stopWatch()
 	s.stopOnce.Do(func() { close(s.stopping) })
 	s.health.Shutdown()
