@@ -97,6 +97,7 @@ type Main struct {
 	sealerDone chan struct{}
 	sealerMet  *sealerMetrics
 	stores     map[string]*cockroach.Store // the compartments' stores, by name
+	pageKey    []byte                      // authenticates statement page tokens, the same in every store
 	Server     *server.Server
 	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
 	Sealer *cockroach.Sealer
@@ -154,7 +155,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		return m, err
 	}
 
-	if err = migrate(ctx, url); err != nil {
+	if m.pageKey, err = migrate(ctx, url, cfg.Logger); err != nil {
 		return m, err
 	}
 	var compartments []server.CompartmentConfig
@@ -231,7 +232,7 @@ func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) 
 		return nil, nil, err
 	}
 	m.pools = append(m.pools, pool)
-	opt := cockroach.Options{Now: m.cfg.Now, Logger: m.cfg.Logger, MoveBatch: l.MoveBatch, MoveLanes: l.MoveLanes}
+	opt := cockroach.Options{Now: m.cfg.Now, Logger: m.cfg.Logger, MoveBatch: l.MoveBatch, MoveLanes: l.MoveLanes, PageKey: m.pageKey}
 	if m.cfg.StoreOptions != nil {
 		m.cfg.StoreOptions(name, &opt)
 	}

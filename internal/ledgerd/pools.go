@@ -3,6 +3,7 @@ package ledgerd
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,16 +32,24 @@ var sealerLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 // statement that takes longer than the probe waits is as good as none.
 var probeLimits = Limits{PoolSize: 1, StatementTimeout: 2 * time.Second}
 
-// migrate runs the migrations as the URL's own user. goose keeps one
-// connection while a migration that runs outside a transaction takes
-// another: the pool needs more than one.
-func migrate(ctx context.Context, url string) error {
+// migrate runs the migrations as the URL's own user, and returns the page
+// token key, which only that user may read. goose keeps one connection
+// while a migration that runs outside a transaction takes another: the
+// pool needs more than one.
+func migrate(ctx context.Context, url string, log *slog.Logger) (pageKey []byte, err error) {
 	pool, err := openPool(ctx, url, "", "", "migrate", Limits{PoolSize: 4})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer pool.Close()
-	return cockroach.Migrate(ctx, pool)
+	if err := cockroach.Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	pageKey, err = cockroach.New(pool, cockroach.Options{Logger: log}).LoadPageKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("page token key: %w", err)
+	}
+	return pageKey, nil
 }
 
 // openPool opens a connection pool as role (the URL's user when empty),
