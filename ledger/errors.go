@@ -34,6 +34,11 @@ const (
 	CodePromoLimitExceeded     Code = "PROMO_LIMIT_EXCEEDED"
 	CodeUnavailable            Code = "UNAVAILABLE"
 	CodeInternal               Code = "INTERNAL"
+	// CodeMalformedRequest: the request's bytes are not the message they
+	// were sent as (broken wire format, a string that is not UTF-8).
+	CodeMalformedRequest Code = "MALFORMED_REQUEST"
+	// CodeRequestTooLarge: the request is larger than the server reads.
+	CodeRequestTooLarge Code = "REQUEST_TOO_LARGE"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.

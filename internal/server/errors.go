@@ -95,6 +95,12 @@ var reasons = map[ledger.Code]reason{
 	ledger.CodeInternal: {codes.Internal,
 		"Something went wrong on our side. Please try again later.",
 		"일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."},
+	ledger.CodeMalformedRequest: {codes.InvalidArgument,
+		"The request could not be read. Please update the app, or check the details and try again.",
+		"요청을 읽을 수 없습니다. 앱을 최신 버전으로 업데이트하거나 입력하신 내용을 확인한 후 다시 시도해 주세요."},
+	ledger.CodeRequestTooLarge: {codes.InvalidArgument,
+		"The request is too large. Please shorten it and try again.",
+		"요청의 크기가 너무 큽니다. 내용을 줄여서 다시 시도해 주세요."},
 }
 
 // Reasons the transport itself gives, beside the ledger's.

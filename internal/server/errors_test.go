@@ -25,7 +25,7 @@ func TestReasonsCoverEveryCode(t *testing.T) {
 		ledger.CodeHoldExpired, ledger.CodeHoldNotActive, ledger.CodeHoldAmountExceeded, ledger.CodeUnavailable,
 		ledger.CodePromoNotFound, ledger.CodePromoExists, ledger.CodePromoSoldOut, ledger.CodePromoNotOpen,
 		ledger.CodePromoClosed, ledger.CodePromoAlreadySubscribed, ledger.CodePromoLimitExceeded,
-		ledger.CodeInternal,
+		ledger.CodeInternal, ledger.CodeMalformedRequest, ledger.CodeRequestTooLarge,
 	}
 	for _, c := range codes {
 		r, ok := reasons[c]

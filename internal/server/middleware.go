@@ -122,15 +122,17 @@ func slogger(l *slog.Logger) logging.Logger {
 }
 
 // unaryChain is the interceptor chain every unary call goes through, outermost
-// first. extra runs between the logging and error mapping, where the
-// bulkhead sits.
-func unaryChain(log *slog.Logger, metrics grpc.UnaryServerInterceptor, extra ...grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
+// first. undecoded answers a request the codec could not decode, the first
+// to do so once the call has its id, its metrics and its log line. extra
+// runs between it and the error mapping, where the bulkhead sits.
+func unaryChain(log *slog.Logger, metrics, undecoded grpc.UnaryServerInterceptor, extra ...grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
 	chain := []grpc.UnaryServerInterceptor{
 		identify,
 		metrics,
 		logging.UnaryServerInterceptor(slogger(log), logging.WithLogOnEvents(logging.FinishCall),
 			logging.WithLevels(logLevel)),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
+		undecoded,
 	}
 	chain = append(chain, extra...)
 	return append(chain,
@@ -141,14 +143,16 @@ func unaryChain(log *slog.Logger, metrics grpc.UnaryServerInterceptor, extra ...
 
 // streamChain is the interceptor chain of every stream, outermost first: as
 // unaryChain, without a default deadline (a stream lasts as long as its
-// client stays; its work is bounded a page at a time, see audit).
-func streamChain(log *slog.Logger, metrics grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
+// client stays; its work is bounded a page at a time, see audit). undecoded
+// checks each message the stream receives before the validator sees it.
+func streamChain(log *slog.Logger, metrics, undecoded grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		identifyStream,
 		metrics,
 		logging.StreamServerInterceptor(slogger(log), logging.WithLogOnEvents(logging.FinishCall),
 			logging.WithLevels(logLevel)),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
+		undecoded,
 		mapStreamErrors(log),
 		validator.StreamServerInterceptor(validator.WithOnValidationErrCallback(onValidationError)),
 	}

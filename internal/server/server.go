@@ -69,8 +69,13 @@ type Config struct {
 	Now func() time.Time
 	// DefaultTimeout bounds calls whose client set no deadline; 10s by default.
 	DefaultTimeout time.Duration
-	// MaxRecvBytes bounds one request message; 64 KiB by default.
+	// MaxRecvBytes bounds one request message; 64 KiB by default. A larger
+	// one is refused through the error table (REQUEST_TOO_LARGE).
 	MaxRecvBytes int
+	// MaxWireBytes is the transport's own bound, which gRPC enforces
+	// before reading a message, with its own answer; 1 MiB by default, and
+	// never below MaxRecvBytes. See docs/decoding.md.
+	MaxWireBytes int
 	// TLS serves mutual TLS: callers are named by their client
 	// certificates and the permission table says what each role may call.
 	// Either TLS or Plaintext must be set.
@@ -128,6 +133,10 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.MaxRecvBytes <= 0 {
 		cfg.MaxRecvBytes = 64 << 10
 	}
+	if cfg.MaxWireBytes <= 0 {
+		cfg.MaxWireBytes = 1 << 20
+	}
+	cfg.MaxWireBytes = max(cfg.MaxWireBytes, cfg.MaxRecvBytes)
 	if cfg.HealthPoll <= 0 {
 		cfg.HealthPoll = 100 * time.Millisecond
 	}
@@ -153,7 +162,8 @@ func Start(cfg Config) (*Server, error) {
 		opts = append(opts, grpc.Creds(creds))
 	}
 	s := &Server{cfg: cfg, ready: ready, Registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
-	s.Registry.MustRegister(iso.metrics, authz, ready)
+	codec := newWireCodec(cfg.MaxRecvBytes)
+	s.Registry.MustRegister(iso.metrics, authz, ready, codec.refused)
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.Registry.MustRegister(metrics)
@@ -172,15 +182,17 @@ func Start(cfg Config) (*Server, error) {
 	// Authorization comes first, in the tap and in each chain, so that a
 	// refused caller never takes a compartment slot or learns its load.
 	s.grpc = grpc.NewServer(append(opts,
-		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.ForceServerCodecV2(codec),
+		grpc.MaxRecvMsgSize(cfg.MaxWireBytes),
 		// A peer that stalls its handshake, or sends a flood of headers,
 		// holds no more than this.
 		grpc.ConnectionTimeout(10*time.Second),
 		grpc.MaxHeaderListSize(16<<10),
 		grpc.InTapHandle(chainTaps(authz.tap, iso.tap)),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(), codec.refuseUndecoded(cfg.Logger),
 			authz.unary, defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
-		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor()), authz.stream)...),
+		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor(),
+			codec.refuseUndecodedStream(cfg.Logger)), authz.stream)...),
 	)...)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now})
