@@ -1,12 +1,12 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -38,24 +38,6 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return nil
 }
 
-// syncBuffer is a log the server writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // field appends a length-delimited field to b, as the wire has it.
 func field(b []byte, num protowire.Number, value []byte) []byte {
 	return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), value)
@@ -67,7 +49,12 @@ func field(b []byte, num protowire.Number, value []byte) []byte {
 // nothing of gRPC's or the decoder's words, which go to the log with the
 // call id.
 func TestUndecodableRequests(t *testing.T) {
-	log := &syncBuffer{}
+	logPath := filepath.Join(t.TempDir(), "ledgerd.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
 	m, err := ledgerd.Run(context.Background(), ledgerd.Config{DatabaseURL: pgtest.NewDatabase(t), Listen: "127.0.0.1:0",
 		AdminListen: "-", Plaintext: true, Logger: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
@@ -117,7 +104,8 @@ func TestUndecodableRequests(t *testing.T) {
 			}
 			assertNoTransportWords(t, err)
 			callID := callIDOf(err)
-			if line := logLine(log.String(), "call_id="+callID); !strings.Contains(line, "request refused before decoding") ||
+			written, _ := os.ReadFile(logPath)
+			if line := logLine(string(written), "call_id="+callID); !strings.Contains(line, "request refused before decoding") ||
 				!strings.Contains(line, "reason="+tt.reason) || !strings.Contains(line, `error="`) {
 				t.Errorf("the log has no line with the decoder's words under call %s: %q", callID, line)
 			}
