@@ -68,8 +68,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(1)
 	}
-	<-ctx.Done()
-	cfg.Logger.Info("shutting down")
+	select {
+	case <-ctx.Done():
+		cfg.Logger.Info("shutting down")
+	case err := <-m.Fatal():
+		cfg.Logger.Error("stopping", "error", err)
+		m.Close()
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(1)
+	}
 	if err := m.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(1)

@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/corebanking/ledger/internal/pgserver"
 	"github.com/corebanking/ledger/internal/server"
 	"github.com/corebanking/ledger/ledger"
 	"github.com/corebanking/ledger/ledger/cockroach"
@@ -71,6 +70,9 @@ type Config struct {
 	RolePasswords map[string]string
 	// Sealer configures this process's journal sealer.
 	Sealer SealerConfig
+	// Restart bounds how the embedded PostgreSQL is restarted when it
+	// exits on its own.
+	Restart RestartPolicy
 }
 
 // SealerConfig configures the journal sealer. Every ledgerd runs one unless
@@ -91,7 +93,7 @@ type SealerConfig struct {
 // Main is a running ledger server and what it started.
 type Main struct {
 	cfg        Config
-	pg         *pgserver.Server
+	pg         *embedded // nil on an external database
 	pools      []*pgxpool.Pool
 	stopSealer context.CancelFunc
 	sealerDone chan struct{}
@@ -119,23 +121,26 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		}
 	}()
 
+	url := cfg.DatabaseURL
+	if url == "" {
+		// First of all: a second ledgerd on this directory stops here.
+		if m.pg, err = lockEmbedded(cfg.DataDir, cfg.Restart, cfg.Logger); err != nil {
+			return m, err
+		}
+	}
 	tlsCfg, err := cfg.transport()
 	if err != nil {
 		return m, err
 	}
-	url := cfg.DatabaseURL
-	if url == "" {
-		cfg.Logger.Info("starting embedded PostgreSQL", "data_dir", cfg.DataDir)
-		m.pg, err = pgserver.Start(ctx, pgserver.Config{DataDir: cfg.DataDir, Logf: func(f string, a ...any) {
-			cfg.Logger.Info(fmt.Sprintf(f, a...))
-		}})
-		if err != nil {
+	if m.pg != nil {
+		if err = m.pg.start(ctx); err != nil {
 			return m, err
 		}
-		if err = m.pg.CreateDatabase(ctx, "ledger"); err != nil {
+		pg := m.pg.server()
+		if err = pg.CreateDatabase(ctx, "ledger"); err != nil {
 			return m, err
 		}
-		url = m.pg.URL("ledger")
+		url = pg.URL("ledger")
 	}
 	iso := DefaultIsolation()
 	if cfg.Isolation != nil {
@@ -210,7 +215,20 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	if err == nil && m.sealerMet != nil {
 		err = m.Server.Registry.Register(m.sealerMet)
 	}
+	if err == nil && m.pg != nil {
+		m.pg.onChange(m.Server.ProbeNow)
+	}
 	return m, err
+}
+
+// Fatal delivers the error that stops the program while it serves: the
+// embedded PostgreSQL exited and could not be restarted. It never
+// delivers on an external database.
+func (m *Main) Fatal() <-chan error {
+	if m.pg == nil {
+		return nil
+	}
+	return m.pg.fatal
 }
 
 // MoveStats reports group commit's counters in compartment's store; all
@@ -248,7 +266,15 @@ func (m *Main) databaseProbe(ctx context.Context, url string) (func(context.Cont
 		return nil, err
 	}
 	m.pools = append(m.pools, pool)
-	return pool.Ping, nil
+	if m.pg == nil {
+		return pool.Ping, nil
+	}
+	return func(ctx context.Context) error {
+		if err := m.pg.check(); err != nil {
+			return err
+		}
+		return pool.Ping(ctx)
+	}, nil
 }
 
 // startSealer starts the journal sealer on its own pool, unless it is off.
@@ -312,7 +338,7 @@ func (m *Main) Close() error {
 		p.Close()
 	}
 	if m.pg != nil {
-		errs = append(errs, m.pg.Stop())
+		errs = append(errs, m.pg.close())
 	}
 	return errors.Join(errs...)
 }

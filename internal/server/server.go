@@ -256,6 +256,10 @@ func (s *Server) AdminAddr() string {
 // ServiceInfo describes every service registered on the gRPC server.
 func (s *Server) ServiceInfo() map[string]grpc.ServiceInfo { return s.grpc.GetServiceInfo() }
 
+// ProbeNow asks for a readiness probe at once, for a component that knows
+// the database has just gone or come back.
+func (s *Server) ProbeNow() { s.ready.failed() }
+
 // Health is the server's health service, for components that report on
 // their own services.
 func (s *Server) Health() *health.Server { return s.health }
