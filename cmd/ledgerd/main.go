@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -31,6 +32,9 @@ func main() {
 	bulkheads := flag.String("bulkheads", env("LEDGER_BULKHEADS", "on"), "on: a compartment per traffic class; off: one shared compartment and pool, only to measure the difference (LEDGER_BULKHEADS)")
 	sealer := flag.String("sealer", env("LEDGER_SEALER", "on"), "on: seal the journal here (one sealer per database is active, by lease); off: not in this process (LEDGER_SEALER)")
 	flag.DurationVar(&cfg.Sealer.Interval, "seal-interval", envDuration("LEDGER_SEAL_INTERVAL", 200*time.Millisecond), "pause between sealer polls once the journal is caught up (LEDGER_SEAL_INTERVAL)")
+	flag.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", env("LEDGER_OTLP_ENDPOINT", ""), "OTLP/gRPC collector (host:port, or http(s)://host:port) to send traces of every call and its statements to; empty: no tracing (LEDGER_OTLP_ENDPOINT)")
+	flag.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", env("LEDGER_OTLP_INSECURE", "") == "true", "send traces to --otlp-endpoint without TLS: a collector on this host or in this pod (LEDGER_OTLP_INSECURE=true)")
+	flag.Float64Var(&cfg.Tracing.SampleRatio, "trace-sample", envFloat("LEDGER_TRACE_SAMPLE", 1), "share of calls traced when the caller's trace context does not decide, 0 to 1 (LEDGER_TRACE_SAMPLE)")
 	var limits []string
 	flag.Func("limit", "override one limit, COMPARTMENT.FIELD=VALUE, e.g. promo.max_concurrent=2 (repeatable)", func(v string) error {
 		limits = append(limits, v)
@@ -90,6 +94,18 @@ func envDuration(name string, def time.Duration) time.Duration {
 			return d
 		}
 		fmt.Fprintf(os.Stderr, "ledgerd: %s=%q is not a duration\n", name, v)
+		os.Exit(2)
+	}
+	return def
+}
+
+// envFloat is env for a number; a malformed value stops the program.
+func envFloat(name string, def float64) float64 {
+	if v, ok := os.LookupEnv(name); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+		fmt.Fprintf(os.Stderr, "ledgerd: %s=%q is not a number\n", name, v)
 		os.Exit(2)
 	}
 	return def

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/corebanking/ledger/internal/server"
 	"github.com/corebanking/ledger/ledger"
@@ -73,6 +74,9 @@ type Config struct {
 	// Restart bounds how the embedded PostgreSQL is restarted when it
 	// exits on its own.
 	Restart RestartPolicy
+	// Tracing exports spans of every call and its statements over OTLP;
+	// off unless it names an endpoint.
+	Tracing TracingConfig
 }
 
 // SealerConfig configures the journal sealer. Every ledgerd runs one unless
@@ -100,6 +104,8 @@ type Main struct {
 	sealerMet  *sealerMetrics
 	stores     map[string]*cockroach.Store // the compartments' stores, by name
 	pageKey    []byte                      // authenticates statement page tokens, the same in every store
+	tracer     trace.TracerProvider        // nil when tracing is off
+	stopTracer func(context.Context) error
 	Server     *server.Server
 	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
 	Sealer *cockroach.Sealer
@@ -130,6 +136,9 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	}
 	tlsCfg, err := cfg.transport()
 	if err != nil {
+		return m, err
+	}
+	if m.tracer, m.stopTracer, err = startTracing(ctx, cfg.Tracing); err != nil {
 		return m, err
 	}
 	if m.pg != nil {
@@ -205,7 +214,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		return m, err
 	}
 	m.Server, err = server.Start(server.Config{
-		TLS: tlsCfg, Plaintext: cfg.Plaintext, Probe: probe,
+		TLS: tlsCfg, Plaintext: cfg.Plaintext, Probe: probe, Tracer: m.tracer,
 		Listen: cfg.Listen, AdminListen: cfg.AdminListen, AdminPublic: cfg.AdminPublic, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
@@ -245,7 +254,7 @@ const auditCompartment = "audit"
 
 // openStore opens a pool as role and a store on it, for compartment name.
 func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) (*cockroach.Store, *pgxpool.Pool, error) {
-	pool, err := openPool(ctx, url, role, m.cfg.RolePasswords[role], name, l)
+	pool, err := openPool(ctx, url, role, m.cfg.RolePasswords[role], name, l, m.tracer)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -261,7 +270,7 @@ func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) 
 // database on a connection of its own, so that a busy compartment's pool
 // cannot make a healthy database look down.
 func (m *Main) databaseProbe(ctx context.Context, url string) (func(context.Context) error, error) {
-	pool, err := openPool(ctx, url, cockroach.RoleWriter, m.cfg.RolePasswords[cockroach.RoleWriter], "health", probeLimits)
+	pool, err := openPool(ctx, url, cockroach.RoleWriter, m.cfg.RolePasswords[cockroach.RoleWriter], "health", probeLimits, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -339,6 +348,11 @@ func (m *Main) Close() error {
 	}
 	if m.pg != nil {
 		errs = append(errs, m.pg.close())
+	}
+	if m.stopTracer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, m.stopTracer(ctx)) // flushes the spans still queued
+		cancel()
 	}
 	return errors.Join(errs...)
 }

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/corebanking/ledger/ledger/cockroach"
 )
@@ -37,7 +40,7 @@ var probeLimits = Limits{PoolSize: 1, StatementTimeout: 2 * time.Second}
 // while a migration that runs outside a transaction takes another: the
 // pool needs more than one.
 func migrate(ctx context.Context, url string, log *slog.Logger) (pageKey []byte, err error) {
-	pool, err := openPool(ctx, url, "", "", "migrate", Limits{PoolSize: 4})
+	pool, err := openPool(ctx, url, "", "", "migrate", Limits{PoolSize: 4}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +56,9 @@ func migrate(ctx context.Context, url string, log *slog.Logger) (pageKey []byte,
 }
 
 // openPool opens a connection pool as role (the URL's user when empty),
-// whose queries run under the limits' statement timeout.
-func openPool(ctx context.Context, url, role, password, name string, l Limits) (*pgxpool.Pool, error) {
+// whose queries run under the limits' statement timeout. With tp, each
+// statement of a traced call is a span of that call.
+func openPool(ctx context.Context, url, role, password, name string, l Limits, tp trace.TracerProvider) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
@@ -66,6 +70,11 @@ func openPool(ctx context.Context, url, role, password, name string, l Limits) (
 		pcfg.MaxConns = l.PoolSize
 	}
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "ledgerd-" + name
+	if tp != nil {
+		// Statements, not their parameters: those are customers' data.
+		pcfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tp),
+			otelpgx.WithDisableConnectionDetailsInAttributes(), otelpgx.WithTracerAttributes(attribute.String("ledger.pool", name)))
+	}
 	if l.StatementTimeout > 0 {
 		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -130,6 +131,7 @@ func (iso *isolation) admitted(ctx context.Context, method string, work func(con
 	if !ok {
 		return work(ctx)
 	}
+	trace.SpanFromContext(ctx).SetAttributes(attrCompartment.String(c.Name()))
 	callCtx, release, err := c.Admit(ctx)
 	if err != nil {
 		return rejection(c, err)

@@ -10,6 +10,8 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/validator"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
@@ -35,8 +37,11 @@ func identify(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.U
 	id := uuid.NewString()
 	ctx = context.WithValue(ctx, callIDKey{}, id)
 	fields := logging.Fields{"call_id", id}
+	span := trace.SpanFromContext(ctx) // a no-op span unless tracing is on
+	span.SetAttributes(attrCallID.String(id))
 	if r, ok := req.(requestIDer); ok && r.GetRequestId() != "" {
 		fields = append(fields, "request_id", r.GetRequestId())
+		span.SetAttributes(attrRequestID.String(r.GetRequestId()))
 	}
 	return next(logging.InjectFields(ctx, fields), req)
 }
@@ -44,8 +49,16 @@ func identify(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.U
 func identifyStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
 	id := uuid.NewString()
 	ctx := logging.InjectFields(context.WithValue(ss.Context(), callIDKey{}, id), logging.Fields{"call_id", id})
+	trace.SpanFromContext(ctx).SetAttributes(attrCallID.String(id))
 	return next(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 }
+
+// The attributes a call's span carries beside otelgrpc's own.
+const (
+	attrCallID      = attribute.Key("ledger.call_id")
+	attrRequestID   = attribute.Key("ledger.request_id")
+	attrCompartment = attribute.Key("ledger.compartment")
+)
 
 type wrappedStream struct {
 	grpc.ServerStream

@@ -16,6 +16,9 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -80,6 +83,10 @@ type Config struct {
 	// certificates and the permission table says what each role may call.
 	// Either TLS or Plaintext must be set.
 	TLS *TLSConfig
+	// Tracer, when set, traces every call (otelgrpc), with the call id and
+	// compartment on its span, following the caller's W3C trace context.
+	// Nil: no tracing, at no cost.
+	Tracer trace.TracerProvider
 	// Plaintext serves without TLS, every caller acting as PlaintextActor
 	// with the permissions of every role: for development and peer tools
 	// on one machine. Start refuses it unless Listen is a loopback address.
@@ -178,6 +185,10 @@ func Start(cfg Config) (*Server, error) {
 		workers += c.Settings.MaxConcurrent + c.Settings.MaxQueue
 	}
 	opts = append(opts, grpc.NumStreamWorkers(uint32(min(max(workers, 16), 1024))))
+	if cfg.Tracer != nil {
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(cfg.Tracer),
+			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})))))
+	}
 
 	// Authorization comes first, in the tap and in each chain, so that a
 	// refused caller never takes a compartment slot or learns its load.
