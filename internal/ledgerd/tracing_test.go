@@ -23,12 +23,16 @@ import (
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
-// runTraced runs ledgerd in-process with tracing as given, and returns a
-// payment client of it.
-func runTraced(t *testing.T, tracing ledgerd.TracingConfig) (*ledgerd.Main, ledgerv1.PaymentServiceClient) {
+// runInProcess runs ledgerd in-process on a fresh database, in plaintext
+// on port 0 with a quiet log and cfg's other settings, and connects to it.
+func runInProcess(t *testing.T, cfg ledgerd.Config) (*ledgerd.Main, *grpc.ClientConn) {
 	t.Helper()
-	m, err := ledgerd.Run(t.Context(), ledgerd.Config{DatabaseURL: pgtest.NewDatabase(t), Listen: "127.0.0.1:0", AdminListen: "-",
-		Plaintext: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Tracing: tracing})
+	cfg.DatabaseURL, cfg.Listen, cfg.Plaintext = pgtest.NewDatabase(t), "127.0.0.1:0", true
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.AdminListen == "" {
+		cfg.AdminListen = "-"
+	}
+	m, err := ledgerd.Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +42,14 @@ func runTraced(t *testing.T, tracing ledgerd.TracingConfig) (*ledgerd.Main, ledg
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	return m, conn
+}
+
+// runTraced runs ledgerd with tracing as given, and returns a payment
+// client of it.
+func runTraced(t *testing.T, tracing ledgerd.TracingConfig) (*ledgerd.Main, ledgerv1.PaymentServiceClient) {
+	t.Helper()
+	m, conn := runInProcess(t, ledgerd.Config{Tracing: tracing})
 	return m, ledgerv1.NewPaymentServiceClient(conn)
 }
 

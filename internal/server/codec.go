@@ -58,13 +58,17 @@ type decodeFailure struct {
 const undecodedTTL = time.Minute
 
 func newWireCodec(maxBytes int) *wireCodec {
-	return &wireCodec{
+	c := &wireCodec{
 		proto: encoding.GetCodecV2("proto"), maxBytes: maxBytes, failed: map[any]decodeFailure{},
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_requests_undecoded_total",
 			Help: "Requests refused because they did not decode or were too large, by reason.",
 		}, []string{"reason"}),
 	}
+	for _, code := range []ledger.Code{ledger.CodeMalformedRequest, ledger.CodeRequestTooLarge} {
+		c.refused.WithLabelValues(string(code)) // counted from zero
+	}
+	return c
 }
 
 // Name implements encoding.CodecV2; it replaces the default codec.

@@ -62,6 +62,11 @@ func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string
 			Compartment: bulkhead.New(s), ledger: c.Ledger, pool: c.Pool,
 			latency: iso.metrics.latency.WithLabelValues(s.Name),
 		}
+		// Every transition counted from zero, so that a dashboard's
+		// increase() sees the first one.
+		for _, to := range []bulkhead.State{bulkhead.StateClosed, bulkhead.StateHalfOpen, bulkhead.StateOpen} {
+			iso.metrics.transitions.WithLabelValues(s.Name, to.String())
+		}
 	}
 	for method, name := range methods {
 		c, ok := iso.byName[name]
