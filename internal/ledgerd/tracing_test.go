@@ -75,14 +75,18 @@ func TestTracing(t *testing.T) {
 	_, pay := runTraced(t, ledgerd.TracingConfig{Provider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))})
 	callID := failedTransfer(t, pay)
 
+	// The server ends its span once the answer is sent: the client may
+	// have it a moment before.
 	var call sdktrace.ReadOnlySpan
-	for _, s := range spans.Ended() {
-		if s.Name() == "ledger.v1.PaymentService/Transfer" && attr(s, "ledger.call_id") == callID {
-			call = s
+	for deadline := time.Now().Add(10 * time.Second); call == nil; time.Sleep(10 * time.Millisecond) {
+		for _, s := range spans.Ended() {
+			if s.Name() == "ledger.v1.PaymentService/Transfer" && attr(s, "ledger.call_id") == callID {
+				call = s
+			}
 		}
-	}
-	if call == nil {
-		t.Fatalf("no server span of the transfer with call id %s among %d spans", callID, len(spans.Ended()))
+		if call == nil && time.Now().After(deadline) {
+			t.Fatalf("no server span of the transfer with call id %s among %d spans", callID, len(spans.Ended()))
+		}
 	}
 	if got := attr(call, "ledger.compartment"); got != "routine" {
 		t.Errorf("compartment on the span = %q, want routine", got)

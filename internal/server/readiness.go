@@ -79,6 +79,7 @@ func (r *readiness) run(ctx context.Context) {
 	t := time.NewTicker(r.every)
 	defer t.Stop()
 	for {
+		last := time.Now()
 		r.check(ctx)
 		select {
 		case <-ctx.Done():
@@ -89,7 +90,7 @@ func (r *readiness) run(ctx context.Context) {
 			select { // a burst of kicks: at most one probe per gap
 			case <-ctx.Done():
 				return
-			case <-time.After(minKickGap):
+			case <-time.After(minKickGap - time.Since(last)):
 			}
 		}
 	}
