@@ -58,6 +58,11 @@ const (
 	// out): it may or may not have been applied. A retry with the same
 	// request id applies it at most once and returns its result.
 	CodeOutcomeUnknown Code = "OUTCOME_UNKNOWN"
+	// CodeMalformedRequest: the request's bytes are not the message they
+	// were sent as (broken wire format, a string that is not UTF-8).
+	CodeMalformedRequest Code = "MALFORMED_REQUEST"
+	// CodeRequestTooLarge: the request is larger than the server reads.
+	CodeRequestTooLarge Code = "REQUEST_TOO_LARGE"
 )
 
 // FieldViolation names one invalid request field and why it is invalid.

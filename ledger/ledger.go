@@ -22,7 +22,8 @@ type Ledger interface {
 	// GetBalance returns an account's balance. Errors: ACCOUNT_NOT_FOUND.
 	GetBalance(ctx context.Context, accountID string) (Balance, error)
 	// ListEntries returns a page of an account's statement, newest first.
-	// Errors: ACCOUNT_NOT_FOUND, INVALID_ARGUMENT for a bad page token.
+	// Errors: ACCOUNT_NOT_FOUND, INVALID_ARGUMENT for a page token this
+	// ledger did not issue for this account.
 	ListEntries(ctx context.Context, q StatementQuery) (StatementPage, error)
 
 	// Deposit credits an account from the vault. Errors: ACCOUNT_NOT_FOUND,
@@ -87,7 +88,7 @@ func (q StatementQuery) Validate() error {
 	if q.PageSize < 0 || q.PageSize > MaxPageSize {
 		v.add("page_size", "must be between 0 and %d", MaxPageSize)
 	}
-	if _, _, ok := ParsePageToken(q.PageToken); q.PageToken != "" && !ok {
+	if q.PageToken != "" && !wellFormedPageToken(q.PageToken) {
 		v.add("page_token", "is not a token this server issued")
 	}
 	return v.err()

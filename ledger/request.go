@@ -303,14 +303,36 @@ func checkText(v *violations, field, text string) {
 	case utf8.RuneCountInString(text) > MaxMemoLength:
 		v.add(field, "must be at most %d characters", MaxMemoLength)
 	case strings.IndexFunc(text, unprintable) >= 0:
-		v.add(field, "must not contain control or text-direction characters")
+		v.add(field, "must not contain control, text-direction or invisible characters")
 	}
 }
 
-// unprintable is a rune a memo must not hold: control characters (NUL,
-// which PostgreSQL's text refuses, and terminal escapes, which would reach
-// a teller's screen) and the bidirectional overrides and isolates that
-// can make a statement line read differently from what it says.
+// unprintable is a rune a memo must not hold, because what a statement
+// line shows would then differ from what it says:
+//   - control characters (Cc): NUL, which PostgreSQL's text refuses, and
+//     terminal escapes, which would reach a teller's screen;
+//   - format characters (Cf), which are invisible by definition: every
+//     bidirectional mark, embedding, override and isolate (U+200E, U+200F,
+//     U+061C, U+202A-U+202E, U+2066-U+2069), zero-width spaces, the
+//     byte-order mark U+FEFF, soft hyphens; all but the two joiners, which
+//     Persian, the Indic scripts and emoji sequences need to be written;
+//   - the line and paragraph separators U+2028 and U+2029 (Zl, Zp), which
+//     break a line where no newline shows;
+//   - the Hangul fillers, letters that draw nothing, a known way to hide
+//     text among Korean.
 func unprintable(r rune) bool {
-	return unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
+	switch r {
+	case zwnj, zwj:
+		return false
+	case 0x115F, 0x1160, 0x3164, 0xFFA0: // Hangul choseong and jungseong fillers, Hangul filler, halfwidth filler
+		return true
+	}
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
+
+// The zero-width non-joiner and joiner: format characters that shape
+// letters and emoji rather than hide anything.
+const (
+	zwnj = '\u200C'
+	zwj  = '\u200D'
+)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 func main() {
 	var cfg ledgerd.Config
 	flag.StringVar(&cfg.Listen, "listen", env("LEDGER_LISTEN", "127.0.0.1:7070"), "gRPC address (LEDGER_LISTEN)")
-	flag.StringVar(&cfg.AdminListen, "admin-listen", env("LEDGER_ADMIN_LISTEN", "127.0.0.1:7071"), "HTTP address for /metrics and /healthz (LEDGER_ADMIN_LISTEN)")
+	flag.StringVar(&cfg.AdminListen, "admin-listen", env("LEDGER_ADMIN_LISTEN", "127.0.0.1:7071"), "HTTP address for /metrics, /livez, /readyz and /healthz, with no authentication; a loopback address unless --admin-public (LEDGER_ADMIN_LISTEN)")
+	flag.BoolVar(&cfg.AdminPublic, "admin-public", env("LEDGER_ADMIN_PUBLIC", "") == "true", "allow --admin-listen on an address other machines can reach: its metrics name compartments, methods and load (LEDGER_ADMIN_PUBLIC=true)")
 	flag.StringVar(&cfg.DataDir, "data-dir", env("LEDGER_DATA_DIR", "ledger-data"), "directory of the embedded PostgreSQL (LEDGER_DATA_DIR)")
 	flag.StringVar(&cfg.DatabaseURL, "database-url", env("LEDGER_DATABASE_URL", ""), "CockroachDB or PostgreSQL URL; empty starts the embedded PostgreSQL (LEDGER_DATABASE_URL)")
 	flag.BoolVar(&cfg.Plaintext, "plaintext", env("LEDGER_PLAINTEXT", "") == "true", "serve without TLS, every caller with every role: development and peer tools only, refused unless --listen is loopback (LEDGER_PLAINTEXT=true)")
@@ -33,6 +35,9 @@ func main() {
 	flag.StringVar(&cfg.JournalKey, "journal-key", env("LEDGER_JOURNAL_KEY", ""), "private key `file` that signs the journal's checkpoints, from 'ledgerctl journal keygen' (LEDGER_JOURNAL_KEY); a development key in --tls-dir otherwise")
 	flag.StringVar(&cfg.WitnessDir, "witness-dir", env("LEDGER_WITNESS_DIR", ""), "`directory` whose file 'checkpoints' gets every signed checkpoint, fsynced: ship it where the database's owners cannot rewrite it (LEDGER_WITNESS_DIR)")
 	flag.DurationVar(&cfg.Sealer.CheckpointInterval, "checkpoint-interval", envDuration("LEDGER_CHECKPOINT_INTERVAL", 5*time.Second), "least time between two signed checkpoints while entries arrive, 1s to 1m (LEDGER_CHECKPOINT_INTERVAL)")
+	flag.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", env("LEDGER_OTLP_ENDPOINT", ""), "OTLP/gRPC collector (host:port, or http(s)://host:port) to send traces of every call and its statements to; empty: no tracing (LEDGER_OTLP_ENDPOINT)")
+	flag.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", env("LEDGER_OTLP_INSECURE", "") == "true", "send traces to --otlp-endpoint without TLS: a collector on this host or in this pod (LEDGER_OTLP_INSECURE=true)")
+	flag.Float64Var(&cfg.Tracing.SampleRatio, "trace-sample", envFloat("LEDGER_TRACE_SAMPLE", 1), "share of calls traced when the caller's trace context does not decide, 0 to 1 (LEDGER_TRACE_SAMPLE)")
 	var limits []string
 	flag.Func("limit", "override one limit, COMPARTMENT.FIELD=VALUE, e.g. promo.max_concurrent=2 (repeatable)", func(v string) error {
 		limits = append(limits, v)
@@ -73,8 +78,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(1)
 	}
-	<-ctx.Done()
-	cfg.Logger.Info("shutting down")
+	select {
+	case <-ctx.Done():
+		cfg.Logger.Info("shutting down")
+	case err := <-m.Fatal():
+		cfg.Logger.Error("stopping", "error", err)
+		m.Close()
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(1)
+	}
 	if err := m.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(1)
@@ -88,6 +100,18 @@ func envDuration(name string, def time.Duration) time.Duration {
 			return d
 		}
 		fmt.Fprintf(os.Stderr, "ledgerd: %s=%q is not a duration\n", name, v)
+		os.Exit(2)
+	}
+	return def
+}
+
+// envFloat is env for a number; a malformed value stops the program.
+func envFloat(name string, def float64) float64 {
+	if v, ok := os.LookupEnv(name); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+		fmt.Fprintf(os.Stderr, "ledgerd: %s=%q is not a number\n", name, v)
 		os.Exit(2)
 	}
 	return def

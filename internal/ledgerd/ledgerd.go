@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
-	"github.com/corebanking/ledger/internal/pgserver"
 	"github.com/corebanking/ledger/internal/server"
 	"github.com/corebanking/ledger/internal/witness"
 	"github.com/corebanking/ledger/ledger"
@@ -27,6 +27,9 @@ type Config struct {
 	Listen string
 	// AdminListen is the metrics and health address (server.Config.AdminListen).
 	AdminListen string
+	// AdminPublic allows an AdminListen that other machines can reach
+	// (server.Config.AdminPublic).
+	AdminPublic bool
 	// DatabaseURL is the CockroachDB or PostgreSQL to use. When empty, the
 	// program starts its own PostgreSQL in DataDir.
 	DatabaseURL string
@@ -77,6 +80,12 @@ type Config struct {
 	// it signs, to a file that a bank ships outside the database's reach
 	// (internal/witness).
 	WitnessDir string
+	// Restart bounds how the embedded PostgreSQL is restarted when it
+	// exits on its own.
+	Restart RestartPolicy
+	// Tracing exports spans of every call and its statements over OTLP;
+	// off unless it names an endpoint.
+	Tracing TracingConfig
 }
 
 // SealerConfig configures the journal sealer. Every ledgerd runs one unless
@@ -100,13 +109,16 @@ type SealerConfig struct {
 // Main is a running ledger server and what it started.
 type Main struct {
 	cfg        Config
-	pg         *pgserver.Server
+	pg         *embedded // nil on an external database
 	pools      []*pgxpool.Pool
 	stopSealer context.CancelFunc
 	sealerDone chan struct{}
 	sealerMet  *sealerMetrics
 	witness    *witness.Witness
 	stores     map[string]*cockroach.Store // the compartments' stores, by name
+	pageKey    []byte                      // authenticates statement page tokens, the same in every store
+	tracer     trace.TracerProvider        // nil when tracing is off
+	stopTracer func(context.Context) error
 	Server     *server.Server
 	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
 	Sealer *cockroach.Sealer
@@ -128,28 +140,34 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		}
 	}()
 
+	url := cfg.DatabaseURL
+	if url == "" {
+		// First of all: a second ledgerd on this directory stops here.
+		if m.pg, err = lockEmbedded(cfg.DataDir, cfg.Restart, cfg.Logger); err != nil {
+			return m, err
+		}
+	}
 	tlsCfg, err := cfg.transport()
 	if err != nil {
 		return m, err
 	}
-	url := cfg.DatabaseURL
-	if url == "" {
-		cfg.Logger.Info("starting embedded PostgreSQL", "data_dir", cfg.DataDir)
-		m.pg, err = pgserver.Start(ctx, pgserver.Config{DataDir: cfg.DataDir, Logf: func(f string, a ...any) {
-			cfg.Logger.Info(fmt.Sprintf(f, a...))
-		}})
-		if err != nil {
+	if m.tracer, m.stopTracer, err = startTracing(ctx, cfg.Tracing); err != nil {
+		return m, err
+	}
+	if m.pg != nil {
+		if err = m.pg.start(ctx); err != nil {
 			return m, err
 		}
-		if err = m.pg.CreateDatabase(ctx, "ledger"); err != nil {
+		pg := m.pg.server()
+		if err = pg.CreateDatabase(ctx, "ledger"); err != nil {
 			return m, err
 		}
 		// Migrations run as an owner that is no superuser, whom the
 		// journal's append-only triggers bind.
-		if err = m.pg.EnsureOwner(ctx, "ledger", cockroach.RoleOwner); err != nil {
+		if err = pg.EnsureOwner(ctx, "ledger", cockroach.RoleOwner); err != nil {
 			return m, err
 		}
-		url = m.pg.URLAs("ledger", cockroach.RoleOwner)
+		url = pg.URLAs("ledger", cockroach.RoleOwner)
 	}
 	iso := DefaultIsolation()
 	if cfg.Isolation != nil {
@@ -169,7 +187,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		return m, err
 	}
 
-	if err = migrate(ctx, url); err != nil {
+	if m.pageKey, err = migrate(ctx, url, cfg.Logger); err != nil {
 		return m, err
 	}
 	var compartments []server.CompartmentConfig
@@ -211,9 +229,13 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	if err != nil {
 		return m, err
 	}
+	probe, err := m.databaseProbe(ctx, url)
+	if err != nil {
+		return m, err
+	}
 	m.Server, err = server.Start(server.Config{
-		TLS: tlsCfg, Plaintext: cfg.Plaintext, JournalKey: journalKey,
-		Listen: cfg.Listen, AdminListen: cfg.AdminListen, Logger: cfg.Logger, Now: cfg.Now,
+		TLS: tlsCfg, Plaintext: cfg.Plaintext, JournalKey: journalKey, Probe: probe, Tracer: m.tracer,
+		Listen: cfg.Listen, AdminListen: cfg.AdminListen, AdminPublic: cfg.AdminPublic, Logger: cfg.Logger, Now: cfg.Now,
 		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
 	if err == nil {
@@ -222,7 +244,20 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	if err == nil && m.sealerMet != nil {
 		err = m.Server.Registry.Register(m.sealerMet)
 	}
+	if err == nil && m.pg != nil {
+		m.pg.onChange(m.Server.ProbeNow)
+	}
 	return m, err
+}
+
+// Fatal delivers the error that stops the program while it serves: the
+// embedded PostgreSQL exited and could not be restarted. It never
+// delivers on an external database.
+func (m *Main) Fatal() <-chan error {
+	if m.pg == nil {
+		return nil
+	}
+	return m.pg.fatal
 }
 
 // MoveStats reports group commit's counters in compartment's store; all
@@ -239,16 +274,36 @@ const auditCompartment = "audit"
 
 // openStore opens a pool as role and a store on it, for compartment name.
 func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) (*cockroach.Store, *pgxpool.Pool, error) {
-	pool, err := openPool(ctx, url, role, m.cfg.RolePasswords[role], name, l)
+	pool, err := openPool(ctx, url, role, m.cfg.RolePasswords[role], name, l, m.tracer)
 	if err != nil {
 		return nil, nil, err
 	}
 	m.pools = append(m.pools, pool)
-	opt := cockroach.Options{Now: m.cfg.Now, Logger: m.cfg.Logger, MoveBatch: l.MoveBatch, MoveLanes: l.MoveLanes}
+	opt := cockroach.Options{Now: m.cfg.Now, Logger: m.cfg.Logger, MoveBatch: l.MoveBatch, MoveLanes: l.MoveLanes, PageKey: m.pageKey}
 	if m.cfg.StoreOptions != nil {
 		m.cfg.StoreOptions(name, &opt)
 	}
 	return cockroach.New(pool, opt), pool, nil
+}
+
+// databaseProbe returns the server's readiness probe: a round trip to the
+// database on a connection of its own, so that a busy compartment's pool
+// cannot make a healthy database look down.
+func (m *Main) databaseProbe(ctx context.Context, url string) (func(context.Context) error, error) {
+	pool, err := openPool(ctx, url, cockroach.RoleWriter, m.cfg.RolePasswords[cockroach.RoleWriter], "health", probeLimits, nil)
+	if err != nil {
+		return nil, err
+	}
+	m.pools = append(m.pools, pool)
+	if m.pg == nil {
+		return pool.Ping, nil
+	}
+	return func(ctx context.Context) error {
+		if err := m.pg.check(); err != nil {
+			return err
+		}
+		return pool.Ping(ctx)
+	}, nil
 }
 
 // startSealer starts the journal sealer on its own pool, with the key that
@@ -327,7 +382,12 @@ func (m *Main) Close() error {
 		p.Close()
 	}
 	if m.pg != nil {
-		errs = append(errs, m.pg.Stop())
+		errs = append(errs, m.pg.close())
+	}
+	if m.stopTracer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, m.stopTracer(ctx)) // flushes the spans still queued
+		cancel()
 	}
 	return errors.Join(errs...)
 }

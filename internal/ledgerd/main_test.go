@@ -23,11 +23,14 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // proc is a ledgerd process the test started, and a client of it.
 type proc struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once the process has been reaped
-	conn   *grpc.ClientConn
-	acct   ledgerv1.AccountServiceClient
-	pay    ledgerv1.PaymentServiceClient
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once the process has been reaped
+	logPath string        // its standard output and error
+	admin   string        // its admin HTTP address
+	conn    *grpc.ClientConn
+	acct    ledgerv1.AccountServiceClient
+	pay     ledgerv1.PaymentServiceClient
+	health  healthpb.HealthClient
 }
 
 // buildLedgerd builds cmd/ledgerd into a temp dir and returns its path.
@@ -48,19 +51,28 @@ func buildLedgerd(t *testing.T) string {
 // process is killed when the test ends; its log is shown if the test failed.
 func startLedgerd(t *testing.T, bin, dbURL string) *proc {
 	t.Helper()
+	s := launchLedgerd(t, bin, "--database-url", dbURL)
+	s.waitServing(t)
+	return s
+}
+
+// launchLedgerd starts bin with args, on free gRPC and admin ports in
+// plaintext, and connects a client; it does not wait for it to serve.
+func launchLedgerd(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "ledgerd.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--database-url", dbURL, "--listen", addr, "--admin-listen", "-", "--plaintext")
+	addr, admin := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, append([]string{"--listen", addr, "--admin-listen", admin, "--plaintext"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		t.Fatal(err)
 	}
-	s := &proc{cmd: cmd, exited: make(chan struct{})}
+	s := &proc{cmd: cmd, exited: make(chan struct{}), logPath: logPath, admin: admin}
 	go func() {
 		cmd.Wait()
 		logFile.Close()
@@ -82,7 +94,7 @@ func startLedgerd(t *testing.T, bin, dbURL string) *proc {
 	}
 	t.Cleanup(func() { s.conn.Close() })
 	s.acct, s.pay = ledgerv1.NewAccountServiceClient(s.conn), ledgerv1.NewPaymentServiceClient(s.conn)
-	s.waitServing(t)
+	s.health = healthpb.NewHealthClient(s.conn)
 	return s
 }
 
@@ -90,12 +102,11 @@ func startLedgerd(t *testing.T, bin, dbURL string) *proc {
 // payment service is SERVING.
 func (s *proc) waitServing(t *testing.T) {
 	t.Helper()
-	health := healthpb.NewHealthClient(s.conn)
 	req := &healthpb.HealthCheckRequest{Service: ledgerv1.PaymentService_ServiceDesc.ServiceName}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		res, err := health.Check(ctx, req)
+		res, err := s.health.Check(ctx, req)
 		cancel()
 		if err == nil && res.GetStatus() == healthpb.HealthCheckResponse_SERVING {
 			return

@@ -3,12 +3,16 @@ package ledgerd
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/corebanking/ledger/ledger/cockroach"
 )
@@ -27,21 +31,34 @@ var auditorLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 // second connection for releasing its lease.
 var sealerLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 
-// migrate runs the migrations as the URL's own user. goose keeps one
-// connection while a migration that runs outside a transaction takes
-// another: the pool needs more than one.
-func migrate(ctx context.Context, url string) error {
-	pool, err := openPool(ctx, url, "", "", "migrate", Limits{PoolSize: 4})
+// probeLimits size the readiness probe's pool: one connection, and a
+// statement that takes longer than the probe waits is as good as none.
+var probeLimits = Limits{PoolSize: 1, StatementTimeout: 2 * time.Second}
+
+// migrate runs the migrations as the URL's own user, and returns the page
+// token key, which only that user may read. goose keeps one connection
+// while a migration that runs outside a transaction takes another: the
+// pool needs more than one.
+func migrate(ctx context.Context, url string, log *slog.Logger) (pageKey []byte, err error) {
+	pool, err := openPool(ctx, url, "", "", "migrate", Limits{PoolSize: 4}, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer pool.Close()
-	return cockroach.Migrate(ctx, pool)
+	if err := cockroach.Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	pageKey, err = cockroach.New(pool, cockroach.Options{Logger: log}).LoadPageKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("page token key: %w", err)
+	}
+	return pageKey, nil
 }
 
 // openPool opens a connection pool as role (the URL's user when empty),
-// whose queries run under the limits' statement timeout.
-func openPool(ctx context.Context, url, role, password, name string, l Limits) (*pgxpool.Pool, error) {
+// whose queries run under the limits' statement timeout. With tp, each
+// statement of a traced call is a span of that call.
+func openPool(ctx context.Context, url, role, password, name string, l Limits, tp trace.TracerProvider) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
@@ -53,6 +70,11 @@ func openPool(ctx context.Context, url, role, password, name string, l Limits) (
 		pcfg.MaxConns = l.PoolSize
 	}
 	pcfg.ConnConfig.RuntimeParams["application_name"] = "ledgerd-" + name
+	if tp != nil {
+		// Statements, not their parameters: those are customers' data.
+		pcfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tp),
+			otelpgx.WithDisableConnectionDetailsInAttributes(), otelpgx.WithTracerAttributes(attribute.String("ledger.pool", name)))
+	}
 	if l.StatementTimeout > 0 {
 		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
 	}

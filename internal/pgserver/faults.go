@@ -65,9 +65,6 @@ func (s *Server) Thaw() error {
 	return s.signalPostmaster(syscall.SIGCONT)
 }
 
-// Exited is closed once the postmaster has exited, however it ended.
-func (s *Server) Exited() <-chan struct{} { return s.done }
-
 // signalPostmaster sends sig to the postmaster, unless it has exited.
 func (s *Server) signalPostmaster(sig syscall.Signal) error {
 	select {

@@ -137,21 +137,7 @@ func TestStaleAbandonedServer(t *testing.T) {
 func TestStaleKilledOwner(t *testing.T) {
 	t.Parallel()
 	dir := newDataDir(t)
-	owner := exec.Command(os.Args[0], "-test.run=^TestHelperOwner$")
-	owner.Env = append(os.Environ(), "PGSERVER_HELPER_DIR="+dir)
-	owner.Stderr = os.Stderr
-	out, err := owner.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := owner.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
-		owner.Process.Kill()
-		owner.Wait()
-		t.Fatalf("helper said %q, want ready", line)
-	}
+	owner := startOwner(t, dir, false)
 	owner.Process.Kill()
 	owner.Wait()
 	orphan := postmasterPid(t, dir)
@@ -168,11 +154,81 @@ func TestStaleKilledOwner(t *testing.T) {
 	}
 }
 
+// TestLockDir: one holder at a time, the refusal names it, and a holder
+// killed with SIGKILL leaves no lock behind.
+func TestLockDir(t *testing.T) {
+	t.Parallel()
+	dir := newDataDir(t)
+	l, err := pgserver.LockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locked *pgserver.LockedError
+	if _, err := pgserver.LockDir(dir); !errors.As(err, &locked) || !errors.Is(err, pgserver.ErrDirLocked) || locked.Pid != os.Getpid() {
+		t.Fatalf("second lock: %v, want a LockedError naming pid %d", err, os.Getpid())
+	}
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = pgserver.LockDir(dir); err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	l.Unlock()
+
+	owner := startOwner(t, dir, true)
+	_, err = pgserver.LockDir(dir)
+	if !errors.As(err, &locked) || locked.Pid != owner.Process.Pid || !strings.Contains(err.Error(), strconv.Itoa(owner.Process.Pid)) {
+		owner.Process.Kill()
+		owner.Wait()
+		t.Fatalf("lock held by the helper: %v, want a LockedError naming pid %d", err, owner.Process.Pid)
+	}
+	owner.Process.Kill()
+	owner.Wait()
+	if l, err = pgserver.LockDir(dir); err != nil {
+		t.Fatalf("lock after its holder was killed: %v", err)
+	}
+	defer l.Unlock()
+	s := mustStart(t, dir, fast) // and the orphaned postmaster is recovered as before
+	if got := queryString(t, mustConnect(t, s.URL("postgres")), "SELECT 1::text"); got != "1" {
+		t.Errorf("SELECT 1 = %q", got)
+	}
+}
+
+// startOwner runs TestHelperOwner on dir, holding its lock if lock, and
+// returns once its server is ready.
+func startOwner(t *testing.T, dir string, lock bool) *exec.Cmd {
+	t.Helper()
+	owner := exec.Command(os.Args[0], "-test.run=^TestHelperOwner$")
+	owner.Env = append(os.Environ(), "PGSERVER_HELPER_DIR="+dir)
+	if lock {
+		owner.Env = append(owner.Env, "PGSERVER_HELPER_LOCK=1")
+	}
+	owner.Stderr = os.Stderr
+	out, err := owner.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		owner.Process.Kill()
+		owner.Wait()
+		t.Fatalf("helper said %q, want ready", line)
+	}
+	return owner
+}
+
 // TestHelperOwner is the owner process of TestStaleKilledOwner, not a test.
 func TestHelperOwner(t *testing.T) {
 	dir := os.Getenv("PGSERVER_HELPER_DIR")
 	if dir == "" {
 		return
+	}
+	if os.Getenv("PGSERVER_HELPER_LOCK") != "" {
+		if _, err := pgserver.LockDir(dir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := pgserver.Start(context.Background(), pgserver.Config{DataDir: dir, Settings: fast}); err != nil {
 		t.Fatal(err)

@@ -164,6 +164,20 @@ func (s *Server) CreateDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
+// Exited is closed once the postmaster has exited, for whatever reason:
+// Stop, a crash, a kill.
+func (s *Server) Exited() <-chan struct{} { return s.done }
+
+// ExitErr is how the postmaster exited (nil for status 0); it blocks until
+// it has.
+func (s *Server) ExitErr() error {
+	<-s.done
+	return s.waitErr
+}
+
+// LogTail returns the end of the server's log, for messages about it.
+func (s *Server) LogTail() string { return logTail(s.logPath()) }
+
 // Stop shuts the server down (fast shutdown) and waits for the postmaster to exit; it is idempotent.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() { s.stopErr = s.stop() })

@@ -106,7 +106,7 @@ type authorizer struct {
 }
 
 func newAuthorizer(log *slog.Logger, plaintext bool, trustDomain string) *authorizer {
-	return &authorizer{
+	a := &authorizer{
 		log: log, plaintext: plaintext, trustDomain: trustDomain,
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_authentication_failures_total",
@@ -117,6 +117,15 @@ func newAuthorizer(log *slog.Logger, plaintext bool, trustDomain string) *author
 			Help: "Calls refused because the caller's role may not call the method, by role.",
 		}, []string{"role"}),
 	}
+	// Every reason and role counted from zero, so that a dashboard's
+	// increase() sees the first refusal.
+	for _, why := range []string{failNoCertificate, failBadIdentity, failHandshake} {
+		a.failures.WithLabelValues(why)
+	}
+	for _, role := range identity.Roles {
+		a.denied.WithLabelValues(string(role))
+	}
+	return a
 }
 
 // Reasons of authentication failures, as the counter labels them.

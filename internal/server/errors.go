@@ -132,6 +132,12 @@ var reasons = map[ledger.Code]reason{
 	ledger.CodeOutcomeUnknown: {codes.Unavailable,
 		"We could not confirm whether this request went through. Please send it again with the same request number: it will not be carried out twice.",
 		"요청이 처리되었는지 확인하지 못했습니다. 같은 요청 번호로 다시 보내 주세요. 두 번 처리되지는 않습니다."},
+	ledger.CodeMalformedRequest: {codes.InvalidArgument,
+		"The request could not be read. Please update the app, or check the details and try again.",
+		"요청을 읽을 수 없습니다. 앱을 최신 버전으로 업데이트하거나 입력하신 내용을 확인한 후 다시 시도해 주세요."},
+	ledger.CodeRequestTooLarge: {codes.InvalidArgument,
+		"The request is too large. Please shorten it and try again.",
+		"요청의 크기가 너무 큽니다. 내용을 줄여서 다시 시도해 주세요."},
 }
 
 // Reasons the transport itself gives, beside the ledger's.

@@ -6,14 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/protoadapt"
@@ -52,10 +51,13 @@ type isolation struct {
 	byName  map[string]*compartment
 	methods map[string]*compartment // full method name -> compartment
 	metrics *compartmentMetrics
+	// failed is told of every call that failed for want of
+	// infrastructure, so that readiness probes the database at once.
+	failed func()
 }
 
-func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string]string) (*isolation, error) {
-	iso := &isolation{log: log, byName: map[string]*compartment{}, methods: map[string]*compartment{}}
+func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string]string, failed func()) (*isolation, error) {
+	iso := &isolation{log: log, byName: map[string]*compartment{}, methods: map[string]*compartment{}, failed: failed}
 	iso.metrics = newCompartmentMetrics(iso)
 	for _, c := range cfgs {
 		s := c.Settings
@@ -65,6 +67,11 @@ func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string
 			Compartment: bulkhead.New(s), ledger: c.Ledger, pool: c.Pool,
 			latency:       iso.metrics.latency.WithLabelValues(s.Name),
 			maxBatchItems: min(cmp.Or(c.MaxBatchItems, ledger.MaxBatchItems), ledger.MaxBatchItems),
+		}
+		// Every transition counted from zero, so that a dashboard's
+		// increase() sees the first one.
+		for _, to := range []bulkhead.State{bulkhead.StateClosed, bulkhead.StateHalfOpen, bulkhead.StateOpen} {
+			iso.metrics.transitions.WithLabelValues(s.Name, to.String())
 		}
 	}
 	for method, name := range methods {
@@ -135,6 +142,7 @@ func (iso *isolation) admitted(ctx context.Context, method string, work func(con
 	if !ok {
 		return work(ctx)
 	}
+	trace.SpanFromContext(ctx).SetAttributes(attrCompartment.String(c.Name()))
 	callCtx, release, err := c.Admit(ctx)
 	if err != nil {
 		return rejection(c, err)
@@ -142,6 +150,9 @@ func (iso *isolation) admitted(ctx context.Context, method string, work func(con
 	start := time.Now()
 	err = work(callCtx)
 	release(err)
+	if isInfrastructureFailure(err) {
+		iso.failed()
+	}
 	c.latency.Observe(time.Since(start).Seconds())
 	return err
 }
@@ -206,48 +217,6 @@ func rejection(c *compartment, err error) error {
 		return status.Error(r.code, r.en)
 	}
 	return st.Err()
-}
-
-// watchHealth reports each service NOT_SERVING while the breaker of any
-// compartment serving its methods is open, and SERVING otherwise. Polling
-// Stats is also what moves an idle open breaker to half-open, so callers
-// that obey health come back and probe it.
-func (iso *isolation) watchHealth(ctx context.Context, h healthSetter, every time.Duration) {
-	services := map[string][]*compartment{}
-	for method, c := range iso.methods {
-		svc := strings.TrimPrefix(method[:strings.LastIndex(method, "/")], "/")
-		services[svc] = append(services[svc], c)
-	}
-	last := map[string]healthpb.HealthCheckResponse_ServingStatus{}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		open := map[*compartment]bool{}
-		for _, c := range iso.byName {
-			open[c] = c.Stats().State == bulkhead.StateOpen
-		}
-		for svc, cs := range services {
-			st := healthpb.HealthCheckResponse_SERVING
-			for _, c := range cs {
-				if open[c] {
-					st = healthpb.HealthCheckResponse_NOT_SERVING
-				}
-			}
-			if last[svc] != st {
-				h.SetServingStatus(svc, st)
-				last[svc] = st
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-type healthSetter interface {
-	SetServingStatus(service string, status healthpb.HealthCheckResponse_ServingStatus)
 }
 
 // names returns the compartments' names, sorted.

@@ -10,6 +10,8 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/validator"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
@@ -35,8 +37,11 @@ func identify(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.U
 	id := uuid.NewString()
 	ctx = context.WithValue(ctx, callIDKey{}, id)
 	fields := logging.Fields{"call_id", id}
+	span := trace.SpanFromContext(ctx) // a no-op span unless tracing is on
+	span.SetAttributes(attrCallID.String(id))
 	if r, ok := req.(requestIDer); ok && r.GetRequestId() != "" {
 		fields = append(fields, "request_id", r.GetRequestId())
+		span.SetAttributes(attrRequestID.String(r.GetRequestId()))
 	}
 	return next(logging.InjectFields(ctx, fields), req)
 }
@@ -44,8 +49,16 @@ func identify(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.U
 func identifyStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
 	id := uuid.NewString()
 	ctx := logging.InjectFields(context.WithValue(ss.Context(), callIDKey{}, id), logging.Fields{"call_id", id})
+	trace.SpanFromContext(ctx).SetAttributes(attrCallID.String(id))
 	return next(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
 }
+
+// The attributes a call's span carries beside otelgrpc's own.
+const (
+	attrCallID      = attribute.Key("ledger.call_id")
+	attrRequestID   = attribute.Key("ledger.request_id")
+	attrCompartment = attribute.Key("ledger.compartment")
+)
 
 type wrappedStream struct {
 	grpc.ServerStream
@@ -122,15 +135,17 @@ func slogger(l *slog.Logger) logging.Logger {
 }
 
 // unaryChain is the interceptor chain every unary call goes through, outermost
-// first. extra runs between the logging and error mapping, where the
-// bulkhead sits.
-func unaryChain(log *slog.Logger, metrics grpc.UnaryServerInterceptor, extra ...grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
+// first. undecoded answers a request the codec could not decode, the first
+// to do so once the call has its id, its metrics and its log line. extra
+// runs between it and the error mapping, where the bulkhead sits.
+func unaryChain(log *slog.Logger, metrics, undecoded grpc.UnaryServerInterceptor, extra ...grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
 	chain := []grpc.UnaryServerInterceptor{
 		identify,
 		metrics,
 		logging.UnaryServerInterceptor(slogger(log), logging.WithLogOnEvents(logging.FinishCall),
 			logging.WithLevels(logLevel)),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
+		undecoded,
 	}
 	chain = append(chain, extra...)
 	return append(chain,
@@ -141,14 +156,16 @@ func unaryChain(log *slog.Logger, metrics grpc.UnaryServerInterceptor, extra ...
 
 // streamChain is the interceptor chain of every stream, outermost first: as
 // unaryChain, without a default deadline (a stream lasts as long as its
-// client stays; its work is bounded a page at a time, see audit).
-func streamChain(log *slog.Logger, metrics grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
+// client stays; its work is bounded a page at a time, see audit). undecoded
+// checks each message the stream receives before the validator sees it.
+func streamChain(log *slog.Logger, metrics, undecoded grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
 	return []grpc.StreamServerInterceptor{
 		identifyStream,
 		metrics,
 		logging.StreamServerInterceptor(slogger(log), logging.WithLogOnEvents(logging.FinishCall),
 			logging.WithLevels(logLevel)),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(recovered(log))),
+		undecoded,
 		mapStreamErrors(log),
 		validator.StreamServerInterceptor(validator.WithOnValidationErrCallback(onValidationError)),
 	}

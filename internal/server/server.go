@@ -1,8 +1,8 @@
 // Package server is the gRPC face of the ledger: it serves ledger.v1 over a
 // chain of interceptors (call ids, metrics, logging, recovery, error mapping,
 // validation), the standard health service and reflection, and an admin
-// HTTP port with /metrics, /healthz and the journal's public key at
-// /journal/key.
+// HTTP port with /metrics, /livez, /readyz, /healthz and the journal's
+// public key at /journal/key.
 package server
 
 import (
@@ -17,7 +17,9 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -31,9 +33,14 @@ import (
 type Config struct {
 	// Listen is the gRPC address; "127.0.0.1:7070" by default. Port 0 picks a free port.
 	Listen string
-	// AdminListen is the HTTP address for /metrics and /healthz;
-	// "127.0.0.1:7071" by default. "-" turns the admin port off.
+	// AdminListen is the HTTP address for /metrics and health (see
+	// adminHandler); "127.0.0.1:7071" by default. "-" turns the admin port
+	// off. Start refuses an address other machines can reach unless
+	// AdminPublic is set.
 	AdminListen string
+	// AdminPublic allows AdminListen to be an address other machines can
+	// reach: the admin port has no authentication.
+	AdminPublic bool
 	// Ledger serves calls that no compartment takes.
 	Ledger ledger.Ledger
 	// Journal serves AuditService, on a read-only database role, whichever
@@ -50,16 +57,32 @@ type Config struct {
 	// Bulkheads is reported by AdminService: false when every method shares
 	// one compartment.
 	Bulkheads bool
-	// HealthPoll is how often breaker state is turned into health; 100ms by default.
+	// HealthPoll is how often breaker state and readiness are turned into
+	// health; 100ms by default.
 	HealthPoll time.Duration
+	// Probe checks that the database answers. It runs every ProbeInterval
+	// (1s by default) under ProbeTimeout (2s by default), and at once when
+	// a call fails for want of infrastructure; while it fails the server
+	// is not ready (see readiness). Nil: always ready.
+	Probe         func(context.Context) error
+	ProbeInterval time.Duration
+	ProbeTimeout  time.Duration
 	// Logger receives one line per call; slog.Default() by default.
 	Logger *slog.Logger
 	// Now is the clock used to show hold status; time.Now by default.
 	Now func() time.Time
 	// DefaultTimeout bounds calls whose client set no deadline; 10s by default.
 	DefaultTimeout time.Duration
-	// MaxRecvBytes bounds one request message; 64 KiB by default.
+	// MaxRecvBytes bounds one request message; 64 KiB by default. A larger
+	// one is refused through the error table (REQUEST_TOO_LARGE).
 	MaxRecvBytes int
+	// MaxBatchBytes bounds a SubmitBatch request, which carries up to 1,000
+	// requests; 4 MiB by default.
+	MaxBatchBytes int
+	// MaxWireBytes is the transport's own bound, which gRPC enforces
+	// before reading a message, with its own answer; 8 MiB by default, and
+	// never below MaxRecvBytes or MaxBatchBytes. See docs/decoding.md.
+	MaxWireBytes int
 	// TLS serves mutual TLS: callers are named by their client
 	// certificates and the permission table says what each role may call.
 	// Either TLS or Plaintext must be set.
@@ -67,6 +90,10 @@ type Config struct {
 	// JournalKey is the public key of the journal's signed checkpoints,
 	// published at /journal/key on the admin port; empty when none.
 	JournalKey string
+	// Tracer, when set, traces every call (otelgrpc), with the call id and
+	// compartment on its span, following the caller's W3C trace context.
+	// Nil: no tracing, at no cost.
+	Tracer trace.TracerProvider
 	// Plaintext serves without TLS, every caller acting as PlaintextActor
 	// with the permissions of every role: for development and peer tools
 	// on one machine. Start refuses it unless Listen is a loopback address.
@@ -78,6 +105,7 @@ type Server struct {
 	cfg       Config
 	grpc      *grpc.Server
 	health    *health.Server
+	ready     *readiness
 	http      *http.Server
 	lis       net.Listener
 	adminLis  net.Listener
@@ -119,13 +147,21 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.MaxRecvBytes <= 0 {
 		cfg.MaxRecvBytes = 64 << 10
 	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = 4 << 20
+	}
+	if cfg.MaxWireBytes <= 0 {
+		cfg.MaxWireBytes = 8 << 20
+	}
+	cfg.MaxWireBytes = max(cfg.MaxWireBytes, cfg.MaxRecvBytes, cfg.MaxBatchBytes)
 	if cfg.HealthPoll <= 0 {
 		cfg.HealthPoll = 100 * time.Millisecond
 	}
 	if cfg.JournalPoll <= 0 {
 		cfg.JournalPoll = 250 * time.Millisecond
 	}
-	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods)
+	ready := newReadiness(cfg.Logger, cfg.Probe, cfg.ProbeInterval, cfg.ProbeTimeout)
+	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods, ready.failed)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +178,9 @@ func Start(cfg Config) (*Server, error) {
 		}
 		opts = append(opts, grpc.Creds(creds))
 	}
-	s := &Server{cfg: cfg, Registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
-	s.Registry.MustRegister(iso.metrics, authz)
+	s := &Server{cfg: cfg, ready: ready, Registry: prometheus.NewRegistry(), stopping: make(chan struct{})}
+	codec := newWireCodec(cfg.MaxRecvBytes, cfg.MaxBatchBytes)
+	s.Registry.MustRegister(iso.metrics, authz, ready, codec.refused)
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	s.Registry.MustRegister(metrics)
@@ -158,19 +195,25 @@ func Start(cfg Config) (*Server, error) {
 		workers += c.Settings.MaxConcurrent + c.Settings.MaxQueue
 	}
 	opts = append(opts, grpc.NumStreamWorkers(uint32(min(max(workers, 16), 1024))))
+	if cfg.Tracer != nil {
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(cfg.Tracer),
+			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})))))
+	}
 
 	// Authorization comes first, in the tap and in each chain, so that a
 	// refused caller never takes a compartment slot or learns its load.
 	s.grpc = grpc.NewServer(append(opts,
-		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.ForceServerCodecV2(codec),
+		grpc.MaxRecvMsgSize(cfg.MaxWireBytes),
 		// A peer that stalls its handshake, or sends a flood of headers,
 		// holds no more than this.
 		grpc.ConnectionTimeout(10*time.Second),
 		grpc.MaxHeaderListSize(16<<10),
 		grpc.InTapHandle(chainTaps(authz.tap, iso.tap)),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(), codec.refuseUndecoded(cfg.Logger),
 			authz.unary, defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
-		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor()), authz.stream)...),
+		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor(),
+			codec.refuseUndecodedStream(cfg.Logger)), authz.stream)...),
 	)...)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now, log: cfg.Logger})
@@ -186,7 +229,8 @@ func Start(cfg Config) (*Server, error) {
 	metrics.InitializeMetrics(s.grpc)
 	var watchCtx context.Context
 	watchCtx, s.stopWatch = context.WithCancel(context.Background())
-	go iso.watchHealth(watchCtx, s.health, cfg.HealthPoll)
+	go ready.run(watchCtx)
+	go iso.watchHealth(watchCtx, s.health, Services, func() bool { up, _, _ := ready.state(); return up }, cfg.HealthPoll)
 
 	if s.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		s.stopWatch()
@@ -202,23 +246,17 @@ func Start(cfg Config) (*Server, error) {
 	}
 	go s.grpc.Serve(s.lis)
 	if cfg.AdminListen != "-" {
-		if s.adminLis, err = net.Listen("tcp", cfg.AdminListen); err != nil {
+		if s.adminLis, err = net.Listen("tcp", cfg.AdminListen); err == nil {
+			if err = checkAdminAddress(s.adminLis, cfg.AdminPublic); err != nil {
+				s.adminLis.Close()
+			}
+		}
+		if err != nil {
 			s.grpc.Stop()
 			s.stopWatch()
 			return nil, err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-		mux.HandleFunc("/journal/key", func(w http.ResponseWriter, r *http.Request) {
-			if cfg.JournalKey == "" {
-				http.NotFound(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Write([]byte(cfg.JournalKey + "\n"))
-		})
-		s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		s.http = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 		go s.http.Serve(s.adminLis)
 	}
 	cfg.Logger.Info("serving", "grpc", s.Addr(), "admin", s.AdminAddr())
@@ -239,6 +277,10 @@ func (s *Server) AdminAddr() string {
 // ServiceInfo describes every service registered on the gRPC server.
 func (s *Server) ServiceInfo() map[string]grpc.ServiceInfo { return s.grpc.GetServiceInfo() }
 
+// ProbeNow asks for a readiness probe at once, for a component that knows
+// the database has just gone or come back.
+func (s *Server) ProbeNow() { s.ready.failed() }
+
 // Health is the server's health service, for components that report on
 // their own services.
 func (s *Server) Health() *health.Server { return s.health }
@@ -246,6 +288,7 @@ func (s *Server) Health() *health.Server { return s.health }
 // Stop reports NOT_SERVING, lets in-flight calls finish until ctx ends,
 // then closes every connection.
 func (s *Server) Stop(ctx context.Context) error {
+	s.ready.drain()
 	s.stopWatch()
 	s.stopOnce.Do(func() { close(s.stopping) })
 	s.health.Shutdown()

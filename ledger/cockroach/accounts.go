@@ -141,7 +141,7 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 	if q.PageToken == "" {
 		rows, err = s.pool.Query(ctx, sqlStatementFirst, q.AccountID, size+1)
 	} else {
-		at, id, ok := ledger.ParsePageToken(q.PageToken)
+		at, id, ok := s.pages.Parse(q.AccountID, q.PageToken)
 		if !ok {
 			return page, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "bad page token",
 				Fields: []ledger.FieldViolation{{Field: "page_token", Description: "is not a token this server issued"}}}
@@ -164,7 +164,7 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 	if len(lines) > size {
 		lines = lines[:size]
 		last := lines[size-1]
-		page.NextPageToken = ledger.PageToken(last.PostedAt, last.EntryID)
+		page.NextPageToken = s.pages.Issue(q.AccountID, last.PostedAt, last.EntryID)
 	}
 	page.Lines = lines
 	if len(lines) == 0 && q.PageToken == "" {

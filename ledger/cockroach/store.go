@@ -53,6 +53,10 @@ type Options struct {
 	// posting statement and the ledger's rules in Go disagree (a bug in one
 	// of them): whether the statement posted it, and the rules' verdict.
 	OnRuleDisagreement func(entryID string, posted bool, rule error)
+	// PageKey authenticates statement page tokens (ledger.PageTokens):
+	// every store that pages the same statements must share it, as
+	// LoadPageKey gives it. Empty: a random key of this store's own.
+	PageKey []byte
 	// BeforeCommit, if set, runs just before each attempt's last round trip,
 	// which carries COMMIT; a transaction that is one round trip is split
 	// so that it runs just before COMMIT. Fault injection tests use it to
@@ -90,6 +94,7 @@ type Store struct {
 	opt     Options
 	promos  promoCache
 	batcher *batcher // nil when batching is off
+	pages   *ledger.PageTokens
 }
 
 var _ ledger.Ledger = (*Store)(nil)
@@ -124,7 +129,7 @@ func New(pool *pgxpool.Pool, opt Options) *Store {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	s := &Store{pool: pool, opt: opt}
+	s := &Store{pool: pool, opt: opt, pages: ledger.NewPageTokens(opt.PageKey)}
 	s.batcher = newBatcher(s)
 	return s
 }

@@ -44,7 +44,7 @@ func FuzzWireRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, op uint8, data []byte) {
 		m := requests[int(op)%len(requests)].ProtoReflect().New().Interface().(validator)
 		if proto.Unmarshal(data, m) != nil {
-			return // gRPC refuses what does not decode before any handler runs
+			return // the server's codec refuses what does not decode (internal/server/codec.go)
 		}
 		if err := m.Validate(); err != nil {
 			var le *ledger.Error
