@@ -111,6 +111,7 @@ func Translate(err error) error { return (&Store{}).translate(err) }
 
 // CommitFailed marks err as the failure of a round trip that carried COMMIT.
 var CommitFailed = commitFailed
+
 // MigrationCount is how many migrations the binary carries: the SQL
 // files and the roles migration in Go. Their versions may have gaps.
 func MigrationCount(tb interface{ Fatal(...any) }) int64 {
