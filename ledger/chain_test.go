@@ -122,3 +122,35 @@ func TestCanonicalIgnoresPostingOrder(t *testing.T) {
 		t.Error("the order of postings changes the encoding")
 	}
 }
+
+// A reversal is encoded as version 2: version 1's fields, then the entry it
+// reverses; any other entry's bytes are version 1's, unchanged.
+func TestCanonicalReversal(t *testing.T) {
+	e := ledger.Entry{ID: "7e63a5d9-e0e1-4add-ab2e-64393609d5f6", Kind: ledger.EntryTransfer, RequestID: "r",
+		PostedAt: time.Unix(0, 0).UTC(), Postings: []ledger.Posting{{AccountID: "a", Currency: "KRW", Amount: -5},
+			{AccountID: "b", Currency: "KRW", Amount: 5}}}
+	r := e.Reversal("r2", "")
+	r.ID = "0d2b0937-f8ad-4c6c-8f2d-0671925cc939"
+	unlinked := r
+	unlinked.ReversesEntryID = ""
+	v1, v2 := ledger.Canonical(7, unlinked), ledger.Canonical(7, r)
+	want := append([]byte{2}, v1[1:]...)
+	want = append(want, 0, 0, 0, 36)
+	want = append(want, e.ID...)
+	if v1[0] != 1 || string(v2) != string(want) {
+		t.Fatalf("version 2 = %x\nwant        %x", v2, want)
+	}
+	if v := ledger.Canonical(7, e); v[0] != 1 {
+		t.Errorf("an entry that reverses nothing is version %d", v[0])
+	}
+}
+
+// The verifier checks each currency's postings, not their total.
+func TestChainVerifierChecksEachCurrency(t *testing.T) {
+	e := ledger.Entry{ID: "7e63a5d9-e0e1-4add-ab2e-64393609d5f6", Kind: ledger.EntryGeneral, PostedAt: time.Unix(0, 0).UTC(),
+		Postings: []ledger.Posting{{AccountID: "a", Currency: "KRW", Amount: -5}, {AccountID: "b", Currency: "USD", Amount: 5}}}
+	rec := ledger.Record{Sequence: 1, Entry: e, PrevHash: ledger.GenesisHash(), Hash: ledger.ChainHash(ledger.GenesisHash(), 1, e)}
+	if err := ledger.NewChainVerifier(ledger.Checkpoint{Hash: ledger.GenesisHash()}).Check(rec); err == nil {
+		t.Error("an entry of -5 KRW and +5 USD passed")
+	}
+}
