@@ -41,6 +41,9 @@ type LedgerResult struct {
 	// phase: transactions that made a batch, the entries they posted, and
 	// the entries that went alone.
 	Moves cockroach.MoveStats `json:"moves"`
+	// SealCatchUpSec is how long the sealer took, after the phase, to seal
+	// what the phase left waiting; the next phase starts after it.
+	SealCatchUpSec float64 `json:"seal_catch_up_s,omitempty"`
 }
 
 // phase is what a ledger phase's clients send, and the compartment that

@@ -171,7 +171,7 @@ func (r *Report) writeBatchText(w io.Writer) error {
 	fmt.Fprintf(w, "\nbatches: the same clients each submitting %d transfers a call (SubmitBatch); latency is a batch's\n",
 		r.Config.Batch)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tbatch transfers/s\tbatch p50 ms\tbatch p99 ms\terrors\tpgbench tx/s\tbatch ratio\tentries a transaction\tposted alone\t")
+	fmt.Fprintln(tw, "run\tbatch transfers/s\tbatch p50 ms\tbatch p99 ms\terrors\tpgbench tx/s\tbatch ratio\tentries a transaction\tposted alone\tsealer caught up s\t")
 	for _, run := range r.Runs {
 		b := run.Batch
 		if b == nil {
@@ -189,11 +189,11 @@ func (r *Report) writeBatchText(w io.Writer) error {
 		if all := b.Moves.Batched + b.Moves.Alone; all > 0 {
 			alone = fmt.Sprintf("%.1f%%", 100*float64(b.Moves.Alone)/float64(all))
 		}
-		fmt.Fprintf(tw, "%d\t%.1f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t\n", run.N, b.TPS, b.P50ms, b.P99ms, errorsText(b.Errors),
-			pg, orDash(run.BatchRatio, "%.3f"), perTx, alone)
+		fmt.Fprintf(tw, "%d\t%.1f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%.1f\t\n", run.N, b.TPS, b.P50ms, b.P99ms, errorsText(b.Errors),
+			pg, orDash(run.BatchRatio, "%.3f"), perTx, alone, b.SealCatchUpSec)
 	}
 	md := r.Median
-	fmt.Fprintf(tw, "median\t%.1f\t\t\t\t%s\t%s\t\t\t\n", md.BatchTPS, orDash(md.PgbenchTPS, "%.1f"), orDash(md.BatchRatio, "%.3f"))
+	fmt.Fprintf(tw, "median\t%.1f\t\t\t\t%s\t%s\t\t\t\t\n", md.BatchTPS, orDash(md.PgbenchTPS, "%.1f"), orDash(md.BatchRatio, "%.3f"))
 	return tw.Flush()
 }
 

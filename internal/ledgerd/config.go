@@ -86,7 +86,7 @@ func DefaultIsolation() Isolation {
 			// time, on connections of their own, so that a batch of a
 			// thousand transfers never takes routine payments' slots. Each
 			// transaction carries up to 250 of the batches' entries.
-			"batch": {MaxConcurrent: 4, MaxQueue: 32, MaxWait: 2 * time.Second, Timeout: 30 * time.Second,
+			"batch": {MaxConcurrent: 4, MaxQueue: 32, MaxWait: 5 * time.Second, Timeout: 30 * time.Second,
 				SlowCall: -1, PoolSize: 4, StatementTimeout: 10 * time.Second, MoveBatch: 250, MaxBatchItems: 1000},
 		},
 		Methods: map[string]string{
