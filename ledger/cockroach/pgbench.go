@@ -24,15 +24,17 @@ func PgbenchTransfer(prefix string, accounts int, currency string) string {
 	entryID := "CAST(lpad(to_hex(CAST(:e1 AS INT8)), 16, '0') || lpad(to_hex(CAST(:e2 AS INT8)), 16, '0') AS UUID)"
 	pair := func(a, b string) string { return "ARRAY[" + a + ", " + b + "]" }
 	one := func(a string) string { return "ARRAY[" + a + "]" }
-	args := []string{ // $1 to $19, as queuePost binds them
+	args := []string{ // $1 to $22, as queuePost binds them
 		one(entryID), one("'TRANSFER'"), one("'pgbench'"), one("('pgbench-' || :e1 || '-' || :e2)"), one("''"),
 		one("CAST(repeat('f', 32) AS BYTEA)"), one("CAST(repeat('r', 360) AS BYTEA)"), one("CAST(NULL AS UUID)"),
 		pair("0", "1"), pair(entryID, entryID), pair(account("src"), account("dst")), pair("0", "0"),
 		pair("-CAST(:amt AS INT8)", "CAST(:amt AS INT8)"), pair(quote(currency), quote(currency)), pair(quote(nilHold), quote(nilHold)),
 		pair("true", "true"), "CURRENT_TIMESTAMP", strconv.FormatInt(ledger.MaxBalance, 10), "false",
+		one("(least(" + account("src") + ", " + account("dst") + ") || ',' || greatest(" + account("src") + ", " + account("dst") + "))"),
+		pair("0", "0"), pair("0", "0"),
 	}
 	stmt := sqlPost
-	for i := len(args); i >= 1; i-- { // $19 before $1
+	for i := len(args); i >= 1; i-- { // $22 before $2 before $1
 		stmt = strings.ReplaceAll(stmt, "$"+strconv.Itoa(i), args[i-1])
 	}
 	var b strings.Builder

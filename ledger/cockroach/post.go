@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,18 @@ type proposal struct {
 	out   ledger.Entry
 	err   error
 	alone bool // the batch did not post it: the caller posts it alone
+}
+
+// entryAccounts is what entries.accounts holds for e, joined with commas:
+// the accounts it posts to, sorted. The readers that start from an entry
+// find its postings by these (migration 7).
+func entryAccounts(e ledger.Entry) string {
+	ids := make([]string, len(e.Postings))
+	for i, p := range e.Postings {
+		ids[i] = p.AccountID
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
 }
 
 // nilHold is a hold id no hold has: the held amount leaves out no hold.
@@ -103,10 +116,11 @@ type postArgs struct {
 	kinds, actors, reqs, memos []string
 	fps, results               [][]byte
 	reverses                   []pgtype.UUID
+	entryAccounts              []string
 	seqs, shards               []int32
 	entries, excls             [][16]byte
 	accounts, currencies       []string
-	amounts                    []int64
+	amounts, downs, ups        []int64
 	internalOK                 []bool
 	bySeq                      []*ledger.Leg
 	owners                     []*proposal
@@ -121,6 +135,11 @@ func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) erro
 		n += len(p.legs)
 	}
 	a := postArgs{bySeq: make([]*ledger.Leg, 0, n), owners: make([]*proposal, 0, n)}
+	type row struct {
+		account string
+		shard   int
+	}
+	down, up := map[row]int64{}, map[row]int64{} // what the batch's earlier postings change on each row
 	for _, p := range props {
 		id, err := uuid.Parse(p.e.ID)
 		if err != nil {
@@ -155,8 +174,11 @@ func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) erro
 		a.fps = append(a.fps, p.rq.fp)
 		a.results = append(a.results, buf)
 		a.reverses = append(a.reverses, rev)
+		a.entryAccounts = append(a.entryAccounts, entryAccounts(p.e))
 		for i := range p.legs {
 			l := &p.legs[i]
+			r := row{l.Posting.AccountID, l.Shard}
+			a.downs, a.ups = append(a.downs, down[r]), append(a.ups, up[r])
 			a.seqs = append(a.seqs, int32(len(a.bySeq)))
 			a.entries = append(a.entries, id)
 			a.accounts = append(a.accounts, l.Posting.AccountID)
@@ -168,10 +190,19 @@ func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) erro
 			a.bySeq = append(a.bySeq, l)
 			a.owners = append(a.owners, p)
 		}
+		for _, l := range p.legs {
+			r := row{l.Posting.AccountID, l.Shard}
+			if amount := l.Posting.Amount; atomic || amount < 0 {
+				down[r] += amount
+			}
+			if amount := l.Posting.Amount; atomic || amount > 0 {
+				up[r] += amount
+			}
+		}
 	}
 	b.Queue(sqlPost, a.ids, a.kinds, a.actors, a.reqs, a.memos, a.fps, a.results, a.reverses,
 		a.seqs, a.entries, a.accounts, a.shards, a.amounts, a.currencies, a.excls, a.internalOK,
-		now, ledger.MaxBalance, atomic,
+		now, ledger.MaxBalance, atomic, a.entryAccounts, a.downs, a.ups,
 	).Query(func(rows pgx.Rows) error { return a.read(rows) })
 	return nil
 }

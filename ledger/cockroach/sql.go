@@ -60,39 +60,41 @@ const (
 	// $10, the account $11 and shard row $12 it changes, its amount $13 and
 	// currency $14, a hold to leave out of the account's held amount $15
 	// (the hold being captured; the nil UUID for none), and whether it may
-	// debit an internal account $16. Every entry posts at $17; $18 is
-	// ledger.MaxBalance; $19 makes the batch atomic.
+	// debit an internal account $16, and what the batch's postings before
+	// it on its row change, debits $21 and credits $22 (see below). Every
+	// entry posts at $17; $18 is ledger.MaxBalance; $19 makes the batch
+	// atomic; $20 lists each entry's accounts, sorted and joined with
+	// commas (account ids have none).
 	//
 	// It locks the balance rows in (account, shard) order first, so that
 	// two statements that share rows cannot deadlock; checks each entry on
 	// its rows as ledger.CheckProposals describes (an atomic batch on the
 	// rows as its earlier entries leave them; any other on what its earlier
-	// debits could leave); writes only the entries that pass (an atomic
+	// debits could leave: the sums $21 and $22, which depend only on the
+	// batch, are computed by the caller); writes only the entries that pass (an atomic
 	// batch: all or none), each row once with the sum of its changes; and
 	// returns each posting's row as it was before the batch, and whether
 	// its entry was posted. A posting records its account's balance after
 	// it unless the account has several shard rows.
 	sqlPost = `WITH i AS (
 			SELECT * FROM unnest(CAST($1 AS UUID[]), CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS TEXT[]),
-				CAST($5 AS TEXT[]), CAST($6 AS BYTEA[]), CAST($7 AS BYTEA[]), CAST($8 AS UUID[]))
-				AS i (entry_id, kind, actor, request_id, memo, fp, result, reverses)),
+				CAST($5 AS TEXT[]), CAST($6 AS BYTEA[]), CAST($7 AS BYTEA[]), CAST($8 AS UUID[]), CAST($20 AS TEXT[]))
+				AS i (entry_id, kind, actor, request_id, memo, fp, result, reverses, accounts)),
 		l AS (
 			SELECT * FROM unnest(CAST($9 AS INT4[]), CAST($10 AS UUID[]), CAST($11 AS TEXT[]), CAST($12 AS INT4[]),
-				CAST($13 AS INT8[]), CAST($14 AS TEXT[]), CAST($15 AS UUID[]), CAST($16 AS BOOL[]))
-				AS l (seq, entry_id, account_id, shard, delta, want, excl, internal_ok)),
+				CAST($13 AS INT8[]), CAST($14 AS TEXT[]), CAST($15 AS UUID[]), CAST($16 AS BOOL[]), CAST($21 AS INT8[]),
+				CAST($22 AS INT8[]))
+				AS l (seq, entry_id, account_id, shard, delta, want, excl, internal_ok, down, up)),
 		x AS (SELECT b.account_id, b.shard, b.posted, b.holds_until FROM balances AS b
 			WHERE (b.account_id, b.shard) IN (SELECT account_id, shard FROM l)
 			ORDER BY b.account_id, b.shard FOR UPDATE),
-		legs AS (SELECT l.seq, l.entry_id, l.account_id, l.shard, l.delta, l.want, l.internal_ok,
+		legs AS (SELECT l.seq, l.entry_id, l.account_id, l.shard, l.delta, l.want, l.internal_ok, l.down, l.up,
 				a.customer_id, a.currency, a.kind, a.status, a.shards, x.posted,
 				CASE WHEN l.delta < 0 AND x.holds_until > $17 THEN (SELECT CAST(COALESCE(SUM(h.amount), 0) AS INT8)
 					FROM holds AS h WHERE h.account_id = l.account_id AND h.status = 'ACTIVE'
-						AND h.expires_at > $17 AND h.hold_id <> l.excl) ELSE 0 END AS held,
-				CAST(COALESCE(SUM(CASE WHEN CAST($19 AS BOOL) OR l.delta < 0 THEN l.delta ELSE 0 END) OVER w, 0) AS INT8) AS down,
-				CAST(COALESCE(SUM(CASE WHEN CAST($19 AS BOOL) OR l.delta > 0 THEN l.delta ELSE 0 END) OVER w, 0) AS INT8) AS up
+						AND h.expires_at > $17 AND h.hold_id <> l.excl) ELSE 0 END AS held
 			FROM l JOIN x ON x.account_id = l.account_id AND x.shard = l.shard
-				JOIN accounts AS a ON a.account_id = l.account_id
-			WINDOW w AS (PARTITION BY l.account_id, l.shard ORDER BY l.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)),
+				JOIN accounts AS a ON a.account_id = l.account_id),
 		rev AS (SELECT i.entry_id FROM i WHERE i.reverses IS NOT NULL
 			AND EXISTS (SELECT 1 FROM entries AS r WHERE r.reverses_entry_id = i.reverses)),
 		bad AS (SELECT entry_id FROM legs WHERE NOT (status = 'ACTIVE' AND currency = want
@@ -110,10 +112,9 @@ const (
 			WHERE b.account_id = d.account_id AND b.shard = d.shard
 			RETURNING b.account_id),
 		e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at, accounts, reverses_entry_id)
-			SELECT i.entry_id, i.kind, i.actor, i.request_id, i.memo, CAST($17 AS TIMESTAMPTZ), acc.accounts, i.reverses
-			FROM i JOIN (SELECT entry_id, array_agg(account_id ORDER BY account_id) AS accounts FROM l GROUP BY entry_id)
-				AS acc ON acc.entry_id = i.entry_id
-			WHERE i.entry_id IN (SELECT entry_id FROM ok)),
+			SELECT entry_id, kind, actor, request_id, memo, CAST($17 AS TIMESTAMPTZ), string_to_array(accounts, ','),
+				reverses
+			FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
 		j AS (INSERT INTO journal_pending (entry_id, posted_at) SELECT entry_id, CAST($17 AS TIMESTAMPTZ) FROM ok),
 		r AS (INSERT INTO requests (actor, request_id, fingerprint, result, created_at)
 			SELECT actor, request_id, fp, result, CAST($17 AS TIMESTAMPTZ) FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
