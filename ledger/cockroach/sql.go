@@ -126,7 +126,7 @@ const (
 		SELECT l.seq, legs.seq IS NOT NULL, COALESCE(legs.customer_id, ''), COALESCE(legs.currency, ''),
 			COALESCE(legs.kind, ''), COALESCE(legs.status, ''), COALESCE(legs.shards, 0), COALESCE(legs.posted, 0),
 			COALESCE(legs.held, 0), l.entry_id IN (SELECT entry_id FROM ok), l.entry_id IN (SELECT entry_id FROM rev)
-		FROM l LEFT JOIN legs ON legs.seq = l.seq ORDER BY l.seq`
+		FROM l LEFT JOIN legs ON legs.seq = l.seq`
 
 	// sqlGenericPlan precedes sqlPost on PostgreSQL, for the rest of the
 	// transaction. PostgreSQL plans a prepared statement afresh for its
