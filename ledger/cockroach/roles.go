@@ -66,7 +66,7 @@ var sqlGrants = []string{
 }
 
 func init() {
-	statements = append(statements, sqlRoleExists, sqlCreateWriter, sqlCreateSealer, sqlCreateAuditor)
+	statements = append(statements, sqlRoleExists, sqlCreateWriter, sqlCreateSealer, sqlCreateAuditor, sqlRevokeAll)
 	statements = append(statements, sqlGrants...)
 }
 

@@ -36,6 +36,8 @@ type txn struct {
 
 const sqlBegin = "BEGIN ISOLATION LEVEL SERIALIZABLE"
 
+func init() { statements = append(statements, sqlBegin) }
+
 // rollback ends a transaction that is open, discarding its writes.
 func (t *txn) rollback(ctx context.Context) error {
 	if !t.begun || t.committed {
