@@ -30,6 +30,7 @@ type proposal struct {
 	ctx context.Context
 	rq  *request
 	e   ledger.Entry // ID and PostedAt are set by each attempt
+	id  uuid.UUID    // e.ID, as bytes
 	// legs are e's postings, one each, with the shard rows they change and
 	// what the statement read of them.
 	legs []ledger.Leg
@@ -89,7 +90,8 @@ func (s *Store) newProposal(ctx context.Context, fp []byte, e ledger.Entry, flow
 // an earlier attempt forgotten. A leg without a shard row yet gets one of
 // its account's at random.
 func (p *proposal) begin(now time.Time) {
-	p.e.ID, p.e.PostedAt, p.posted, p.reversed = uuid.NewString(), now, false, false
+	p.id = uuid.New()
+	p.e.ID, p.e.PostedAt, p.posted, p.reversed = p.id.String(), now, false, false
 	for i := range p.legs {
 		l := &p.legs[i]
 		*l = ledger.Leg{Posting: l.Posting, Shard: l.Shard, MayDebitInternal: l.MayDebitInternal}
@@ -134,17 +136,23 @@ func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) erro
 	for _, p := range props {
 		n += len(p.legs)
 	}
-	a := postArgs{bySeq: make([]*ledger.Leg, 0, n), owners: make([]*proposal, 0, n)}
+	m := len(props)
+	a := postArgs{
+		ids: make([][16]byte, 0, m), kinds: make([]string, 0, m), actors: make([]string, 0, m),
+		reqs: make([]string, 0, m), memos: make([]string, 0, m), fps: make([][]byte, 0, m),
+		results: make([][]byte, 0, m), reverses: make([]pgtype.UUID, 0, m), entryAccounts: make([]string, 0, m),
+		seqs: make([]int32, 0, n), shards: make([]int32, 0, n), entries: make([][16]byte, 0, n),
+		excls: make([][16]byte, 0, n), accounts: make([]string, 0, n), currencies: make([]string, 0, n),
+		amounts: make([]int64, 0, n), downs: make([]int64, 0, n), ups: make([]int64, 0, n),
+		internalOK: make([]bool, 0, n), bySeq: make([]*ledger.Leg, 0, n), owners: make([]*proposal, 0, n),
+	}
 	type row struct {
 		account string
 		shard   int
 	}
 	down, up := map[row]int64{}, map[row]int64{} // what the batch's earlier postings change on each row
 	for _, p := range props {
-		id, err := uuid.Parse(p.e.ID)
-		if err != nil {
-			return err
-		}
+		id := p.id
 		var result any = p.e
 		if p.result != nil {
 			result = p.result(p.e)
