@@ -136,3 +136,56 @@ func ATMAccountID(atmID, currency string) string {
 
 // SettlementAccountID receives captured holds that name no ATM.
 func SettlementAccountID(currency string) string { return systemPrefix + "settlement:" + currency }
+
+// SystemKind says which of the ledger's own accounts an id names.
+type SystemKind int
+
+// The ledger's own accounts.
+const (
+	NotSystem SystemKind = iota
+	// SystemVault is a currency's vault: deposits are paid in from it.
+	SystemVault
+	// SystemSettlement receives captured holds that name no ATM.
+	SystemSettlement
+	// SystemATM is one ATM's cash account in one currency.
+	SystemATM
+	// SystemPromo is a customer's deposit in a promo.
+	SystemPromo
+)
+
+// SystemAccount reports which of the ledger's own accounts id names, and
+// the currency its id says it holds ("" for a promo deposit, whose id
+// names none).
+func SystemAccount(id string) (SystemKind, string) {
+	rest, ok := strings.CutPrefix(id, systemPrefix)
+	if !ok {
+		return NotSystem, ""
+	}
+	kind, rest, _ := strings.Cut(rest, ":")
+	currency := rest[strings.LastIndexByte(rest, ':')+1:]
+	switch kind {
+	case "vault":
+		return SystemVault, currency
+	case "settlement":
+		return SystemSettlement, currency
+	case "atm":
+		return SystemATM, currency
+	case "promo":
+		return SystemPromo, ""
+	}
+	return NotSystem, ""
+}
+
+// OpenedOnUse reports whether the ledger opens the account of posting p
+// itself when first needed: a vault, settlement or ATM cash account, in
+// the currency its id names.
+func OpenedOnUse(p Posting) bool {
+	switch kind, currency := SystemAccount(p.AccountID); kind {
+	case SystemVault, SystemSettlement, SystemATM:
+		return currency == p.Currency
+	}
+	return false
+}
+
+// PromoAccountID is a new promo deposit account's id.
+func PromoAccountID(unique string) string { return systemPrefix + "promo:" + unique }

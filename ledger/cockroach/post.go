@@ -287,7 +287,7 @@ func (s *Store) refusal(p *proposal, verdict error) error {
 	}
 	if ledger.ErrorCode(verdict) == ledger.CodeAccountNotFound {
 		for _, l := range p.legs {
-			if !l.Found && s.opensItself(l.Posting) {
+			if !l.Found && ledger.OpenedOnUse(l.Posting) {
 				return missingSystemAccount{id: l.Posting.AccountID, currency: l.Posting.Currency}
 			}
 		}
@@ -379,22 +379,13 @@ func (s *Store) postInTx(t *txn, b *pgx.Batch, p *proposal, now time.Time) (func
 // the ledger's vault and settlement accounts have VaultShards, each ATM's
 // cash account ATMShards, every other account one.
 func (s *Store) shards(accountID string) int {
-	switch {
-	case strings.HasPrefix(accountID, "sys:vault:"), strings.HasPrefix(accountID, "sys:settlement:"):
+	switch kind, _ := ledger.SystemAccount(accountID); kind {
+	case ledger.SystemVault, ledger.SystemSettlement:
 		return s.opt.VaultShards
-	case strings.HasPrefix(accountID, "sys:atm:"):
+	case ledger.SystemATM:
 		return s.opt.ATMShards
 	}
 	return 1
-}
-
-// opensItself reports whether the account of posting p is one of the
-// ledger's own that it opens when first needed: a vault, settlement or ATM
-// cash account, in the currency its id names.
-func (s *Store) opensItself(p ledger.Posting) bool {
-	id := p.AccountID
-	return (strings.HasPrefix(id, "sys:vault:") || strings.HasPrefix(id, "sys:settlement:") ||
-		strings.HasPrefix(id, "sys:atm:")) && strings.HasSuffix(id, ":"+p.Currency)
 }
 
 // missingSystemAccount is returned by a transaction that needs one of the

@@ -137,7 +137,7 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		if err := e.promo.CheckAmount(r.Amount); err != nil {
 			return rq.refuse(ctx, t, err)
 		}
-		account := ledger.Account{ID: "sys:promo:" + uuid.NewString(), CustomerID: r.CustomerID,
+		account := ledger.Account{ID: ledger.PromoAccountID(uuid.NewString()), CustomerID: r.CustomerID,
 			Currency: e.promo.Currency, Kind: ledger.KindCustomer, Status: ledger.StatusActive, Shards: 1, CreatedAt: now}
 		p := s.newProposal(ctx, fp, ledger.NewMove(ledger.EntryPromoSubscription, r.RequestID, "promo "+r.PromoID,
 			r.FromAccount, account.ID, e.promo.Currency, want), nil)
