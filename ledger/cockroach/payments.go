@@ -247,22 +247,8 @@ func (s *Store) postAtomic(ctx context.Context, props []*proposal) ([]ledger.Ent
 			clear(errs)
 			done := make([]bool, len(props))
 			if lookup || t.lookup {
-				b := &pgx.Batch{}
-				for i, p := range props {
-					p.rq.out, p.rq.replay = &outs[i], false
-					p.rq.queueCheck(b, &errs[i])
-				}
-				if err := t.exec(ctx, b); err != nil {
+				if conflict, err := lookupAll(ctx, t, props, outs, errs, done); err != nil || conflict {
 					return err
-				}
-				conflict := false
-				for i, p := range props {
-					done[i] = p.rq.replay
-					conflict = conflict || errs[i] != nil
-				}
-				if conflict {
-					notApplied(errs, done)
-					return nil
 				}
 			}
 			var todo []*proposal
@@ -319,6 +305,29 @@ func (s *Store) postAtomic(ctx context.Context, props []*proposal) ([]ledger.Ent
 		})
 	})
 	return outs, errs, err
+}
+
+// lookupAll looks up the records of props' requests: each done before
+// gets its result in outs and is marked in done; each done with other
+// content its IDEMPOTENCY_CONFLICT in errs. With a conflict, the batch is
+// refused: conflict is true and the others are marked not applied.
+func lookupAll(ctx context.Context, t *txn, props []*proposal, outs []ledger.Entry, errs []error, done []bool) (conflict bool, err error) {
+	b := &pgx.Batch{}
+	for i, p := range props {
+		p.rq.out, p.rq.replay = &outs[i], false
+		p.rq.queueCheck(b, &errs[i])
+	}
+	if err := t.exec(ctx, b); err != nil {
+		return false, err
+	}
+	for i, p := range props {
+		done[i] = p.rq.replay
+		conflict = conflict || errs[i] != nil
+	}
+	if conflict {
+		notApplied(errs, done)
+	}
+	return conflict, nil
 }
 
 // notApplied refuses, with BATCH_ITEM_NOT_APPLIED, every item of an atomic

@@ -126,18 +126,36 @@ type postArgs struct {
 	internalOK                 []bool
 	bySeq                      []*ledger.Leg
 	owners                     []*proposal
+	// What the batch's postings so far change on each row: debits and
+	// credits, or every change when the batch is atomic.
+	atomic   bool
+	down, up map[rowKey]int64
 }
 
 // queuePost queues sqlPost for props into b, all posting at now: atomic
 // posts all or none. The statement's answer fills each proposal's legs and
 // posted flags when b is sent.
 func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) error {
-	n := 0
+	a := newPostArgs(props, atomic)
+	for _, p := range props {
+		if err := a.add(p); err != nil {
+			return err
+		}
+	}
+	b.Queue(sqlPost, a.ids, a.kinds, a.actors, a.reqs, a.memos, a.fps, a.results, a.reverses,
+		a.seqs, a.entries, a.accounts, a.shards, a.amounts, a.currencies, a.excls, a.internalOK,
+		now, ledger.MaxBalance, atomic, a.entryAccounts, a.downs, a.ups,
+	).Query(func(rows pgx.Rows) error { return a.read(rows) })
+	return nil
+}
+
+// newPostArgs returns empty arrays sized for props.
+func newPostArgs(props []*proposal, atomic bool) *postArgs {
+	n, m := 0, len(props)
 	for _, p := range props {
 		n += len(p.legs)
 	}
-	m := len(props)
-	a := postArgs{
+	return &postArgs{
 		ids: make([][16]byte, 0, m), kinds: make([]string, 0, m), actors: make([]string, 0, m),
 		reqs: make([]string, 0, m), memos: make([]string, 0, m), fps: make([][]byte, 0, m),
 		results: make([][]byte, 0, m), reverses: make([]pgtype.UUID, 0, m), entryAccounts: make([]string, 0, m),
@@ -145,73 +163,57 @@ func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) erro
 		excls: make([][16]byte, 0, n), accounts: make([]string, 0, n), currencies: make([]string, 0, n),
 		amounts: make([]int64, 0, n), downs: make([]int64, 0, n), ups: make([]int64, 0, n),
 		internalOK: make([]bool, 0, n), bySeq: make([]*ledger.Leg, 0, n), owners: make([]*proposal, 0, n),
+		atomic: atomic, down: map[rowKey]int64{}, up: map[rowKey]int64{},
 	}
-	type row struct {
-		account string
-		shard   int
+}
+
+// add appends p, an entry and its postings, to the arrays.
+func (a *postArgs) add(p *proposal) error {
+	var result any = p.e
+	if p.result != nil {
+		result = p.result(p.e)
 	}
-	down, up := map[row]int64{}, map[row]int64{} // what the batch's earlier postings change on each row
-	for _, p := range props {
-		id := p.id
-		var result any = p.e
-		if p.result != nil {
-			result = p.result(p.e)
-		}
-		buf, err := json.Marshal(result)
-		if err != nil {
+	buf, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	var rev pgtype.UUID
+	if p.e.ReversesEntryID != "" {
+		if rev.Bytes, err = uuid.Parse(p.e.ReversesEntryID); err != nil {
 			return err
 		}
-		var rev pgtype.UUID
-		if p.e.ReversesEntryID != "" {
-			if rev.Bytes, err = uuid.Parse(p.e.ReversesEntryID); err != nil {
-				return err
-			}
-			rev.Valid = true
-		}
-		excl := uuid.UUID{}
-		if p.excludeHold != "" {
-			if excl, err = uuid.Parse(p.excludeHold); err != nil {
-				return err
-			}
-		}
-		a.ids = append(a.ids, id)
-		a.kinds = append(a.kinds, p.e.Kind.String())
-		a.actors = append(a.actors, string(p.rq.actor))
-		a.reqs = append(a.reqs, p.rq.id)
-		a.memos = append(a.memos, p.e.Memo)
-		a.fps = append(a.fps, p.rq.fp)
-		a.results = append(a.results, buf)
-		a.reverses = append(a.reverses, rev)
-		a.entryAccounts = append(a.entryAccounts, entryAccounts(p.e))
-		for i := range p.legs {
-			l := &p.legs[i]
-			r := row{l.Posting.AccountID, l.Shard}
-			a.downs, a.ups = append(a.downs, down[r]), append(a.ups, up[r])
-			a.seqs = append(a.seqs, int32(len(a.bySeq)))
-			a.entries = append(a.entries, id)
-			a.accounts = append(a.accounts, l.Posting.AccountID)
-			a.shards = append(a.shards, int32(l.Shard))
-			a.amounts = append(a.amounts, l.Posting.Amount)
-			a.currencies = append(a.currencies, l.Posting.Currency)
-			a.excls = append(a.excls, excl)
-			a.internalOK = append(a.internalOK, l.MayDebitInternal)
-			a.bySeq = append(a.bySeq, l)
-			a.owners = append(a.owners, p)
-		}
-		for _, l := range p.legs {
-			r := row{l.Posting.AccountID, l.Shard}
-			if amount := l.Posting.Amount; atomic || amount < 0 {
-				down[r] += amount
-			}
-			if amount := l.Posting.Amount; atomic || amount > 0 {
-				up[r] += amount
-			}
+		rev.Valid = true
+	}
+	excl := uuid.UUID{}
+	if p.excludeHold != "" {
+		if excl, err = uuid.Parse(p.excludeHold); err != nil {
+			return err
 		}
 	}
-	b.Queue(sqlPost, a.ids, a.kinds, a.actors, a.reqs, a.memos, a.fps, a.results, a.reverses,
-		a.seqs, a.entries, a.accounts, a.shards, a.amounts, a.currencies, a.excls, a.internalOK,
-		now, ledger.MaxBalance, atomic, a.entryAccounts, a.downs, a.ups,
-	).Query(func(rows pgx.Rows) error { return a.read(rows) })
+	a.ids, a.kinds, a.actors = append(a.ids, p.id), append(a.kinds, p.e.Kind.String()), append(a.actors, string(p.rq.actor))
+	a.reqs, a.memos, a.fps = append(a.reqs, p.rq.id), append(a.memos, p.e.Memo), append(a.fps, p.rq.fp)
+	a.results, a.reverses = append(a.results, buf), append(a.reverses, rev)
+	a.entryAccounts = append(a.entryAccounts, entryAccounts(p.e))
+	for i := range p.legs {
+		l := &p.legs[i]
+		r := rowKey{l.Posting.AccountID, l.Shard}
+		a.downs, a.ups = append(a.downs, a.down[r]), append(a.ups, a.up[r])
+		a.seqs, a.entries = append(a.seqs, int32(len(a.bySeq))), append(a.entries, p.id)
+		a.accounts, a.shards = append(a.accounts, l.Posting.AccountID), append(a.shards, int32(l.Shard))
+		a.amounts, a.currencies = append(a.amounts, l.Posting.Amount), append(a.currencies, l.Posting.Currency)
+		a.excls, a.internalOK = append(a.excls, excl), append(a.internalOK, l.MayDebitInternal)
+		a.bySeq, a.owners = append(a.bySeq, l), append(a.owners, p)
+	}
+	// The entries after p see its changes, as ledger.CheckProposals says.
+	for _, l := range p.legs {
+		r, amount := rowKey{l.Posting.AccountID, l.Shard}, l.Posting.Amount
+		if a.atomic || amount < 0 {
+			a.down[r] += amount
+		}
+		if a.atomic || amount > 0 {
+			a.up[r] += amount
+		}
+	}
 	return nil
 }
 
