@@ -25,7 +25,7 @@ const (
 // RoleOwner is the role the embedded database migrates as: it owns the
 // schema and may create the roles above, but is no superuser, so the
 // append-only triggers (triggers.go) bind it. Elsewhere the operator
-// creates an owner like it (see README, "Database roles").
+// creates an owner like it (see docs/security.md, "Database roles").
 const RoleOwner = "ledger_owner"
 
 // Roles are cluster-wide while grants are per database, and PostgreSQL has
@@ -35,7 +35,7 @@ const (
 	sqlRoleExists = `SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = $1`
 	// The roles log in without a password where the server trusts local
 	// connections (the embedded PostgreSQL); elsewhere an operator gives
-	// them passwords (see README, "Database roles").
+	// them passwords (see docs/security.md, "Database roles").
 	sqlCreateWriter  = `CREATE ROLE ledger_writer WITH LOGIN`
 	sqlCreateSealer  = `CREATE ROLE ledger_sealer WITH LOGIN`
 	sqlCreateAuditor = `CREATE ROLE ledger_auditor WITH LOGIN`
