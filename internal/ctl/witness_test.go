@@ -221,20 +221,20 @@ func rewriteJournal(ctx context.Context, tx pgx.Tx, from int64) error {
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM journal_tree`)
+	b.Queue(`DELETE FROM journal_tree_chunks`)
 	b.Queue(`DELETE FROM journal_checkpoints WHERE tree_size >= $1`, from)
 	prev, tree := ledger.GenesisHash(), ledger.NewTree()
+	var nodes []byte
 	for _, r := range records {
 		r.Entry.Postings = postings[r.Entry.ID]
 		hash := ledger.ChainHash(prev, r.Sequence, r.Entry)
 		b.Queue(`UPDATE journal SET prev_hash = $1, hash = $2 WHERE sequence = $3`, prev, hash, r.Sequence)
-		if err := tree.Append(ledger.LeafHash(r.Sequence, r.Entry), func(n ledger.TreeNode) {
-			b.Queue(`INSERT INTO journal_tree (level, idx, hash) VALUES ($1, $2, $3)`, n.Level, n.Index, n.Hash)
-		}); err != nil {
+		if err := tree.Append(ledger.LeafHash(r.Sequence, r.Entry), func(n ledger.TreeNode) { nodes = append(nodes, n.Hash...) }); err != nil {
 			return err
 		}
 		prev = hash
 	}
+	b.Queue(`INSERT INTO journal_tree_chunks (first_node, tree_size, nodes) VALUES (0, $1, $2)`, tree.Size(), nodes)
 	return tx.SendBatch(ctx, b).Close()
 }
 

@@ -93,7 +93,10 @@ func MigrationVersions() ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []int64{rolesMigration.Version, appendOnlyMigration.Version}
+	var out []int64
+	for _, m := range goMigrations {
+		out = append(out, m.Version)
+	}
 	for _, f := range files {
 		v, err := goose.NumericComponent(f)
 		if err != nil {
@@ -111,13 +114,3 @@ func Translate(err error) error { return (&Store{}).translate(err) }
 
 // CommitFailed marks err as the failure of a round trip that carried COMMIT.
 var CommitFailed = commitFailed
-
-// MigrationCount is how many migrations the binary carries: the SQL
-// files and the roles migration in Go. Their versions may have gaps.
-func MigrationCount(tb interface{ Fatal(...any) }) int64 {
-	files, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return int64(len(files)) + 1
-}

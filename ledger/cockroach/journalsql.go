@@ -79,17 +79,18 @@ const (
 
 // The journal's Merkle tree and signed checkpoints (sealtree.go, proofs.go).
 const (
-	// sqlTreeSize is the last leaf's index: the tree holds one more record.
-	sqlTreeSize       = `SELECT idx FROM journal_tree WHERE level = 0 ORDER BY idx DESC LIMIT 1`
+	// sqlTreeSize is how many records the tree holds: its last chunk says.
+	sqlTreeSize       = `SELECT tree_size FROM journal_tree_chunks ORDER BY first_node DESC LIMIT 1`
 	sqlLastCheckpoint = `SELECT tree_size, signed_at FROM journal_checkpoints ORDER BY tree_size DESC LIMIT 1`
-	// sqlTreeNodes reads the nodes at ($1[i], $2[i]).
-	sqlTreeNodes = `SELECT t.level, t.idx, t.hash
-		FROM unnest(CAST($1 AS INT4[]), CAST($2 AS INT8[])) AS n (level, idx)
-		JOIN journal_tree AS t ON t.level = n.level AND t.idx = n.idx`
-	// sqlAppendTree appends nodes in one statement: row i of the arrays is one node.
-	sqlAppendTree = `INSERT INTO journal_tree (level, idx, hash)
-		SELECT n.level, n.idx, n.hash FROM unnest(CAST($1 AS INT4[]), CAST($2 AS INT8[]), CAST($3 AS BYTEA[]))
-			AS n (level, idx, hash)`
+	// sqlTreeNodes reads the hashes of the nodes at positions $1: each from
+	// the chunk that starts at or before it. A position past the chunk's
+	// end reads fewer than 32 bytes.
+	sqlTreeNodes = `SELECT n.pos, substring(c.nodes, CAST((n.pos - c.first_node) * 32 + 1 AS INT4), 32)
+		FROM unnest(CAST($1 AS INT8[])) AS n (pos)
+		JOIN LATERAL (SELECT t.first_node, t.nodes FROM journal_tree_chunks AS t
+			WHERE t.first_node <= n.pos ORDER BY t.first_node DESC LIMIT 1) AS c ON true`
+	// sqlAppendTree appends a sealing transaction's nodes as one chunk.
+	sqlAppendTree       = `INSERT INTO journal_tree_chunks (first_node, tree_size, nodes) VALUES ($1, $2, $3)`
 	sqlInsertCheckpoint = `INSERT INTO journal_checkpoints (tree_size, root_hash, chain_head, signed_at, key_name, key_id,
 		note, sealed_by, lease_epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 	sqlSignedCheckpoint = `SELECT tree_size, root_hash, chain_head, signed_at, key_name, key_id, note

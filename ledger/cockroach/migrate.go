@@ -17,6 +17,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// goMigrations are the migrations written in Go: the roles, and the
+// append-only triggers, which run on PostgreSQL only.
+var goMigrations = []*goose.Migration{rolesMigration, appendOnlyMigration, treeChunksAppendOnlyMigration}
+
 // Migrate brings the schema up to date with the migrations embedded in the
 // binary, and creates the roles the ledger's pools use (see roles.go). It
 // is safe to run at every start, and from several ledgers at once. pool
@@ -46,7 +50,7 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
-		goose.WithGoMigrations(rolesMigration, appendOnlyMigration), goose.WithLocker(locker))
+		goose.WithGoMigrations(goMigrations...), goose.WithLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -279,7 +279,9 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 				return err
 			}
 		}
-		nodes.queue(final)
+		if err := nodes.queue(final, grow.Size()); err != nil {
+			return err
+		}
 		if res.Checkpoint, err = z.checkpoint(final, tree, grow, head, res.Epoch); err != nil {
 			return err
 		}

@@ -1,8 +1,10 @@
 package cockroach
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,9 +16,28 @@ import (
 // the sealing transaction itself, so they commit with the records they
 // cover, under the sealer's lease: no other lock, and nothing on the online
 // path. A sealing transaction reads the tree's right edge (at most 63
-// rows), appends the nodes its records complete, and signs a checkpoint
-// when one is due; the witness gets it after the commit, so that it never
-// holds a checkpoint of records that were rolled back.
+// nodes), appends the nodes its records complete as one row, and signs a
+// checkpoint when one is due; the witness gets it after the commit, so that
+// it never holds a checkpoint of records that were rolled back.
+//
+// The tree is stored as chunks: each sealing transaction's new nodes, back
+// to back, in the order the tree completes them (a leaf, then the nodes it
+// completes, from the lowest level up). In that order a node's position
+// follows from its level and index alone (nodePosition), so a node is read
+// from the chunk that starts at or before its position.
+
+// nodeHashSize is the size of every node's hash (SHA-256).
+const nodeHashSize = sha256.Size
+
+// nodePosition is where node (level, index) comes in the order the tree
+// completes its nodes. The node is completed by leaf j = (index+1)*2^level
+// - 1; before that leaf, the tree of j leaves has completed 2j -
+// popcount(j) nodes; the leaf comes next, then its completed ancestors one
+// level at a time.
+func nodePosition(level int, index int64) int64 {
+	j := (index+1)<<level - 1
+	return 2*j - int64(bits.OnesCount64(uint64(j))) + int64(level)
+}
 
 // treeHead is what a sealing transaction reads of the tree and the
 // checkpoints: how many records the tree holds, and the last checkpoint.
@@ -30,12 +51,10 @@ type treeHead struct {
 // queue queues the reads of h into b.
 func (h *treeHead) queue(b *pgx.Batch) {
 	b.Queue(sqlTreeSize).QueryRow(func(row pgx.Row) error {
-		var last int64
-		err := row.Scan(&last)
+		err := row.Scan(&h.size)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
-		h.size = last + 1
 		return err
 	})
 	b.Queue(sqlLastCheckpoint).QueryRow(func(row pgx.Row) error {
@@ -54,19 +73,18 @@ func queueTreeNodes(b *pgx.Batch, nodes []ledger.TreeNode, out *[][]byte) {
 	if len(nodes) == 0 {
 		return
 	}
-	levels, idxs := make([]int32, len(nodes)), make([]int64, len(nodes))
-	at := make(map[[2]int64]int, len(nodes))
+	positions := make([]int64, len(nodes))
+	at := make(map[int64]int, len(nodes))
 	for i, n := range nodes {
-		levels[i], idxs[i] = int32(n.Level), n.Index
-		at[[2]int64{int64(n.Level), n.Index}] = i
+		positions[i] = nodePosition(n.Level, n.Index)
+		at[positions[i]] = i
 	}
-	b.Queue(sqlTreeNodes, levels, idxs).Query(func(rows pgx.Rows) error {
+	b.Queue(sqlTreeNodes, positions).Query(func(rows pgx.Rows) error {
 		hashes := make([][]byte, len(nodes))
-		var level int32
-		var idx int64
+		var pos int64
 		var hash []byte
-		if _, err := pgx.ForEachRow(rows, []any{&level, &idx, &hash}, func() error {
-			if i, ok := at[[2]int64{int64(level), idx}]; ok {
+		if _, err := pgx.ForEachRow(rows, []any{&pos, &hash}, func() error {
+			if i, ok := at[pos]; ok && len(hash) == nodeHashSize {
 				hashes[i] = hash
 			}
 			return nil
@@ -83,22 +101,37 @@ func queueTreeNodes(b *pgx.Batch, nodes []ledger.TreeNode, out *[][]byte) {
 	})
 }
 
-// nodeRows collects the tree nodes a transaction appends.
+// nodeRows collects the tree nodes a transaction appends, as one chunk.
 type nodeRows struct {
-	levels []int32
-	idxs   []int64
-	hashes [][]byte
+	first  int64  // the position of the first node
+	n      int64  // how many nodes
+	hashes []byte // theirs, back to back
+	err    error  // the first node out of order
 }
 
-func (n *nodeRows) add(t ledger.TreeNode) {
-	n.levels, n.idxs, n.hashes = append(n.levels, int32(t.Level)), append(n.idxs, t.Index), append(n.hashes, t.Hash)
-}
-
-// queue queues the insert of the nodes, if any, in one statement.
-func (n *nodeRows) queue(b *pgx.Batch) {
-	if len(n.idxs) > 0 {
-		b.Queue(sqlAppendTree, n.levels, n.idxs, n.hashes)
+func (c *nodeRows) add(t ledger.TreeNode) {
+	pos := nodePosition(t.Level, t.Index)
+	if c.n == 0 {
+		c.first = pos
 	}
+	if c.err == nil && (pos != c.first+c.n || len(t.Hash) != nodeHashSize) {
+		c.err = fmt.Errorf("the tree completed node (%d, %d) at position %d with a hash of %d bytes, want position %d and %d bytes",
+			t.Level, t.Index, pos, len(t.Hash), c.first+c.n, nodeHashSize)
+	}
+	c.hashes = append(c.hashes, t.Hash...)
+	c.n++
+}
+
+// queue queues the insert of the nodes, if any, as the chunk that brings
+// the tree to size records.
+func (c *nodeRows) queue(b *pgx.Batch, size int64) error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.n > 0 {
+		b.Queue(sqlAppendTree, c.first, size, c.hashes)
+	}
+	return nil
 }
 
 // checkpoint signs and queues a checkpoint of tree, whose last record is

@@ -142,7 +142,8 @@ func TestVerifyJournalFindsRewrites(t *testing.T) {
 			t.Errorf("verification = %+v, want sequence 4: %s", v, want)
 		}
 		// The checkpoints cut as well: the entries still show.
-		pgtest.Tamper(t, f.pool, `DELETE FROM journal_checkpoints WHERE tree_size > 3`, `DELETE FROM journal_tree WHERE idx >= 3 AND level = 0`)
+		pgtest.Tamper(t, f.pool, `DELETE FROM journal_checkpoints WHERE tree_size > 3`)
+		storeTree(t, f, 3, ledger.LeafHash)
 		v = f.MustVerify(t, ledger.JournalRange{})
 		if v.OK || v.BadSequence != 0 || !strings.Contains(v.Reason, "is not in the journal, nor waiting to be sealed") {
 			t.Errorf("verification = %+v, want an entry not sealed", v)
@@ -150,7 +151,12 @@ func TestVerifyJournalFindsRewrites(t *testing.T) {
 	})
 	t.Run("TreeNotTheRecords", func(t *testing.T) {
 		f, head := setup(t)
-		pgtest.Tamper(t, f.pool, `UPDATE journal_tree SET hash = sha256(hash) WHERE level = 0 AND idx = 4`)
+		storeTree(t, f, head.Sequence, func(seq int64, e ledger.Entry) []byte {
+			if seq == 5 {
+				e.Memo = "not the record's"
+			}
+			return ledger.LeafHash(seq, e)
+		})
 		v := f.MustVerify(t, ledger.JournalRange{})
 		if v.OK || !strings.Contains(v.Reason, "the stored Merkle tree of "+strconv.FormatInt(head.Sequence, 10)+" records has root") {
 			t.Errorf("verification = %+v", v)
@@ -173,6 +179,21 @@ func rechain(t *testing.T, f *fixture) {
 	pgtest.Tamper(t, f.pool, stmts...)
 }
 
+// storeTree replaces the stored tree with one of the first n records, whose
+// leaves leaf makes, as the database's superuser could.
+func storeTree(t *testing.T, f *fixture, n int64, leaf func(int64, ledger.Entry) []byte) {
+	t.Helper()
+	tree := ledger.NewTree()
+	var nodes []byte
+	for _, r := range f.MustListJournal(t, 0)[:n] {
+		if err := tree.Append(leaf(r.Sequence, r.Entry), func(n ledger.TreeNode) { nodes = append(nodes, n.Hash...) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pgtest.Tamper(t, f.pool, `DELETE FROM journal_tree_chunks`,
+		"INSERT INTO journal_tree_chunks (first_node, tree_size, nodes) VALUES (0, "+strconv.FormatInt(n, 10)+", '\\x"+hexOf(nodes)+"')")
+}
+
 func hexOf(b []byte) string {
 	const digits = "0123456789abcdef"
 	out := make([]byte, 0, 2*len(b))
@@ -192,7 +213,7 @@ func TestTreeCatchesUp(t *testing.T) {
 		f.MustOpen(t, "acct-"+strconv.Itoa(i), 100)
 	}
 	f.MustSealAll(t, f.MustSealer(t, cockroach.SealerOptions{Holder: "h"}))
-	pgtest.Tamper(t, f.pool, `DELETE FROM journal_tree`) // as before migration 30
+	pgtest.Tamper(t, f.pool, `DELETE FROM journal_tree_chunks`) // as before migration 30
 	f.MustOpen(t, "late", 0)
 	signer, _ := mustSigner(t, "test/journal")
 	z := f.MustSealer(t, cockroach.SealerOptions{Holder: "h", Signer: signer, Batch: 4, CheckpointInterval: time.Nanosecond})

@@ -27,7 +27,9 @@ import (
 // checkpoints remain (see docs/journal.md for what an operator there can
 // add by hand).
 
-// appendOnlyTables are the tables whose rows, once written, never change.
+// appendOnlyTables are the tables whose rows, once written, never change,
+// as migration 31 found them; migration 35 adds journal_tree_chunks, which
+// replaced journal_tree (migration 34).
 var appendOnlyTables = []string{"journal", "journal_tree", "journal_checkpoints", "entries", "postings"}
 
 const sqlAppendOnlyFunction = `CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -38,28 +40,44 @@ BEGIN
 END
 $$`
 
-// appendOnlyStatements are migration 31's statements on PostgreSQL.
-func appendOnlyStatements() []string {
-	out := []string{sqlAppendOnlyFunction}
-	for _, t := range appendOnlyTables {
+// appendOnlyTriggers are the statements that make tables append-only.
+func appendOnlyTriggers(tables ...string) []string {
+	var out []string
+	for _, t := range tables {
 		out = append(out, fmt.Sprintf(`CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s
 			FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()`, t))
 	}
 	return out
 }
 
-func appendOnlyDown() []string {
+// dropAppendOnlyTriggers undoes appendOnlyTriggers.
+func dropAppendOnlyTriggers(tables ...string) []string {
 	var out []string
-	for _, t := range appendOnlyTables {
+	for _, t := range tables {
 		out = append(out, fmt.Sprintf(`DROP TRIGGER IF EXISTS append_only ON %s`, t))
 	}
-	return append(out, `DROP FUNCTION IF EXISTS ledger_append_only()`)
+	return out
 }
 
 // appendOnlyMigration is migration 31: the triggers, on PostgreSQL only.
 var appendOnlyMigration = goose.NewGoMigration(31,
-	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return runOnPostgres(ctx, tx, appendOnlyStatements()) }},
-	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error { return runOnPostgres(ctx, tx, appendOnlyDown()) }},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, append([]string{sqlAppendOnlyFunction}, appendOnlyTriggers(appendOnlyTables...)...))
+	}},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, append(dropAppendOnlyTriggers(appendOnlyTables...), `DROP FUNCTION IF EXISTS ledger_append_only()`))
+	}},
+)
+
+// treeChunksAppendOnlyMigration is migration 35: the trigger on the tree's
+// new table, on PostgreSQL only.
+var treeChunksAppendOnlyMigration = goose.NewGoMigration(35,
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, appendOnlyTriggers("journal_tree_chunks"))
+	}},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, dropAppendOnlyTriggers("journal_tree_chunks"))
+	}},
 )
 
 // runOnPostgres runs stmts, unless the database is CockroachDB.
