@@ -13,6 +13,7 @@ type compartmentMetrics struct {
 	iso         *isolation
 	latency     *prometheus.HistogramVec
 	transitions *prometheus.CounterVec
+	known       *prometheus.CounterVec
 
 	inFlight, queued, state, limit *prometheus.Desc
 	admitted, rejected, outcomes   *prometheus.Desc
@@ -29,6 +30,10 @@ func newCompartmentMetrics(iso *isolation) *compartmentMetrics {
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_compartment_breaker_transitions_total", Help: "Circuit breaker state changes, by the state entered.",
 		}, []string{"compartment", "to"}),
+		known: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_compartment_known_answers_total",
+			Help: "Calls answered from memory before taking a worker slot, by reason.",
+		}, []string{"compartment", "reason"}),
 		inFlight: prometheus.NewDesc("ledger_compartment_in_flight", "Calls holding a worker slot.", label, nil),
 		queued:   prometheus.NewDesc("ledger_compartment_queued", "Calls waiting for a worker slot.", label, nil),
 		state: prometheus.NewDesc("ledger_compartment_breaker_state",
@@ -50,6 +55,7 @@ func (m *compartmentMetrics) Describe(ch chan<- *prometheus.Desc) {
 	}
 	m.latency.Describe(ch)
 	m.transitions.Describe(ch)
+	m.known.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -69,4 +75,5 @@ func (m *compartmentMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	m.latency.Collect(ch)
 	m.transitions.Collect(ch)
+	m.known.Collect(ch)
 }
