@@ -16,6 +16,7 @@ type compartmentMetrics struct {
 	known       *prometheus.CounterVec
 
 	inFlight, queued, state, limit *prometheus.Desc
+	adaptiveLimit                  *prometheus.Desc
 	admitted, rejected, outcomes   *prometheus.Desc
 }
 
@@ -39,6 +40,8 @@ func newCompartmentMetrics(iso *isolation) *compartmentMetrics {
 		state: prometheus.NewDesc("ledger_compartment_breaker_state",
 			"Circuit breaker state: 0 closed, 1 half-open, 2 open.", label, nil),
 		limit: prometheus.NewDesc("ledger_compartment_max_concurrent", "Configured worker slots.", label, nil),
+		adaptiveLimit: prometheus.NewDesc("ledger_compartment_limit",
+			"Worker slots usable now: the configured ones, or fewer while the adaptive limit is cut.", label, nil),
 		admitted: prometheus.NewDesc("ledger_compartment_admitted_total",
 			"Calls admitted to a worker slot.", label, nil),
 		rejected: prometheus.NewDesc("ledger_compartment_rejected_total",
@@ -50,7 +53,7 @@ func newCompartmentMetrics(iso *isolation) *compartmentMetrics {
 
 // Describe implements prometheus.Collector.
 func (m *compartmentMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.inFlight, m.queued, m.state, m.limit, m.admitted, m.rejected, m.outcomes} {
+	for _, d := range []*prometheus.Desc{m.inFlight, m.queued, m.state, m.limit, m.adaptiveLimit, m.admitted, m.rejected, m.outcomes} {
 		ch <- d
 	}
 	m.latency.Describe(ch)
@@ -66,6 +69,7 @@ func (m *compartmentMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.queued, prometheus.GaugeValue, float64(s.Queued), name)
 		ch <- prometheus.MustNewConstMetric(m.state, prometheus.GaugeValue, float64(s.State), name)
 		ch <- prometheus.MustNewConstMetric(m.limit, prometheus.GaugeValue, float64(s.MaxConcurrent), name)
+		ch <- prometheus.MustNewConstMetric(m.adaptiveLimit, prometheus.GaugeValue, float64(s.Limit), name)
 		ch <- prometheus.MustNewConstMetric(m.admitted, prometheus.CounterValue, float64(s.Admitted), name)
 		for r, n := range s.Rejected {
 			ch <- prometheus.MustNewConstMetric(m.rejected, prometheus.CounterValue, float64(n), name, bulkhead.RejectReason(r).String())
