@@ -43,7 +43,7 @@ type stormServer struct {
 	slow     atomic.Bool
 }
 
-func startStormServer(t *testing.T, bulkheadsOff bool) *stormServer {
+func startStormServer(t testing.TB, bulkheadsOff bool) *stormServer {
 	t.Helper()
 	s := &stormServer{}
 	iso := ledgerd.DefaultIsolation()

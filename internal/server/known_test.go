@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
@@ -65,4 +67,38 @@ func TestKnownAnswerWinsOverBusy(t *testing.T) {
 	if m := scrape(t, "http://"+s.m.Server.AdminAddr()+"/metrics"); !strings.Contains(m, want) {
 		t.Errorf("/metrics lacks %s", want)
 	}
+}
+
+// BenchmarkRepeatedSubscribe measures what a repeated tap costs the server
+// once its answer is known: Subscribe by a customer who already
+// subscribed, over a real connection, beside a health check, the control
+// flood's call. Profile it with -cpuprofile.
+func BenchmarkRepeatedSubscribe(b *testing.B) {
+	s := startStormServer(b, false)
+	ctx := context.Background()
+	first := &ledgerv1.SubscribeRequest{RequestId: "first", PromoId: "special", CustomerId: "c0", FromAccountId: "c0", Amount: 1_000}
+	if _, err := s.promos.Subscribe(ctx, first); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("AlreadySubscribed", func(b *testing.B) {
+		var n atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r := &ledgerv1.SubscribeRequest{RequestId: fmt.Sprintf("again-%d", n.Add(1)), PromoId: "special",
+					CustomerId: "c0", FromAccountId: "c0", Amount: 1_000}
+				if _, err := s.promos.Subscribe(ctx, r); status.Code(err) != codes.AlreadyExists {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("HealthCheck", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.health.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
 }
