@@ -16,7 +16,7 @@ APT_GET   ?= apt-get
 
 ARGS ?=
 
-.PHONY: deps tools postgres test run generate lint bench storm soak build
+.PHONY: deps tools postgres test run generate lint bench storm storm-outside soak build
 
 deps: tools postgres
 
@@ -67,6 +67,12 @@ bench: deps
 
 storm: deps
 	go run ./cmd/ledgerctl storm $(ARGS)
+
+# The storm measured from outside: ledgerd in its own process, real promo
+# database work, a control flood (docs/bulkheads.md).
+storm-outside: deps
+	go build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl
+	bin/ledgerctl storm --outside --ledgerd bin/ledgerd $(ARGS)
 
 soak: deps
 	go run ./cmd/ledger-soak $(ARGS)

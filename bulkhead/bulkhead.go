@@ -19,6 +19,9 @@ type Compartment struct {
 	s     Settings // with defaults applied
 	slots chan struct{}
 	cb    *gobreaker.TwoStepCircuitBreaker[struct{}]
+	// adaptive is the concurrency limit below MaxConcurrent; nil when
+	// Settings.TargetLatency is zero.
+	adaptive *adaptive
 
 	inFlight atomic.Int64
 	queued   atomic.Int64
@@ -36,6 +39,10 @@ type Compartment struct {
 func New(s Settings) *Compartment {
 	s = s.withDefaults()
 	c := &Compartment{s: s, slots: make(chan struct{}, s.MaxConcurrent)}
+	if s.TargetLatency > 0 {
+		c.adaptive = &adaptive{min: s.MinConcurrent, max: s.MaxConcurrent, target: s.TargetLatency, backoff: s.Backoff}
+		c.adaptive.limit.Store(int64(s.MaxConcurrent))
+	}
 	for r := range numReasons {
 		c.rejErr[r] = &RejectError{Compartment: s.Name, Reason: r}
 	}
@@ -126,6 +133,8 @@ type call struct {
 	cancel context.CancelFunc
 	done   func(error) // the breaker's outcome callback
 	start  time.Time
+	busy   int64  // calls in slots when it was admitted, itself included
+	gen    uint64 // the adaptive limit's generation when it was admitted
 	over   atomic.Bool
 }
 
@@ -149,7 +158,7 @@ func (c *Compartment) admit(ctx context.Context) (*call, error) {
 		return nil, c.reject(ReasonCircuitOpen)
 	}
 	c.admitted.Add(1)
-	k := &call{c: c, done: done, start: c.s.Now()}
+	k := &call{c: c, done: done, start: c.s.Now(), busy: c.inFlight.Load(), gen: c.generation()}
 	k.ctx, k.cancel = context.WithTimeoutCause(ctx, c.s.Timeout, ErrTimeout)
 	return k, nil
 }
@@ -164,11 +173,13 @@ func (k *call) finish(err error, panicked bool) {
 	}
 	k.cancel()
 	c := k.c
-	slow := c.s.SlowCall > 0 && c.s.Now().Sub(k.start) >= c.s.SlowCall
+	took := c.s.Now().Sub(k.start)
+	slow := c.s.SlowCall > 0 && took >= c.s.SlowCall
 	if slow {
 		c.slow.Add(1)
 	}
-	if panicked || slow || (err != nil && c.s.IsFailure(err)) {
+	failed := panicked || slow || (err != nil && c.s.IsFailure(err))
+	if failed {
 		c.failures.Add(1)
 		k.done(errFailure)
 	} else {
@@ -176,6 +187,9 @@ func (k *call) finish(err error, panicked bool) {
 		k.done(nil)
 	}
 	c.releaseSlot()
+	if c.adaptive != nil {
+		c.adapt(k.gen, k.busy, took, failed)
+	}
 }
 
 // reject counts a rejection and returns its error.

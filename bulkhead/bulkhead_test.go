@@ -254,7 +254,7 @@ func TestStats(t *testing.T) {
 	r2(nil)
 	want := bulkhead.Stats{
 		Name: "audit", State: bulkhead.StateClosed, Admitted: 5, Successes: 4, Failures: 1,
-		MaxConcurrent: 2, MaxQueue: 0, MaxWait: 50 * time.Millisecond, Timeout: 2 * time.Second,
+		MaxConcurrent: 2, Limit: 2, MaxQueue: 0, MaxWait: 50 * time.Millisecond, Timeout: 2 * time.Second,
 	}
 	want.Rejected[bulkhead.ReasonSaturated] = 1
 	if got := c.Stats(); got != want {

@@ -98,5 +98,8 @@ func (c *Compartment) stillWanted(ctx context.Context, enqueued time.Time) error
 // releaseSlot frees a worker slot, handing it to the oldest waiter if any.
 func (c *Compartment) releaseSlot() {
 	c.inFlight.Add(-1)
+	if c.adaptive != nil && c.adaptive.payOwed() {
+		return // the slot stays taken, as a reservation the limit owed
+	}
 	<-c.slots
 }

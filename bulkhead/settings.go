@@ -41,6 +41,15 @@ import (
 //   - Now: clock for queue-wait and slow-call measurement; nil means
 //     time.Now. Context deadlines and the breaker's OpenTimeout always use
 //     the real clock (gobreaker v2.4.0 calls time.Now itself).
+//   - TargetLatency: turns on an adaptive concurrency limit (see Limit):
+//     a call that takes at least this long in its slot, or counts as a
+//     breaker failure, cuts the limit; fast calls under load raise it
+//     again, never above MaxConcurrent. 0 means a fixed limit of
+//     MaxConcurrent.
+//   - MinConcurrent: the adaptive limit's floor; <= 0 means 1, and more
+//     than MaxConcurrent means MaxConcurrent.
+//   - Backoff: the ratio by which a slow call cuts the adaptive limit;
+//     outside (0, 1) means 0.75.
 //   - OnStateChange: called on every breaker transition; nil means none.
 //     It runs under the breaker's mutex, so it must not call Do, Admit,
 //     Stats, TryReject or RetryAfter of the same Compartment.
@@ -57,6 +66,9 @@ type Settings struct {
 	Interval       time.Duration
 	OpenTimeout    time.Duration
 	HalfOpenProbes uint32
+	TargetLatency  time.Duration
+	MinConcurrent  int
+	Backoff        float64
 	IsFailure      func(err error) bool
 	Now            func() time.Time
 	OnStateChange  func(name string, from, to State)
@@ -102,6 +114,10 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.HalfOpenProbes == 0 {
 		s.HalfOpenProbes = 3
+	}
+	s.MinConcurrent = min(max(s.MinConcurrent, 1), s.MaxConcurrent)
+	if !(s.Backoff > 0 && s.Backoff < 1) {
+		s.Backoff = 0.75
 	}
 	if s.IsFailure == nil {
 		s.IsFailure = isDeadlineExceeded

@@ -20,6 +20,8 @@ type Stats struct {
 	SlowCalls uint64             // admitted calls that took >= SlowCall (all in Failures)
 
 	MaxConcurrent int           // configured worker slots
+	Limit         int           // slots usable now: MaxConcurrent, or less while an adaptive limit is cut
+	MinConcurrent int           // the adaptive limit's floor; 0 when the limit is fixed
 	MaxQueue      int           // configured queue length (0: no queue)
 	MaxWait       time.Duration // configured longest queue wait
 	Timeout       time.Duration // configured per-call deadline budget
@@ -50,6 +52,8 @@ func (c *Compartment) Stats() Stats {
 		Failures:      c.failures.Load(),
 		SlowCalls:     c.slow.Load(),
 		MaxConcurrent: c.s.MaxConcurrent,
+		Limit:         c.Limit(),
+		MinConcurrent: c.minConcurrent(),
 		MaxQueue:      c.s.MaxQueue,
 		MaxWait:       c.s.MaxWait,
 		Timeout:       c.s.Timeout,
@@ -72,7 +76,7 @@ func (c *Compartment) TryReject() error {
 	if c.cb.State() == gobreaker.StateOpen {
 		return c.reject(ReasonCircuitOpen)
 	}
-	if c.inFlight.Load() >= int64(c.s.MaxConcurrent) && c.queued.Load() >= int64(c.s.MaxQueue) {
+	if c.inFlight.Load() >= int64(c.Limit()) && c.queued.Load() >= int64(c.s.MaxQueue) {
 		return c.reject(ReasonSaturated)
 	}
 	return nil

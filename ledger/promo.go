@@ -159,3 +159,15 @@ type Promotions interface {
 	// PROMO_ALREADY_SUBSCRIBED, PROMO_LIMIT_EXCEEDED, and those of Transfer.
 	Subscribe(ctx context.Context, r SubscribeRequest) (Subscription, error)
 }
+
+// PromoMemory is implemented by Promotions that can answer some
+// subscriptions from memory. A server asks it before it spends a worker slot
+// or a database connection on the call, so that a final answer (sold out,
+// already subscribed) always wins over "busy, try again".
+type PromoMemory interface {
+	// KnownAnswer returns PROMO_SOLD_OUT or PROMO_ALREADY_SUBSCRIBED when
+	// that is r's answer and it is known without a database round trip,
+	// and nil when only Subscribe can answer (a replay of a request that
+	// subscribed always goes to Subscribe, which returns its result).
+	KnownAnswer(ctx context.Context, r SubscribeRequest) error
+}

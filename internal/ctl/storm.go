@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -16,7 +17,11 @@ import (
 func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 	cfg := storm.Defaults()
 	out := fs.String("out", "storm-report", "`directory` for storm.html and storm.json")
-	bulkheads := fs.String("bulkheads", "both", "in-process runs: `both|on|off`")
+	bulkheads := fs.String("bulkheads", "both", "runs that start their ledgerd: `both|on|off`")
+	outside := fs.Bool("outside", false, "measure from outside: start --ledgerd as its own process for each run, the promo doing "+
+		"real database work, and a control flood of the promo's rate at the health service in the baseline (the defaults of the "+
+		"flags below change to that storm's: 20s control, 20s flood, 5s recovery, 64 promo connections, a quota that never sells out)")
+	ledgerdBin := fs.String("ledgerd", "", "with --outside, the ledgerd `binary` to start; by default ledgerd beside this program, else on PATH")
 	fs.DurationVar(&cfg.Baseline, "baseline", cfg.Baseline, "quiet phase before the flood")
 	fs.DurationVar(&cfg.Storm, "storm", cfg.Storm, "length of the promo flood")
 	fs.DurationVar(&cfg.Recovery, "recovery", cfg.Recovery, "quiet phase after the flood")
@@ -36,6 +41,16 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 		return nil
 	})
 	return func(ctx context.Context, _ []string) error {
+		if *outside {
+			if err := outsideDefaults(fs, &cfg); err != nil {
+				return err
+			}
+			bin, err := findLedgerd(*ledgerdBin)
+			if err != nil {
+				return err
+			}
+			cfg.Ledgerd = bin
+		}
 		switch *bulkheads {
 		case "both":
 			cfg.Modes = []bool{true, false}
@@ -67,6 +82,44 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 		fmt.Fprintf(c.stdout, "\nreport: %s\n", filepath.Join(*out, "storm.html"))
 		return nil
 	}
+}
+
+// outsideDefaults replaces cfg by storm.OutsideDefaults, keeping every
+// flag that was typed.
+func outsideDefaults(fs *flag.FlagSet, cfg *storm.Config) error {
+	typed := map[string]string{}
+	fs.Visit(func(f *flag.Flag) { typed[f.Name] = f.Value.String() })
+	limits := cfg.Limits
+	*cfg = storm.OutsideDefaults()
+	cfg.Limits = limits
+	for name, v := range typed {
+		if name == "limit" {
+			continue // kept above: a repeatable flag shows no value
+		}
+		if err := fs.Set(name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findLedgerd returns the ledgerd binary to start: bin if given, else
+// ledgerd beside this program, else on PATH.
+func findLedgerd(bin string) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(self), "ledgerd")
+		if _, err := os.Stat(beside); err == nil {
+			return beside, nil
+		}
+	}
+	path, err := exec.LookPath("ledgerd")
+	if err != nil {
+		return "", usagef(nil, "--outside needs a ledgerd binary: build one (go build ./cmd/ledgerd) and pass --ledgerd")
+	}
+	return path, nil
 }
 
 // serverGiven reports whether --server was typed: a storm goes to a

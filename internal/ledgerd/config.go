@@ -17,18 +17,27 @@ import (
 // Limits are one compartment's bulkhead settings and database pool. A zero
 // field takes bulkhead.Settings' default.
 type Limits struct {
-	MaxConcurrent    int           `yaml:"max_concurrent"`
-	MaxQueue         int           `yaml:"max_queue"`
-	MaxWait          time.Duration `yaml:"max_wait"`
-	Timeout          time.Duration `yaml:"timeout"`
-	SlowCall         time.Duration `yaml:"slow_call"`
-	MinRequests      uint32        `yaml:"min_requests"`
-	FailureRatio     float64       `yaml:"failure_ratio"`
-	Interval         time.Duration `yaml:"interval"`
-	OpenTimeout      time.Duration `yaml:"open_timeout"`
-	HalfOpenProbes   uint32        `yaml:"half_open_probes"`
+	MaxConcurrent  int           `yaml:"max_concurrent"`
+	MaxQueue       int           `yaml:"max_queue"`
+	MaxWait        time.Duration `yaml:"max_wait"`
+	Timeout        time.Duration `yaml:"timeout"`
+	SlowCall       time.Duration `yaml:"slow_call"`
+	MinRequests    uint32        `yaml:"min_requests"`
+	FailureRatio   float64       `yaml:"failure_ratio"`
+	Interval       time.Duration `yaml:"interval"`
+	OpenTimeout    time.Duration `yaml:"open_timeout"`
+	HalfOpenProbes uint32        `yaml:"half_open_probes"`
+	// TargetLatency turns on the adaptive concurrency limit (see
+	// bulkhead.Settings), between MinConcurrent and MaxConcurrent; a
+	// negative value turns it off.
+	TargetLatency    time.Duration `yaml:"target_latency"`
+	MinConcurrent    int           `yaml:"min_concurrent"`
 	PoolSize         int32         `yaml:"pool_size"`
 	StatementTimeout time.Duration `yaml:"statement_timeout"`
+	// QualityOfService is the priority of the compartment's transactions
+	// on CockroachDB ("background", "regular", "critical"; empty: the
+	// database's default, regular). PostgreSQL has no such setting.
+	QualityOfService string `yaml:"quality_of_service"`
 	// MoveBatch and MoveLanes shape group commit in the compartment's
 	// store (cockroach.Options): the most transfers, deposits and
 	// withdrawals one transaction carries, and how many such transactions
@@ -46,6 +55,7 @@ func (l Limits) settings(name string) bulkhead.Settings {
 		Name: name, MaxConcurrent: l.MaxConcurrent, MaxQueue: l.MaxQueue, MaxWait: l.MaxWait,
 		Timeout: l.Timeout, SlowCall: l.SlowCall, MinRequests: l.MinRequests, FailureRatio: l.FailureRatio,
 		Interval: l.Interval, OpenTimeout: l.OpenTimeout, HalfOpenProbes: l.HalfOpenProbes,
+		TargetLatency: max(l.TargetLatency, 0), MinConcurrent: l.MinConcurrent,
 	}
 }
 
@@ -70,14 +80,18 @@ func DefaultIsolation() Isolation {
 	return Isolation{
 		Compartments: map[string]Limits{
 			"routine": {MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
-				PoolSize: 32, StatementTimeout: 2 * time.Second},
+				PoolSize: 32, StatementTimeout: 2 * time.Second, QualityOfService: "regular"},
 			// The promo breaker judges only the last two seconds, so that a
 			// calm hour of successes cannot outvote a stampede's first
 			// failures, and needs only five calls to judge: four slots with
 			// a one-second budget finish few calls when the database is slow.
+			// Its slots shrink, down to one, while its calls take 200ms or
+			// more, and grow back as they speed up; on CockroachDB its
+			// transactions yield to routine ones.
 			"promo": {MaxConcurrent: 4, MaxQueue: 8, MaxWait: 50 * time.Millisecond, Timeout: time.Second,
 				MinRequests: 5, Interval: 2 * time.Second, OpenTimeout: 3 * time.Second, PoolSize: 4,
-				StatementTimeout: time.Second},
+				StatementTimeout: time.Second, TargetLatency: 200 * time.Millisecond, MinConcurrent: 1,
+				QualityOfService: "background"},
 			"teller": {MaxConcurrent: 8, MaxQueue: 32, MaxWait: 100 * time.Millisecond, Timeout: 2 * time.Second,
 				PoolSize: 8, StatementTimeout: 2 * time.Second},
 			"audit": {MaxConcurrent: 2, MaxQueue: 4, MaxWait: 200 * time.Millisecond, Timeout: 10 * time.Second,

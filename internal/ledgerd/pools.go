@@ -78,6 +78,11 @@ func openPool(ctx context.Context, url, role, password, name string, l Limits, t
 	if l.StatementTimeout > 0 {
 		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
 	}
+	// A SET on connect, not a runtime parameter: PostgreSQL refuses a
+	// startup parameter it does not know.
+	if pcfg.AfterConnect, err = cockroach.QualityOfService(l.QualityOfService); err != nil {
+		return nil, fmt.Errorf("database (%s): %w", name, err)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err == nil {
 		// Log in now: a role without its password should stop the start,

@@ -26,6 +26,7 @@ func (a *admin) ListCompartments(context.Context, *ledgerv1.ListCompartmentsRequ
 			Name: name, BreakerState: s.State.String(),
 			InFlight: int32(s.InFlight), Queued: int32(s.Queued),
 			MaxConcurrent: int32(s.MaxConcurrent), MaxQueue: int32(s.MaxQueue),
+			Limit: int32(s.Limit), MinConcurrent: int32(s.MinConcurrent),
 			Admitted: s.Admitted, Successes: s.Successes, Failures: s.Failures,
 			Rejected: map[string]uint64{}, Methods: a.iso.methodsOf(name),
 		}

@@ -107,7 +107,9 @@ func (iso *isolation) onStateChange(name string, from, to bulkhead.State) {
 // goroutine, so it only looks at counters.
 func (iso *isolation) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
 	c, ok := iso.methods[info.FullMethodName]
-	if !ok {
+	if !ok || knownAnswers[info.FullMethodName] != nil {
+		// A method that may have a final answer in memory is only shed
+		// after that answer was looked for (unary).
 		return ctx, nil
 	}
 	if err := c.TryReject(); err != nil {
@@ -118,13 +120,20 @@ func (iso *isolation) tap(ctx context.Context, info *tap.Info) (context.Context,
 
 type compartmentKey struct{}
 
-// unary admits the call to its compartment, runs it under the
-// compartment's deadline budget with the compartment's ledger, and records
-// the outcome for the breaker.
+// unary answers the call from memory when its answer is final and known
+// (see knownAnswers), before it takes a slot; otherwise it admits the call
+// to its compartment, runs it under the compartment's deadline budget with
+// the compartment's ledger, and records the outcome for the breaker.
 func (iso *isolation) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 	c, ok := iso.methods[info.FullMethod]
 	if !ok {
 		return next(ctx, req)
+	}
+	if known := knownAnswers[info.FullMethod]; known != nil {
+		if err := known(ctx, c.ledger, req); err != nil {
+			iso.metrics.known.WithLabelValues(c.Name(), string(ledger.ErrorCode(err))).Inc()
+			return nil, toStatus(ctx, iso.log, info.FullMethod, err)
+		}
 	}
 	var resp any
 	err := iso.admitted(ctx, info.FullMethod, func(callCtx context.Context) (err error) {

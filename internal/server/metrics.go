@@ -13,8 +13,10 @@ type compartmentMetrics struct {
 	iso         *isolation
 	latency     *prometheus.HistogramVec
 	transitions *prometheus.CounterVec
+	known       *prometheus.CounterVec
 
 	inFlight, queued, state, limit *prometheus.Desc
+	adaptiveLimit                  *prometheus.Desc
 	admitted, rejected, outcomes   *prometheus.Desc
 }
 
@@ -29,11 +31,17 @@ func newCompartmentMetrics(iso *isolation) *compartmentMetrics {
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_compartment_breaker_transitions_total", Help: "Circuit breaker state changes, by the state entered.",
 		}, []string{"compartment", "to"}),
+		known: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_compartment_known_answers_total",
+			Help: "Calls answered from memory before taking a worker slot, by reason.",
+		}, []string{"compartment", "reason"}),
 		inFlight: prometheus.NewDesc("ledger_compartment_in_flight", "Calls holding a worker slot.", label, nil),
 		queued:   prometheus.NewDesc("ledger_compartment_queued", "Calls waiting for a worker slot.", label, nil),
 		state: prometheus.NewDesc("ledger_compartment_breaker_state",
 			"Circuit breaker state: 0 closed, 1 half-open, 2 open.", label, nil),
 		limit: prometheus.NewDesc("ledger_compartment_max_concurrent", "Configured worker slots.", label, nil),
+		adaptiveLimit: prometheus.NewDesc("ledger_compartment_limit",
+			"Worker slots usable now: the configured ones, or fewer while the adaptive limit is cut.", label, nil),
 		admitted: prometheus.NewDesc("ledger_compartment_admitted_total",
 			"Calls admitted to a worker slot.", label, nil),
 		rejected: prometheus.NewDesc("ledger_compartment_rejected_total",
@@ -45,11 +53,12 @@ func newCompartmentMetrics(iso *isolation) *compartmentMetrics {
 
 // Describe implements prometheus.Collector.
 func (m *compartmentMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.inFlight, m.queued, m.state, m.limit, m.admitted, m.rejected, m.outcomes} {
+	for _, d := range []*prometheus.Desc{m.inFlight, m.queued, m.state, m.limit, m.adaptiveLimit, m.admitted, m.rejected, m.outcomes} {
 		ch <- d
 	}
 	m.latency.Describe(ch)
 	m.transitions.Describe(ch)
+	m.known.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -60,6 +69,7 @@ func (m *compartmentMetrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.queued, prometheus.GaugeValue, float64(s.Queued), name)
 		ch <- prometheus.MustNewConstMetric(m.state, prometheus.GaugeValue, float64(s.State), name)
 		ch <- prometheus.MustNewConstMetric(m.limit, prometheus.GaugeValue, float64(s.MaxConcurrent), name)
+		ch <- prometheus.MustNewConstMetric(m.adaptiveLimit, prometheus.GaugeValue, float64(s.Limit), name)
 		ch <- prometheus.MustNewConstMetric(m.admitted, prometheus.CounterValue, float64(s.Admitted), name)
 		for r, n := range s.Rejected {
 			ch <- prometheus.MustNewConstMetric(m.rejected, prometheus.CounterValue, float64(n), name, bulkhead.RejectReason(r).String())
@@ -69,4 +79,5 @@ func (m *compartmentMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	m.latency.Collect(ch)
 	m.transitions.Collect(ch)
+	m.known.Collect(ch)
 }

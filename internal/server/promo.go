@@ -63,6 +63,28 @@ func (s *promos) Subscribe(ctx context.Context, r *ledgerv1.SubscribeRequest) (*
 	}}, nil
 }
 
+// knownAnswers are the methods whose final answer may be known from memory,
+// with how to ask for it: a nil answer leaves the call to its handler.
+var knownAnswers = map[string]func(ctx context.Context, l ledger.Ledger, req any) error{
+	ledgerv1.PromoService_Subscribe_FullMethodName: knownSubscribeAnswer,
+}
+
+// knownSubscribeAnswer is PROMO_SOLD_OUT or PROMO_ALREADY_SUBSCRIBED when
+// the promotions know it without the database. An invalid request is left
+// to the handler, which says what is wrong with it.
+func knownSubscribeAnswer(ctx context.Context, l ledger.Ledger, req any) error {
+	m, ok := l.(ledger.PromoMemory)
+	pb, isSub := req.(*ledgerv1.SubscribeRequest)
+	if !ok || !isSub {
+		return nil
+	}
+	r := pb.Ledger()
+	if r.Validate() != nil {
+		return nil
+	}
+	return m.KnownAnswer(ctx, r)
+}
+
 func promoPB(st ledger.PromoStatus) *ledgerv1.Promo {
 	return &ledgerv1.Promo{
 		PromoId: st.ID, Currency: st.Currency, TotalQuota: st.TotalQuota, MaxPerCustomer: st.MaxPerCustomer,

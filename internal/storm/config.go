@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -14,8 +15,21 @@ import (
 // Config describes a storm. Zero values take the defaults of Defaults().
 type Config struct {
 	// Server is the address of a running ledgerd to storm once; empty
-	// starts a ledgerd in-process for each run in Modes.
+	// starts a ledgerd for each run in Modes: in-process, or from the
+	// binary Ledgerd.
 	Server string
+	// Ledgerd, if set, is a ledgerd binary that each run starts as a
+	// separate process, so that the load comes from outside it (see
+	// OutsideDefaults); empty runs ledgerd in this process.
+	Ledgerd string
+	// Control sends, during the baseline, a control flood at the flood's
+	// rate to the health service, a method that does no work, so that the
+	// routine p99 ratio of storm over baseline compares the promo flood
+	// with what any flood of that rate costs the machine.
+	Control bool
+	// PromoConns is how many gRPC connections the promo flood (and the
+	// control flood) shares; 4 when zero.
+	PromoConns int
 	// Transport returns the credentials of each role for Server; nil dials
 	// plaintext. In-process runs always dial plaintext on loopback.
 	Transport func(identity.Role) (grpc.DialOption, error)
@@ -102,6 +116,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PromoQuota == 0 {
 		c.PromoQuota = d.PromoQuota
 	}
+	if c.PromoConns <= 0 {
+		c.PromoConns = 4
+	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
@@ -114,6 +131,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("storm: the promo quota must be at least 1")
 	case c.Server != "" && (c.PromoDBDelay > 0 || len(c.Limits) > 0):
 		return c, errors.New("storm: the promo database delay and limits apply only to an in-process ledgerd")
+	case c.Server != "" && c.Ledgerd != "":
+		return c, errors.New("storm: either a running server or a ledgerd binary to start, not both")
+	case c.Ledgerd != "" && c.PromoDBDelay > 0:
+		return c, errors.New("storm: the promo database delay applies only to an in-process ledgerd")
 	case c.Server == "" && len(c.Modes) == 0:
 		return c, errors.New("storm: no runs")
 	}
@@ -160,7 +181,17 @@ const (
 	Routine Class = "routine" // transfers, ATM withdrawals, holds
 	Teller  Class = "teller"  // balance reads
 	Promo   Class = "promo"   // promotional deposit subscriptions
+	Control Class = "control" // the control flood: health checks, no work
 )
 
-// Classes lists the classes in report order.
+// Classes lists the classes in report order; Control follows them in a
+// run with a control flood.
 var Classes = []Class{Routine, Teller, Promo}
+
+// classes returns the classes a run with c drives.
+func (c Config) classes() []Class {
+	if c.Control {
+		return append(slices.Clone(Classes), Control)
+	}
+	return Classes
+}

@@ -17,31 +17,60 @@ const clockTicks = 100
 // all of it, and the part this process and its children (the load, an
 // in-process ledgerd and its PostgreSQL) used. The rest is other
 // programs', which on a shared machine can swamp a measurement.
+//
+// With a ledgerd started from its binary, Storm is split in three:
+// ledgerd's process, PostgreSQL (this process's other children), and the
+// load tool (this process alone).
 type CPUSecond struct {
-	T       int     `json:"t"`
-	Machine float64 `json:"machine_cores"`
-	Storm   float64 `json:"storm_cores"`
+	T        int     `json:"t"`
+	Machine  float64 `json:"machine_cores"`
+	Storm    float64 `json:"storm_cores"`
+	Ledgerd  float64 `json:"ledgerd_cores,omitempty"`
+	Postgres float64 `json:"postgres_cores,omitempty"`
+	Load     float64 `json:"load_tool_cores,omitempty"`
 }
 
-// sampleCPU records CPU use once a second from t0 until ctx is done. It
+// cpuSplit is a sample of the CPU times sampleCPU follows, in ticks.
+type cpuSplit struct{ busy, tree, ledgerd, self int64 }
+
+// sampleSplit reads the machine's busy time and the process times.
+func sampleSplit(ledgerd int) (cpuSplit, bool) {
+	busy, ok := machineTicks()
+	if !ok {
+		return cpuSplit{}, false
+	}
+	procs := procTable()
+	s := cpuSplit{busy: busy, tree: procs.tree(os.Getpid()), self: procs[os.Getpid()].own}
+	if ledgerd > 0 {
+		s.ledgerd = procs.tree(ledgerd)
+	}
+	return s, true
+}
+
+// sampleCPU records CPU use once a second from t0 until ctx is done;
+// ledgerd, if not 0, is the pid of a ledgerd started from its binary. It
 // returns nothing where /proc cannot be read.
-func sampleCPU(ctx context.Context, t0 time.Time) []CPUSecond {
+func sampleCPU(ctx context.Context, t0 time.Time, ledgerd int) []CPUSecond {
 	var out []CPUSecond
-	busy0, ok := machineTicks()
+	prev, ok := sampleSplit(ledgerd)
 	if !ok {
 		return nil
 	}
-	own0 := treeTicks(os.Getpid())
+	cores := func(ticks int64) float64 { return float64(ticks) / clockTicks }
 	for i := 0; ; i++ {
 		select {
 		case <-time.After(time.Until(t0.Add(time.Duration(i+1) * time.Second))):
 		case <-ctx.Done():
 			return out
 		}
-		busy, _ := machineTicks()
-		own := treeTicks(os.Getpid())
-		out = append(out, CPUSecond{T: i, Machine: float64(busy-busy0) / clockTicks, Storm: float64(own-own0) / clockTicks})
-		busy0, own0 = busy, own
+		now, _ := sampleSplit(ledgerd)
+		s := CPUSecond{T: i, Machine: cores(now.busy - prev.busy), Storm: cores(now.tree - prev.tree)}
+		if ledgerd > 0 {
+			s.Ledgerd, s.Load = cores(now.ledgerd-prev.ledgerd), cores(now.self-prev.self)
+			s.Postgres = max(s.Storm-s.Ledgerd-s.Load, 0)
+		}
+		out = append(out, s)
+		prev = now
 	}
 }
 
@@ -66,15 +95,19 @@ func machineTicks() (int64, bool) {
 	return busy, true
 }
 
-// treeTicks returns the CPU time of process root and every live
-// descendant, each with its reaped children's, so that time does not
-// vanish when a backend exits.
-func treeTicks(root int) int64 {
-	type proc struct {
-		ppid  int
-		ticks int64
-	}
-	procs := map[int]proc{}
+// proc is one process's parent and CPU times, in ticks: its own, and with
+// its reaped children's.
+type proc struct {
+	ppid       int
+	own, ticks int64
+}
+
+// procs are the live processes, by pid.
+type procs map[int]proc
+
+// procTable reads every live process's times from /proc.
+func procTable() procs {
+	procs := procs{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, path := range dirs {
 		b, err := os.ReadFile(path)
@@ -89,13 +122,22 @@ func treeTicks(root int) int64 {
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
 		ppid, _ := strconv.Atoi(f[1])
-		var ticks int64
-		for _, v := range f[11:15] { // utime, stime, cutime, cstime
+		var own, ticks int64
+		for i, v := range f[11:15] { // utime, stime, cutime, cstime
 			n, _ := strconv.ParseInt(v, 10, 64)
-			ticks += n
+			if ticks += n; i < 2 {
+				own += n
+			}
 		}
-		procs[pid] = proc{ppid, ticks}
+		procs[pid] = proc{ppid, own, ticks}
 	}
+	return procs
+}
+
+// tree returns the CPU time of process root and every live descendant,
+// each with its reaped children's, so that time does not vanish when a
+// backend exits.
+func (procs procs) tree(root int) int64 {
 	inTree := func(pid int) bool {
 		for range 64 {
 			if pid == root {

@@ -46,7 +46,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 }
 
 // classColor gives each class one colour in every chart.
-var classColor = map[Class]string{Routine: "#1f77b4", Teller: "#2ca02c", Promo: "#ff7f0e"}
+var classColor = map[Class]string{Routine: "#1f77b4", Teller: "#2ca02c", Promo: "#ff7f0e", Control: "#7f7f7f"}
 
 // chart is an SVG plot area: seconds along x, a value along y.
 type chart struct {

@@ -31,7 +31,12 @@ type stream struct {
 func (w *world) streams(cfg Config) []stream {
 	end, s0, s1 := cfg.total(), cfg.Baseline, cfg.Baseline+cfg.Storm
 	r := cfg.Rates
+	control := 0.0
+	if cfg.Control {
+		control = r.Flood
+	}
 	return []stream{
+		{Control, control, 0, s0, w.healthCheck},
 		{Routine, r.Transfer, 0, end, w.transfer},
 		{Routine, r.Withdraw, 0, end, w.withdraw},
 		{Routine, r.Hold, 0, end, w.holdCapture},

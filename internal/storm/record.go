@@ -105,7 +105,7 @@ type recorder struct {
 func newRecorder(cfg Config, t0 time.Time) *recorder {
 	r := &recorder{cfg: cfg, t0: t0, class: map[Class]*series{}}
 	n := int((cfg.total() + time.Second - 1) / time.Second)
-	for _, c := range Classes {
+	for _, c := range cfg.classes() {
 		s := &series{seconds: make([]*tally, n)}
 		for i := range s.phases {
 			s.phases[i] = newTally()

@@ -26,6 +26,12 @@ type ReportConfig struct {
 	PromoQuota   int      `json:"promo_quota"`
 	PromoDBDelay float64  `json:"promo_db_delay_ms"`
 	Limits       []string `json:"limits,omitempty"`
+	// Outside: each run's ledgerd was its own process, the load from
+	// another; Control: the baseline carried a control flood at the
+	// flood's rate to the health service.
+	Outside    bool `json:"ledgerd_outside,omitempty"`
+	Control    bool `json:"control_flood_in_baseline,omitempty"`
+	PromoConns int  `json:"promo_connections"`
 }
 
 // MarshalJSON names the rates in the JSON.
@@ -37,13 +43,19 @@ func (r Rates) MarshalJSON() ([]byte, error) {
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{Server: c.Server, BaselineS: c.Baseline.Seconds(), StormS: c.Storm.Seconds(),
 		RecoveryS: c.Recovery.Seconds(), DeadlineMs: ms(c.Deadline), Accounts: c.Accounts, Rates: c.Rates,
-		PromoQuota: c.PromoQuota, PromoDBDelay: ms(c.PromoDBDelay), Limits: c.Limits}
+		PromoQuota: c.PromoQuota, PromoDBDelay: ms(c.PromoDBDelay), Limits: c.Limits,
+		Outside: c.Ledgerd != "", Control: c.Control, PromoConns: c.PromoConns}
 }
 
 // RunReport is one storm against one server layout.
 type RunReport struct {
 	Label     string `json:"label"` // "bulkheads on" or "bulkheads off"
 	Bulkheads bool   `json:"bulkheads"`
+	// Outside is set when ledgerd ran as its own process; Control when the
+	// baseline carried the control flood, so that RoutineP99Ratio is the
+	// promo flood's over the control flood's.
+	Outside bool `json:"outside,omitempty"`
+	Control bool `json:"control,omitempty"`
 	// Compartment is the one serving Subscribe, whose breaker is watched.
 	Compartment string        `json:"compartment"`
 	PhaseSpans  []PhaseSpan   `json:"phases"`
@@ -153,7 +165,7 @@ func summarize(cfg Config, rec *recorder, w *watch, end time.Duration) *RunRepor
 		r.PhaseSpans = append(r.PhaseSpans, PhaseSpan{Phase: Phases[i], FromS: from.Seconds(), ToS: (from + d).Seconds()})
 		from += d
 	}
-	for _, c := range Classes {
+	for _, c := range cfg.classes() {
 		s := rec.class[c]
 		cr := ClassReport{Class: c}
 		for i, t := range s.phases {
@@ -170,6 +182,15 @@ func summarize(cfg Config, rec *recorder, w *watch, end time.Duration) *RunRepor
 		r.RoutineP99Ratio = storm.P99Ms / base.P99Ms
 	}
 	return r
+}
+
+// baselineName is what the baseline phase was: "control flood" when it
+// carried one.
+func (r *RunReport) baselineName() string {
+	if r.Control {
+		return "control flood"
+	}
+	return "baseline"
 }
 
 // stats returns class c's figures for phase p.

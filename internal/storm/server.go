@@ -21,8 +21,9 @@ import (
 )
 
 // connsPerClass is how many gRPC connections each class's callers share;
-// the flood gets more, as it comes from many more phones.
-var connsPerClass = map[Class]int{Routine: 2, Teller: 1, Promo: 4}
+// the promo flood gets Config.PromoConns, as it comes from many more
+// phones, and the control flood uses the same ones.
+var connsPerClass = map[Class]int{Routine: 2, Teller: 1}
 
 // roleOf is the role each class's callers act as: payments and the promo
 // come from channels, balance reads from tellers.
@@ -42,6 +43,8 @@ type target struct {
 	retries *retries
 	// sealer, for an in-process ledgerd, is its journal sealer.
 	sealer *cockroach.Sealer
+	// pid, for a ledgerd started from its binary, is its process id.
+	pid int
 }
 
 // retries counts retried transactions by compartment and phase.
@@ -80,7 +83,7 @@ func (r *retries) snapshot() map[string][3]int64 {
 // dial opens every class's connections to addr, each as its class's role
 // with transport's credentials (plaintext when nil); the admin connection
 // acts as an operator.
-func dial(addr string, transport func(identity.Role) (grpc.DialOption, error)) (*target, error) {
+func dial(addr string, transport func(identity.Role) (grpc.DialOption, error), promoConns int) (*target, error) {
 	t := &target{addr: addr, conns: map[Class][]*grpc.ClientConn{}, stop: func() error { return nil }}
 	open := func(role identity.Role) (*grpc.ClientConn, error) {
 		creds := grpc.WithTransportCredentials(insecure.NewCredentials())
@@ -96,7 +99,11 @@ func dial(addr string, transport func(identity.Role) (grpc.DialOption, error)) (
 	if t.admin, err = open(identity.Operator); err != nil {
 		return nil, err
 	}
+	conns := map[Class]int{Promo: promoConns}
 	for c, n := range connsPerClass {
+		conns[c] = n
+	}
+	for c, n := range conns {
 		for range n {
 			conn, err := open(roleOf[c])
 			if err != nil {
@@ -193,7 +200,7 @@ func startLocal(ctx context.Context, cfg Config, newDB func(context.Context, str
 	if err != nil {
 		return nil, fmt.Errorf("ledgerd: %w", err)
 	}
-	t, err := dial(m.Server.Addr(), nil)
+	t, err := dial(m.Server.Addr(), nil, cfg.PromoConns)
 	if err != nil {
 		m.Close()
 		return nil, err

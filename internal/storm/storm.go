@@ -21,7 +21,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{Started: time.Now().UTC(), Settings: reportConfig(cfg)}
 	if cfg.Server != "" {
-		t, err := dial(cfg.Server, cfg.Transport)
+		t, err := dial(cfg.Server, cfg.Transport, cfg.PromoConns)
 		if err != nil {
 			return nil, err
 		}
@@ -42,7 +42,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i, on := range cfg.Modes {
 		label := map[bool]string{true: "on", false: "off"}[on]
 		cfg.Logf("run %d of %d: bulkheads %s", i+1, len(cfg.Modes), label)
-		t, err := startLocal(ctx, cfg, newDB, on, fmt.Sprintf("storm_%d_%s", i+1, label))
+		start := startLocal
+		if cfg.Ledgerd != "" {
+			start = startOutside
+		}
+		t, err := start(ctx, cfg, newDB, on, fmt.Sprintf("storm_%d_%s", i+1, label))
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +73,7 @@ func storm(ctx context.Context, t *target, cfg Config) (*RunReport, error) {
 	wctx, stopWatch := context.WithCancel(ctx)
 	watched, cpu := make(chan *watch, 1), make(chan []CPUSecond, 1)
 	go func() { watched <- watchBreaker(wctx, t, t0) }()
-	go func() { cpu <- sampleCPU(wctx, t0) }()
+	go func() { cpu <- sampleCPU(wctx, t0, t.pid) }()
 
 	var calls, streams sync.WaitGroup
 	for _, s := range w.streams(cfg) {
@@ -85,6 +89,7 @@ func storm(ctx context.Context, t *target, cfg Config) (*RunReport, error) {
 		return nil, err
 	}
 	run := summarize(cfg, rec, wt, end)
+	run.Outside, run.Control = t.pid != 0, cfg.Control
 	run.CPU = cpuUse
 	if t.retries != nil {
 		run.Retries = t.retries.snapshot()
@@ -94,8 +99,8 @@ func storm(ctx context.Context, t *target, cfg Config) (*RunReport, error) {
 		run.PromoSold = -1
 	}
 	run.judge(cfg.PromoQuota)
-	cfg.Logf("%s: routine p99 %.1f ms baseline, %.1f ms storm; %s breaker: %d transitions; promo sold %d of %d",
-		run.Label, run.stats(Routine, Baseline).P99Ms, run.stats(Routine, Storm).P99Ms,
+	cfg.Logf("%s: routine p99 %.1f ms %s, %.1f ms storm; %s breaker: %d transitions; promo sold %d of %d",
+		run.Label, run.stats(Routine, Baseline).P99Ms, run.baselineName(), run.stats(Routine, Storm).P99Ms,
 		run.Compartment, len(run.Breaker), run.PromoSold, cfg.PromoQuota)
 	return run, nil
 }

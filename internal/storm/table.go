@@ -18,6 +18,13 @@ func (r *Report) WriteTable(w io.Writer) {
 	if s.PromoDBDelay > 0 {
 		fmt.Fprintf(w, "; promo db delay %gms", s.PromoDBDelay)
 	}
+	fmt.Fprintf(w, "; %d promo connections", s.PromoConns)
+	if s.Outside {
+		fmt.Fprint(w, "; ledgerd in its own process")
+	}
+	if s.Control {
+		fmt.Fprintf(w, "\nthe baseline carries the control flood: %g health checks/s on the promo connections", s.Rates.Flood)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "latency: every answered request, from its scheduled send time, in ms")
 	fmt.Fprintln(w)
@@ -32,7 +39,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, cell, "requests", "ok", "p50", "p99", "p99.9")
 	}
 	fmt.Fprintln(w)
-	for _, c := range Classes {
+	for _, c := range r.classes() {
 		for _, p := range Phases {
 			fmt.Fprintf(w, "%-8s %-9s", c, p)
 			for _, run := range r.Runs {
@@ -45,7 +52,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 
 	fmt.Fprintln(w, "\nerrors by reason (or code):")
-	for _, c := range Classes {
+	for _, c := range r.classes() {
 		for _, p := range Phases {
 			for i, run := range r.Runs {
 				head := ""
@@ -67,8 +74,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nroutine p99 storm / baseline:")
 	for _, run := range r.Runs {
-		fmt.Fprintf(w, "  %-14s %.2fx\n", run.Label+":", run.RoutineP99Ratio)
+		fmt.Fprintf(w, "  %-14s %.2fx (over the %s)\n", run.Label+":", run.RoutineP99Ratio, run.baselineName())
 	}
+	r.writeCPU(w)
 	for _, run := range r.Runs {
 		fmt.Fprintf(w, "\ntargets, %s", run.Label)
 		if !run.Bulkheads {
@@ -83,6 +91,53 @@ func (r *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "  [%s] %s: %s\n", mark, t.Name, t.Measured)
 		}
 	}
+}
+
+// classes are the classes that had requests in some run.
+func (r *Report) classes() []Class {
+	var out []Class
+	for _, c := range append(slices.Clone(Classes), Control) {
+		for _, run := range r.Runs {
+			if run.stats(c, Baseline).Requests+run.stats(c, Storm).Requests+run.stats(c, Recovery).Requests > 0 {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// writeCPU prints each run's CPU use, in cores, as the median second of
+// each phase: the machine, and ledgerd, PostgreSQL and the load tool when
+// ledgerd ran in its own process. Every second is in the JSON.
+func (r *Report) writeCPU(w io.Writer) {
+	fmt.Fprintln(w, "\nCPU, cores, median second of each phase (machine; ledgerd / PostgreSQL / load tool when ledgerd ran apart):")
+	for _, run := range r.Runs {
+		var parts []string
+		for _, span := range run.PhaseSpans {
+			var m, l, p, t []float64
+			for _, s := range run.CPU {
+				if float64(s.T) >= span.FromS && float64(s.T)+1 <= span.ToS {
+					m, l, p, t = append(m, s.Machine), append(l, s.Ledgerd), append(p, s.Postgres), append(t, s.Load)
+				}
+			}
+			part := fmt.Sprintf("%s %.2f", span.Phase, median(m))
+			if run.Outside {
+				part += fmt.Sprintf(" (%.2f / %.2f / %.2f)", median(l), median(p), median(t))
+			}
+			parts = append(parts, part)
+		}
+		fmt.Fprintf(w, "  %-14s %s\n", run.Label+":", strings.Join(parts, "; "))
+	}
+}
+
+// median returns the median of xs, 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
 }
 
 // errorList renders errors as "REASON n, ...", largest first.

@@ -86,8 +86,9 @@ func (s *Store) GetPromo(ctx context.Context, promoID string) (ledger.PromoStatu
 }
 
 // Subscribe implements ledger.Promotions. Once a promo is known to be sold
-// out, a new request is refused from memory, without a database round
-// trip; a replay of a request that did subscribe still gets its result.
+// out, or a customer to have subscribed, a new request is refused from
+// memory (KnownAnswer), without a database round trip; a replay of a
+// request that did subscribe still gets its result.
 //
 // An attempt opens the promo deposit account, posts the subscription's
 // entry through the posting engine and takes the quota from one random
@@ -103,8 +104,8 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 	if err != nil {
 		return out, err
 	}
-	if e.soldOut() && !e.subscribed(ledger.ActorFrom(ctx), r.RequestID) {
-		return out, soldOut(r.PromoID)
+	if err := e.knownAnswer(ctx, r, s.now()); err != nil {
+		return out, err
 	}
 	fp := r.Fingerprint()
 	rq := newRequest(ctx, r.RequestID, fp, &out)
@@ -130,8 +131,8 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 				return err
 			}
 			if existing != "" {
-				return rq.refuse(ctx, t, ledger.Errorf(ledger.CodePromoAlreadySubscribed,
-					"customer %s already subscribed to promo %s", r.CustomerID, r.PromoID))
+				e.knowSubscribed(r.CustomerID, existing)
+				return rq.refuse(ctx, t, alreadySubscribed(r))
 			}
 		}
 		if err := e.promo.CheckAmount(r.Amount); err != nil {
@@ -191,7 +192,10 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		out = sub
 		return nil
 	})
-	if ledger.ErrorCode(err) == ledger.CodePromoSoldOut {
+	switch {
+	case err == nil:
+		e.knowSubscribed(r.CustomerID, r.RequestID)
+	case ledger.ErrorCode(err) == ledger.CodePromoSoldOut:
 		s.checkSoldOut(ctx, e)
 	}
 	return out, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,6 +24,10 @@ type promoEntry struct {
 	// the request ids of every subscription, with their callers, so that a
 	// replay of one is still answered with its result.
 	sold atomic.Pointer[map[requestKey]bool]
+	// customers holds, for each customer known to have subscribed, the
+	// request id of the subscription: a second request is refused from
+	// memory, a replay of that one still goes to the database.
+	customers sync.Map // customer id -> request id
 }
 
 func (e *promoEntry) soldOut() bool { return e.sold.Load() != nil }
@@ -30,6 +35,42 @@ func (e *promoEntry) soldOut() bool { return e.sold.Load() != nil }
 func (e *promoEntry) subscribed(actor ledger.Actor, requestID string) bool {
 	m := e.sold.Load()
 	return m != nil && (*m)[requestKey{actor, requestID}]
+}
+
+// knowSubscribed remembers that customer subscribed with requestID.
+func (e *promoEntry) knowSubscribed(customer, requestID string) {
+	e.customers.LoadOrStore(customer, requestID)
+}
+
+// KnownAnswer implements ledger.PromoMemory. It only reads memory: a promo
+// not yet cached is left to Subscribe.
+func (s *Store) KnownAnswer(ctx context.Context, r ledger.SubscribeRequest) error {
+	v, ok := s.promos.m.Load(r.PromoID)
+	if !ok {
+		return nil
+	}
+	return v.(*promoEntry).knownAnswer(ctx, r, s.now())
+}
+
+// knownAnswer is KnownAnswer on a cached promo. Sold out comes first: a
+// sold-out promo refuses everyone who did not subscribe. Outside its
+// opening hours Subscribe answers, so that a replay still gets its result.
+func (e *promoEntry) knownAnswer(ctx context.Context, r ledger.SubscribeRequest, now time.Time) error {
+	if e.promo.CheckOpen(now) != nil {
+		return nil
+	}
+	if e.soldOut() && !e.subscribed(ledger.ActorFrom(ctx), r.RequestID) {
+		return soldOut(r.PromoID)
+	}
+	if id, ok := e.customers.Load(r.CustomerID); ok && id.(string) != r.RequestID {
+		return alreadySubscribed(r)
+	}
+	return nil
+}
+
+func alreadySubscribed(r ledger.SubscribeRequest) error {
+	return ledger.Errorf(ledger.CodePromoAlreadySubscribed,
+		"customer %s already subscribed to promo %s", r.CustomerID, r.PromoID)
 }
 
 // promo returns the cached promo, loading it on first use.

@@ -202,4 +202,5 @@ var statements = []string{
 	sqlInsertHold, sqlGetHoldForUpdate, sqlFinishHold,
 	sqlGetPromo, sqlInsertPromo, sqlInsertQuota, sqlPromoUsed, sqlTakeQuota, sqlLockQuota, sqlAddQuota,
 	sqlGetSubscription, sqlInsertSubscription, sqlSubscriptionRequests, sqlInsertBalance,
+	sqlQoSBackground, sqlQoSRegular, sqlQoSCritical,
 }

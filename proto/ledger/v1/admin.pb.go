@@ -130,8 +130,13 @@ type Compartment struct {
 	// The compartment's own database pool.
 	PoolMaxConns      int32 `protobuf:"varint,12,opt,name=pool_max_conns,json=poolMaxConns,proto3" json:"pool_max_conns,omitempty"`
 	PoolAcquiredConns int32 `protobuf:"varint,13,opt,name=pool_acquired_conns,json=poolAcquiredConns,proto3" json:"pool_acquired_conns,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Slots usable now: max_concurrent, or less while the compartment's
+	// adaptive limit has cut it because its calls grew slow.
+	Limit int32 `protobuf:"varint,14,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The adaptive limit's floor; 0 when the limit is fixed.
+	MinConcurrent int32 `protobuf:"varint,15,opt,name=min_concurrent,json=minConcurrent,proto3" json:"min_concurrent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Compartment) Reset() {
@@ -255,6 +260,20 @@ func (x *Compartment) GetPoolAcquiredConns() int32 {
 	return 0
 }
 
+func (x *Compartment) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *Compartment) GetMinConcurrent() int32 {
+	if x != nil {
+		return x.MinConcurrent
+	}
+	return 0
+}
+
 var File_ledger_v1_admin_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_admin_proto_rawDesc = "" +
@@ -263,7 +282,7 @@ const file_ledger_v1_admin_proto_rawDesc = "" +
 	"\x17ListCompartmentsRequest\"t\n" +
 	"\x18ListCompartmentsResponse\x12:\n" +
 	"\fcompartments\x18\x01 \x03(\v2\x16.ledger.v1.CompartmentR\fcompartments\x12\x1c\n" +
-	"\tbulkheads\x18\x02 \x01(\bR\tbulkheads\"\x84\x04\n" +
+	"\tbulkheads\x18\x02 \x01(\bR\tbulkheads\"\xc1\x04\n" +
 	"\vCompartment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\rbreaker_state\x18\x02 \x01(\tR\fbreakerState\x12\x1b\n" +
@@ -278,7 +297,9 @@ const file_ledger_v1_admin_proto_rawDesc = "" +
 	" \x03(\v2$.ledger.v1.Compartment.RejectedEntryR\brejected\x12\x18\n" +
 	"\amethods\x18\v \x03(\tR\amethods\x12$\n" +
 	"\x0epool_max_conns\x18\f \x01(\x05R\fpoolMaxConns\x12.\n" +
-	"\x13pool_acquired_conns\x18\r \x01(\x05R\x11poolAcquiredConns\x1a;\n" +
+	"\x13pool_acquired_conns\x18\r \x01(\x05R\x11poolAcquiredConns\x12\x14\n" +
+	"\x05limit\x18\x0e \x01(\x05R\x05limit\x12%\n" +
+	"\x0emin_concurrent\x18\x0f \x01(\x05R\rminConcurrent\x1a;\n" +
 	"\rRejectedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x012k\n" +
