@@ -106,8 +106,11 @@ func subscriptionPB(sub ledger.Subscription) *ledgerv1.Subscription {
 		SubscribedAt: timeOrNil(sub.CreatedAt), MaturesAt: timeOrNil(sub.MaturesAt),
 		Interest: sub.Interest, Tax: sub.Tax, PayoutEntryId: sub.PayoutEntryID, ClosedAt: timeOrNil(sub.ClosedAt),
 	}
-	if sub.Entry.ID != "" {
+	switch {
+	case len(sub.Entry.Postings) > 0:
 		out.Entry = entryPB(sub.Entry)
+	case sub.Entry.ID != "":
+		out.Entry = &ledgerv1.Entry{EntryId: sub.Entry.ID}
 	}
 	if sub.PayoutEntry != nil {
 		out.PayoutEntry = entryPB(*sub.PayoutEntry)
