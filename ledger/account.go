@@ -151,6 +151,12 @@ const (
 	SystemATM
 	// SystemPromo is a customer's deposit in a promo.
 	SystemPromo
+	// SystemInterestExpense pays a currency's promo interest: only the
+	// payer of matured subscriptions, and a cancellation's own entry,
+	// debit it.
+	SystemInterestExpense
+	// SystemTaxPayable receives the tax withheld on a currency's interest.
+	SystemTaxPayable
 )
 
 // SystemAccount reports which of the ledger's own accounts id names, and
@@ -172,6 +178,10 @@ func SystemAccount(id string) (SystemKind, string) {
 		return SystemATM, currency
 	case "promo":
 		return SystemPromo, ""
+	case "interest":
+		return SystemInterestExpense, currency
+	case "tax":
+		return SystemTaxPayable, currency
 	}
 	return NotSystem, ""
 }
@@ -181,11 +191,19 @@ func SystemAccount(id string) (SystemKind, string) {
 // the currency its id names.
 func OpenedOnUse(p Posting) bool {
 	switch kind, currency := SystemAccount(p.AccountID); kind {
-	case SystemVault, SystemSettlement, SystemATM:
+	case SystemVault, SystemSettlement, SystemATM, SystemInterestExpense, SystemTaxPayable:
 		return currency == p.Currency
 	}
 	return false
 }
+
+// InterestExpenseAccountID is the account a currency's promo interest is
+// paid from.
+func InterestExpenseAccountID(currency string) string { return systemPrefix + "interest:" + currency }
+
+// TaxPayableAccountID is the account that holds a currency's tax withheld
+// on interest until it is paid to the tax office.
+func TaxPayableAccountID(currency string) string { return systemPrefix + "tax:" + currency }
 
 // PromoAccountID is a new promo deposit account's id.
 func PromoAccountID(unique string) string { return systemPrefix + "promo:" + unique }

@@ -28,6 +28,12 @@ const (
 	EntryReversal
 	EntryAccountStatusChange
 	EntryPromoCreation
+	// EntryPromoPayout pays a matured subscription back: its principal,
+	// interest at the promo's rate, less the tax withheld.
+	EntryPromoPayout
+	// EntryPromoCancellation pays a subscription back early: its
+	// principal, interest at the promo's early rate, less the tax withheld.
+	EntryPromoCancellation
 )
 
 // String returns the kind's name.
@@ -57,6 +63,10 @@ func (k EntryKind) String() string {
 		return "ACCOUNT_STATUS_CHANGE"
 	case EntryPromoCreation:
 		return "PROMO_CREATION"
+	case EntryPromoPayout:
+		return "PROMO_PAYOUT"
+	case EntryPromoCancellation:
+		return "PROMO_CANCELLATION"
 	}
 	return fmt.Sprintf("EntryKind(%d)", int(k))
 }

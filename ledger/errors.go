@@ -32,8 +32,13 @@ const (
 	CodePromoClosed            Code = "PROMO_CLOSED"
 	CodePromoAlreadySubscribed Code = "PROMO_ALREADY_SUBSCRIBED"
 	CodePromoLimitExceeded     Code = "PROMO_LIMIT_EXCEEDED"
-	CodeUnavailable            Code = "UNAVAILABLE"
-	CodeInternal               Code = "INTERNAL"
+	// A promo subscription's life: none for that customer, or it was paid
+	// back already (matured, or cancelled).
+	CodeSubscriptionNotFound  Code = "SUBSCRIPTION_NOT_FOUND"
+	CodeSubscriptionMatured   Code = "SUBSCRIPTION_MATURED"
+	CodeSubscriptionCancelled Code = "SUBSCRIPTION_CANCELLED"
+	CodeUnavailable           Code = "UNAVAILABLE"
+	CodeInternal              Code = "INTERNAL"
 	// The posting engine: general entries, reversals, batches, and who may
 	// debit what.
 	CodeEntryNotFound           Code = "ENTRY_NOT_FOUND"

@@ -98,7 +98,7 @@ func TestPageTokenRules(t *testing.T) {
 func TestPromoWindow(t *testing.T) {
 	opens := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
 	r := ledger.CreatePromoRequest{RequestID: "r-1", PromoID: "P-1", Currency: "KRW", TotalQuota: 1000, MaxPerCustomer: 100,
-		AnnualRateBps: 500, OpensAt: opens, ClosesAt: opens.Add(ledger.MaxPromoWindow)}
+		AnnualRateBps: 500, OpensAt: opens, ClosesAt: opens.Add(ledger.MaxPromoWindow), Term: time.Hour}
 	if err := r.Validate(); err != nil {
 		t.Fatalf("the longest window: %v", err)
 	}

@@ -104,10 +104,14 @@ func request(op uint8, rid, a, b, currency, memo string, amount, n int64) valida
 	}
 	opens := time.Unix(0, 0).Add(time.Duration(n))
 	r := ledger.CreatePromoRequest{RequestID: rid, PromoID: a, Currency: currency, TotalQuota: amount, MaxPerCustomer: amount / 2,
-		AnnualRateBps: int32(len(memo) * 100), OpensAt: opens, ClosesAt: opens.Add(time.Duration(len(b)) * 30 * 24 * time.Hour)}
-	v := validated{r.Validate, []string{"request_id", "promo_id", "currency", "total_quota", "max_per_customer", "annual_rate_bps", "closes_at"},
-		[]string{rid, a}, amount, ""}
-	return withCheck(v, func() bool { return r.ClosesAt.After(r.OpensAt) && r.ClosesAt.Sub(r.OpensAt) <= ledger.MaxPromoWindow })
+		AnnualRateBps: int32(len(memo) * 100), OpensAt: opens, ClosesAt: opens.Add(time.Duration(len(b)) * 30 * 24 * time.Hour),
+		Term: time.Duration(len(rid)) * 30 * time.Second, EarlyRateBps: int32(len(a) * 100), WithholdingBps: int32(len(b) * 1000)}
+	v := validated{r.Validate, []string{"request_id", "promo_id", "currency", "total_quota", "max_per_customer", "annual_rate_bps",
+		"closes_at", "term", "early_rate_bps", "withholding_bps"}, []string{rid, a}, amount, ""}
+	return withCheck(v, func() bool {
+		return r.ClosesAt.After(r.OpensAt) && r.ClosesAt.Sub(r.OpensAt) <= ledger.MaxPromoWindow &&
+			r.Term >= ledger.MinPromoTerm && r.Term <= ledger.MaxPromoTerm && r.WithholdingBps <= 10_000 && r.EarlyRateBps <= 10_000
+	})
 }
 
 // withCheck adds a rule an accepted request must keep: acceptance against

@@ -30,6 +30,7 @@ func main() {
 	flag.StringVar(&cfg.TrustDomain, "trust-domain", env("LEDGER_TRUST_DOMAIN", ""), "trust `domain` of the callers' spiffe://DOMAIN/ROLE/NAME IDs (LEDGER_TRUST_DOMAIN); required with --tls-cert, ledger.local for development")
 	configFile := flag.String("config", env("LEDGER_CONFIG", ""), "YAML file of compartment limits and the method map (LEDGER_CONFIG); built-in defaults otherwise")
 	bulkheads := flag.String("bulkheads", env("LEDGER_BULKHEADS", "on"), "on: a compartment per traffic class; off: one shared compartment and pool, only to measure the difference (LEDGER_BULKHEADS)")
+	payer := flag.String("payer", env("LEDGER_PAYER", "on"), "on: pay matured promo subscriptions here (one payer per database is active, by lease); off: not in this process (LEDGER_PAYER)")
 	sealer := flag.String("sealer", env("LEDGER_SEALER", "on"), "on: seal the journal here (one sealer per database is active, by lease); off: not in this process (LEDGER_SEALER)")
 	flag.DurationVar(&cfg.Sealer.Interval, "seal-interval", envDuration("LEDGER_SEAL_INTERVAL", 200*time.Millisecond), "pause between sealer polls once the journal is caught up (LEDGER_SEAL_INTERVAL)")
 	flag.StringVar(&cfg.JournalKey, "journal-key", env("LEDGER_JOURNAL_KEY", ""), "private key `file` that signs the journal's checkpoints, from 'ledgerctl journal keygen' (LEDGER_JOURNAL_KEY); a development key in --tls-dir otherwise")
@@ -58,6 +59,9 @@ func main() {
 	if err == nil && *sealer != "on" && *sealer != "off" {
 		err = fmt.Errorf("--sealer must be on or off, not %q", *sealer)
 	}
+	if err == nil && *payer != "on" && *payer != "off" {
+		err = fmt.Errorf("--payer must be on or off, not %q", *payer)
+	}
 	if ci := cfg.Sealer.CheckpointInterval; err == nil && (ci < time.Second || ci > time.Minute) {
 		err = fmt.Errorf("--checkpoint-interval must be between 1s and 1m, not %s", ci)
 	}
@@ -69,7 +73,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(2)
 	}
-	cfg.Isolation, cfg.BulkheadsOff, cfg.Sealer.Off = &iso, *bulkheads == "off", *sealer == "off"
+	cfg.Isolation, cfg.BulkheadsOff, cfg.Sealer.Off, cfg.Payer.Off = &iso, *bulkheads == "off", *sealer == "off", *payer == "off"
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

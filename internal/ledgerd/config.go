@@ -121,6 +121,8 @@ func DefaultIsolation() Isolation {
 			ledgerv1.PromoService_CreatePromo_FullMethodName:         "promo",
 			ledgerv1.PromoService_GetPromo_FullMethodName:            "promo",
 			ledgerv1.PromoService_Subscribe_FullMethodName:           "promo",
+			ledgerv1.PromoService_CancelSubscription_FullMethodName:  "promo",
+			ledgerv1.PromoService_ListSubscriptions_FullMethodName:   "teller",
 			ledgerv1.AuditService_ListJournal_FullMethodName:         "audit",
 			ledgerv1.AuditService_StreamJournal_FullMethodName:       "audit",
 			ledgerv1.AuditService_GetCheckpoint_FullMethodName:       "audit",

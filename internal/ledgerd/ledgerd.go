@@ -72,6 +72,8 @@ type Config struct {
 	RolePasswords map[string]string
 	// Sealer configures this process's journal sealer.
 	Sealer SealerConfig
+	// Payer configures this process's payer of matured promo subscriptions.
+	Payer PayerConfig
 	// JournalKey is the private key file that signs the journal's
 	// checkpoints (ledgerctl journal keygen); see journalSigner for what
 	// is used without one.
@@ -106,6 +108,25 @@ type SealerConfig struct {
 	CheckpointInterval time.Duration
 }
 
+// PayerConfig configures the payer of matured promo subscriptions. Every
+// ledgerd runs one unless told not to; the lease keeps one active per
+// database. It works in a compartment of its own: its own goroutine and
+// its own connections, so that a wave of payouts never takes a routine
+// call's slot or connection.
+type PayerConfig struct {
+	// Off runs no payer here.
+	Off bool
+	// Interval is the pause between polls once nothing is due; 1s by default.
+	Interval time.Duration
+	// LeaseTTL is how long the lease lasts unless renewed; 5s by default.
+	LeaseTTL time.Duration
+	// Batch is the most subscriptions one transaction pays; 250 by default.
+	Batch int
+	// Holder names this payer in the lease; host, pid and a random suffix
+	// by default.
+	Holder string
+}
+
 // Main is a running ledger server and what it started.
 type Main struct {
 	cfg        Config
@@ -114,6 +135,9 @@ type Main struct {
 	stopSealer context.CancelFunc
 	sealerDone chan struct{}
 	sealerMet  *sealerMetrics
+	stopPayer  context.CancelFunc
+	payerDone  chan struct{}
+	payerMet   *payerMetrics
 	witness    *witness.Witness
 	stores     map[string]*cockroach.Store // the compartments' stores, by name
 	pageKey    []byte                      // authenticates statement page tokens, the same in every store
@@ -122,6 +146,9 @@ type Main struct {
 	Server     *server.Server
 	// Sealer is this process's journal sealer; nil when Config.Sealer.Off.
 	Sealer *cockroach.Sealer
+	// Payer is this process's payer of matured subscriptions; nil when
+	// Config.Payer.Off.
+	Payer *cockroach.Payer
 }
 
 // Run starts the database (when embedded), migrates it and starts serving.
@@ -229,6 +256,9 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	if err != nil {
 		return m, err
 	}
+	if err := m.startPayer(ctx, url); err != nil {
+		return m, err
+	}
 	probe, err := m.databaseProbe(ctx, url)
 	if err != nil {
 		return m, err
@@ -243,6 +273,9 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	}
 	if err == nil && m.sealerMet != nil {
 		err = m.Server.Registry.Register(m.sealerMet)
+	}
+	if err == nil && m.payerMet != nil {
+		err = m.Server.Registry.Register(m.payerMet)
 	}
 	if err == nil && m.pg != nil {
 		m.pg.onChange(m.Server.ProbeNow)
@@ -329,14 +362,9 @@ func (m *Main) startSealer(ctx context.Context, url string) (string, error) {
 		return "", err
 	}
 	if c.Holder == "" {
-		host, _ := os.Hostname()
-		c.Holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
+		c.Holder = defaultHolder()
 	}
-	now := m.cfg.Now
-	if now == nil {
-		now = time.Now
-	}
-	m.sealerMet = newSealerMetrics(m.cfg.Logger, now)
+	m.sealerMet = newSealerMetrics(m.cfg.Logger, m.now())
 	m.Sealer = cockroach.NewSealer(store, cockroach.SealerOptions{Holder: c.Holder, Interval: c.Interval,
 		LeaseTTL: c.LeaseTTL, Logger: m.cfg.Logger, OnSealed: m.sealerMet.observe, OnError: m.sealerMet.failed,
 		Signer: signer, CheckpointInterval: c.CheckpointInterval, Witness: witnessTo})
@@ -352,6 +380,53 @@ func (m *Main) startSealer(ctx context.Context, url string) (string, error) {
 	return publicKey, nil
 }
 
+// startPayer starts the payer of matured subscriptions on its own pool,
+// unless it is off. It runs until Close.
+func (m *Main) startPayer(ctx context.Context, url string) error {
+	c := m.cfg.Payer
+	if c.Off {
+		return nil
+	}
+	store, _, err := m.openStore(ctx, url, cockroach.RoleWriter, payerCompartment, payerLimits)
+	if err != nil {
+		return err
+	}
+	if c.Holder == "" {
+		c.Holder = defaultHolder()
+	}
+	m.payerMet = newPayerMetrics(m.cfg.Logger, m.now())
+	m.Payer = cockroach.NewPayer(store, cockroach.PayerOptions{Holder: c.Holder, Interval: c.Interval,
+		LeaseTTL: c.LeaseTTL, Batch: c.Batch, Logger: m.cfg.Logger, OnPaid: m.payerMet.observe, OnError: m.payerMet.failed})
+	m.payerMet.payer = m.Payer
+	var payCtx context.Context
+	payCtx, m.stopPayer = context.WithCancel(context.WithoutCancel(ctx))
+	m.payerDone = make(chan struct{})
+	go func() {
+		defer close(m.payerDone)
+		m.Payer.Run(payCtx)
+	}()
+	m.cfg.Logger.Info("promo payer started", "holder", c.Holder)
+	return nil
+}
+
+// payerCompartment names the payer's pool and store.
+const payerCompartment = "payer"
+
+// defaultHolder names this process in a lease: host, pid and a random
+// suffix.
+func defaultHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
+}
+
+// now is the configured clock.
+func (m *Main) now() func() time.Time {
+	if m.cfg.Now == nil {
+		return time.Now
+	}
+	return m.cfg.Now
+}
+
 // shared returns the naive layout: one compartment, one pool, every method.
 func (iso Isolation) shared() Isolation {
 	out := Isolation{Compartments: map[string]Limits{sharedCompartment: iso.Shared}, Methods: map[string]string{}, Shared: iso.Shared}
@@ -361,8 +436,8 @@ func (iso Isolation) shared() Isolation {
 	return out
 }
 
-// Close drains in-flight calls (up to 15 seconds), stops the sealer (which
-// gives up its lease), then closes the pools and stops the embedded
+// Close drains in-flight calls (up to 15 seconds), stops the sealer and the
+// payer (which give up their leases), then closes the pools and stops the embedded
 // database.
 func (m *Main) Close() error {
 	var errs []error
@@ -374,6 +449,10 @@ func (m *Main) Close() error {
 	if m.stopSealer != nil {
 		m.stopSealer()
 		<-m.sealerDone
+	}
+	if m.stopPayer != nil {
+		m.stopPayer()
+		<-m.payerDone
 	}
 	if m.witness != nil {
 		errs = append(errs, m.witness.Close())

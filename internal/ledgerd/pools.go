@@ -31,6 +31,11 @@ var auditorLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 // second connection for releasing its lease.
 var sealerLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 
+// payerLimits size the payer's pool: one transaction at a time, and a
+// second connection for releasing its lease. A batch of payouts is one
+// statement of a few hundred entries.
+var payerLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
+
 // probeLimits size the readiness probe's pool: one connection, and a
 // statement that takes longer than the probe waits is as good as none.
 var probeLimits = Limits{PoolSize: 1, StatementTimeout: 2 * time.Second}

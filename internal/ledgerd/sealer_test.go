@@ -147,6 +147,7 @@ type client struct {
 	acct  ledgerv1.AccountServiceClient
 	pay   ledgerv1.PaymentServiceClient
 	audit ledgerv1.AuditServiceClient
+	promo ledgerv1.PromoServiceClient
 }
 
 func dial(t *testing.T, addr string) *client {
@@ -156,5 +157,6 @@ func dial(t *testing.T, addr string) *client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &client{ledgerv1.NewAccountServiceClient(conn), ledgerv1.NewPaymentServiceClient(conn), ledgerv1.NewAuditServiceClient(conn)}
+	return &client{ledgerv1.NewAccountServiceClient(conn), ledgerv1.NewPaymentServiceClient(conn), ledgerv1.NewAuditServiceClient(conn),
+		ledgerv1.NewPromoServiceClient(conn)}
 }

@@ -23,16 +23,13 @@ type sealerMetrics struct {
 	checkpoints prometheus.Counter
 	signedSize  prometheus.Gauge
 	witnessFail prometheus.Counter
-	backlog     *prometheus.Desc
-	lag         *prometheus.Desc
+	backlog     *backlogMetrics
 
 	sealer *cockroach.Sealer
-	log    *slog.Logger
-	now    func() time.Time
 }
 
 func newSealerMetrics(log *slog.Logger, now func() time.Time) *sealerMetrics {
-	return &sealerMetrics{
+	m := &sealerMetrics{
 		sealed: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_journal_sealed_records_total",
 			Help: "Journal records this process's sealer appended."}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_journal_seal_failures_total",
@@ -47,12 +44,15 @@ func newSealerMetrics(log *slog.Logger, now func() time.Time) *sealerMetrics {
 			Help: "How many records the last checkpoint this process's sealer signed commits to."}),
 		witnessFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_journal_witness_failures_total",
 			Help: "Signed checkpoints the witness file did not take (the next checkpoint covers their records)."}),
-		backlog: prometheus.NewDesc("ledger_journal_backlog_entries",
-			"Committed entries waiting to be sealed.", nil, nil),
-		lag: prometheus.NewDesc("ledger_journal_backlog_age_seconds",
-			"How long the oldest entry waiting to be sealed has waited; 0 when none wait.", nil, nil),
-		log: log, now: now,
 	}
+	m.backlog = &backlogMetrics{what: "journal backlog", log: log, now: now,
+		count: prometheus.NewDesc("ledger_journal_backlog_entries",
+			"Committed entries waiting to be sealed.", nil, nil),
+		age: prometheus.NewDesc("ledger_journal_backlog_age_seconds",
+			"How long the oldest entry waiting to be sealed has waited; 0 when none wait.", nil, nil),
+		read: func(ctx context.Context) (int64, time.Time, error) { return m.sealer.Backlog(ctx) },
+	}
+	return m
 }
 
 // observe is the sealer's OnSealed.
@@ -91,28 +91,14 @@ func (m *sealerMetrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, c := range m.collectors() {
 		c.Describe(ch)
 	}
-	ch <- m.backlog
-	ch <- m.lag
+	m.backlog.describe(ch)
 }
 
-// Collect implements prometheus.Collector. The backlog is read at the
-// scrape, within a second; if the database does not answer in time, the
-// two backlog metrics are left out of this scrape and the rest still served.
+// Collect implements prometheus.Collector; the backlog is read at the
+// scrape (backlogMetrics).
 func (m *sealerMetrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.collectors() {
 		c.Collect(ch)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	n, oldest, err := m.sealer.Backlog(ctx)
-	if err != nil {
-		m.log.Warn("journal backlog for metrics", "error", err)
-		return
-	}
-	var age float64
-	if !oldest.IsZero() {
-		age = max(m.now().Sub(oldest).Seconds(), 0)
-	}
-	ch <- prometheus.MustNewConstMetric(m.backlog, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, age)
+	m.backlog.collect(ch)
 }

@@ -68,6 +68,9 @@ var permissions = map[string][]identity.Role{
 	ledgerv1.PromoService_CreatePromo_FullMethodName: {operator},
 	ledgerv1.PromoService_GetPromo_FullMethodName:    {channel, operator},
 	ledgerv1.PromoService_Subscribe_FullMethodName:   {channel},
+	// A customer cancels through a channel; operators list who subscribed.
+	ledgerv1.PromoService_CancelSubscription_FullMethodName: {channel},
+	ledgerv1.PromoService_ListSubscriptions_FullMethodName:  {operator},
 
 	ledgerv1.AdminService_ListCompartments_FullMethodName: {operator},
 

@@ -50,9 +50,11 @@ var wantAllowed = map[string]string{
 	"/ledger.v1.PaymentService/ReverseEntry": "co",
 	"/ledger.v1.PaymentService/SubmitBatch":  "cto",
 
-	"/ledger.v1.PromoService/CreatePromo": "o",
-	"/ledger.v1.PromoService/GetPromo":    "co",
-	"/ledger.v1.PromoService/Subscribe":   "c",
+	"/ledger.v1.PromoService/CreatePromo":        "o",
+	"/ledger.v1.PromoService/GetPromo":           "co",
+	"/ledger.v1.PromoService/Subscribe":          "c",
+	"/ledger.v1.PromoService/CancelSubscription": "c",
+	"/ledger.v1.PromoService/ListSubscriptions":  "o",
 
 	"/ledger.v1.AdminService/ListCompartments": "o",
 

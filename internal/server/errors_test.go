@@ -101,6 +101,7 @@ func TestEnumsAlign(t *testing.T) {
 		{"ACCOUNT_STATUS_", ledgerv1.AccountStatus_name, func(v int32) string { return ledger.Status(v).String() }},
 		{"ENTRY_KIND_", ledgerv1.EntryKind_name, func(v int32) string { return ledger.EntryKind(v).String() }},
 		{"HOLD_STATUS_", ledgerv1.HoldStatus_name, func(v int32) string { return ledger.HoldStatus(v).String() }},
+		{"SUBSCRIPTION_STATUS_", ledgerv1.SubscriptionStatus_name, func(v int32) string { return ledger.SubscriptionStatus(v).String() }},
 	}
 	for _, e := range enums {
 		if len(e.wire) < 3 {

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/corebanking/ledger/internal/ctl"
@@ -86,7 +87,8 @@ func startStormServer(t testing.TB, bulkheadsOff bool) *stormServer {
 	now := time.Now()
 	if _, err := s.promos.CreatePromo(ctx, &ledgerv1.CreatePromoRequest{RequestId: "create", PromoId: "special", Currency: "KRW",
 		TotalQuota: 1_000_000_000, MaxPerCustomer: 10_000_000, AnnualRateBps: 500,
-		OpensAt: timestamppb.New(now.Add(-time.Minute)), ClosesAt: timestamppb.New(now.Add(time.Hour))}); err != nil {
+		OpensAt: timestamppb.New(now.Add(-time.Minute)), ClosesAt: timestamppb.New(now.Add(time.Hour)),
+		Term: durationpb.New(365 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 10 {

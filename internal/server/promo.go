@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/corebanking/ledger/ledger"
@@ -57,10 +59,71 @@ func (s *promos) Subscribe(ctx context.Context, r *ledgerv1.SubscribeRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &ledgerv1.SubscribeResponse{Subscription: &ledgerv1.Subscription{
+	return &ledgerv1.SubscribeResponse{Subscription: subscriptionPB(sub)}, nil
+}
+
+func (s *promos) CancelSubscription(ctx context.Context, r *ledgerv1.CancelSubscriptionRequest) (*ledgerv1.CancelSubscriptionResponse, error) {
+	p, err := s.promotions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := p.CancelSubscription(ctx, r.Ledger())
+	if err != nil {
+		return nil, err
+	}
+	return &ledgerv1.CancelSubscriptionResponse{Subscription: subscriptionPB(sub)}, nil
+}
+
+func (s *promos) ListSubscriptions(ctx context.Context, r *ledgerv1.ListSubscriptionsRequest) (*ledgerv1.ListSubscriptionsResponse, error) {
+	p, err := s.promotions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := r.Ledger()
+	subs, err := p.ListSubscriptions(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &ledgerv1.ListSubscriptionsResponse{Subscriptions: make([]*ledgerv1.Subscription, len(subs))}
+	for i, sub := range subs {
+		out.Subscriptions[i] = subscriptionPB(sub)
+	}
+	if q.Limit == 0 {
+		q.Limit = ledger.DefaultPageSize
+	}
+	if len(subs) == q.Limit {
+		out.NextAfterCustomerId = subs[len(subs)-1].CustomerID
+	}
+	return out, nil
+}
+
+// subscriptionPB is sub on the wire. A subscription listed, not just made,
+// carries only its entry's id.
+func subscriptionPB(sub ledger.Subscription) *ledgerv1.Subscription {
+	out := &ledgerv1.Subscription{
 		PromoId: sub.PromoID, CustomerId: sub.CustomerID, AccountId: sub.AccountID, Amount: sub.Amount,
-		Entry: entryPB(sub.Entry),
-	}}, nil
+		FromAccountId: sub.FromAccount, Status: ledgerv1.SubscriptionStatus(sub.Status),
+		SubscribedAt: timeOrNil(sub.CreatedAt), MaturesAt: timeOrNil(sub.MaturesAt),
+		Interest: sub.Interest, Tax: sub.Tax, PayoutEntryId: sub.PayoutEntryID, ClosedAt: timeOrNil(sub.ClosedAt),
+	}
+	switch {
+	case len(sub.Entry.Postings) > 0:
+		out.Entry = entryPB(sub.Entry)
+	case sub.Entry.ID != "":
+		out.Entry = &ledgerv1.Entry{EntryId: sub.Entry.ID}
+	}
+	if sub.PayoutEntry != nil {
+		out.PayoutEntry = entryPB(*sub.PayoutEntry)
+	}
+	return out
+}
+
+// timeOrNil is t on the wire, or nothing for the zero time.
+func timeOrNil(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
 }
 
 // knownAnswers are the methods whose final answer may be known from memory,
@@ -90,5 +153,6 @@ func promoPB(st ledger.PromoStatus) *ledgerv1.Promo {
 		PromoId: st.ID, Currency: st.Currency, TotalQuota: st.TotalQuota, MaxPerCustomer: st.MaxPerCustomer,
 		AnnualRateBps: st.AnnualRateBps, OpensAt: timestamppb.New(st.OpensAt), ClosesAt: timestamppb.New(st.ClosesAt),
 		Subscribed: st.Subscribed, Remaining: st.Remaining(), SoldOut: st.SoldOut(),
+		Term: durationpb.New(st.Term), EarlyRateBps: st.EarlyRateBps, WithholdingBps: st.WithholdingBps,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
@@ -97,7 +98,8 @@ func newSale(p int) *sale {
 	id := fmt.Sprintf("soak-promo-%04d", p)
 	return &sale{subbed: map[int]bool{}, create: &ledgerv1.CreatePromoRequest{RequestId: "create-" + id, PromoId: id,
 		Currency: currency, TotalQuota: promoQuota, MaxPerCustomer: promoMax, AnnualRateBps: 500,
-		OpensAt: timestamppb.New(now.Add(-time.Minute)), ClosesAt: timestamppb.New(now.Add(24 * time.Hour))}}
+		OpensAt: timestamppb.New(now.Add(-time.Minute)), ClosesAt: timestamppb.New(now.Add(24 * time.Hour)),
+		Term: durationpb.New(365 * 24 * time.Hour)}}
 }
 
 // created records the end of an attempt to create promo p.

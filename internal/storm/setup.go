@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
@@ -63,6 +64,7 @@ func setup(ctx context.Context, t *target, cfg Config) (*world, error) {
 			RequestId: uuid.NewString(), PromoId: w.promoID, Currency: currency,
 			TotalQuota: int64(cfg.PromoQuota) * subscription, MaxPerCustomer: subscription, AnnualRateBps: 500,
 			OpensAt: timestamppb.New(now.Add(-time.Minute)), ClosesAt: timestamppb.New(now.Add(time.Hour)),
+			Term: durationpb.New(365 * 24 * time.Hour),
 		})
 	}); err != nil {
 		return nil, fmt.Errorf("create promo: %w", err)

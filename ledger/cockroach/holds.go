@@ -115,18 +115,10 @@ func (s *Store) CaptureHold(ctx context.Context, r ledger.CaptureHoldRequest) (l
 			p.rq, p.excludeHold = rq, h.ID
 			h.Status, h.CapturedAmount = ledger.HoldCaptured, amount
 			p.result = func(e ledger.Entry) any { return ledger.Capture{Hold: h, Entry: e} }
+			if err := s.sendPost(ctx, t, p, now); err != nil || rq.replay {
+				return err
+			}
 			b := &pgx.Batch{}
-			verdict, err := s.postInTx(t, b, p, now)
-			if err != nil {
-				return err
-			}
-			if err := t.exec(ctx, b); err != nil {
-				return err
-			}
-			if err := verdict(); err != nil {
-				return rq.refuse(ctx, t, err)
-			}
-			b = &pgx.Batch{}
 			b.Queue(sqlFinishHold, h.ID, holdStatusName(h.Status), amount)
 			if err := t.commit(ctx, b); err != nil {
 				return err

@@ -377,12 +377,32 @@ func (s *Store) postInTx(t *txn, b *pgx.Batch, p *proposal, now time.Time) (func
 	}, nil
 }
 
+// sendPost posts p in t, in a round trip of its own, for a call whose
+// transaction then writes more; a refusal is answered as p's request
+// answers it (a replay of a request done before gets its result: then
+// p.rq.replay is set and nil returned).
+func (s *Store) sendPost(ctx context.Context, t *txn, p *proposal, now time.Time) error {
+	b := &pgx.Batch{}
+	verdict, err := s.postInTx(t, b, p, now)
+	if err != nil {
+		return err
+	}
+	if err := t.exec(ctx, b); err != nil {
+		return err
+	}
+	if err := verdict(); err != nil {
+		return p.rq.refuse(ctx, t, err)
+	}
+	return nil
+}
+
 // shards is how many balance rows an account has. It follows from the id:
-// the ledger's vault and settlement accounts have VaultShards, each ATM's
+// the ledger's vault, settlement, interest expense and tax payable accounts
+// have VaultShards, each ATM's
 // cash account ATMShards, every other account one.
 func (s *Store) shards(accountID string) int {
 	switch kind, _ := ledger.SystemAccount(accountID); kind {
-	case ledger.SystemVault, ledger.SystemSettlement:
+	case ledger.SystemVault, ledger.SystemSettlement, ledger.SystemInterestExpense, ledger.SystemTaxPayable:
 		return s.opt.VaultShards
 	case ledger.SystemATM:
 		return s.opt.ATMShards

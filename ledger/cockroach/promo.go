@@ -38,13 +38,14 @@ func (s *Store) CreatePromo(ctx context.Context, r ledger.CreatePromoRequest) (l
 		p := ledger.PromoStatus{Promo: ledger.Promo{
 			ID: r.PromoID, Currency: r.Currency, TotalQuota: r.TotalQuota, MaxPerCustomer: r.MaxPerCustomer,
 			AnnualRateBps: r.AnnualRateBps, OpensAt: r.OpensAt, ClosesAt: r.ClosesAt, CreatedAt: s.now(),
+			Term: r.Term.Truncate(time.Microsecond), EarlyRateBps: r.EarlyRateBps, WithholdingBps: r.WithholdingBps,
 		}}
 		// Each shard must hold at least one largest subscription, or the
 		// fast path (one shard) could never serve it.
 		n := max(1, min(int64(s.opt.PromoShards), r.TotalQuota/r.MaxPerCustomer))
 		b = &pgx.Batch{}
 		b.Queue(sqlInsertPromo, p.ID, p.Currency, p.TotalQuota, p.MaxPerCustomer, p.AnnualRateBps,
-			p.OpensAt, p.ClosesAt, n, p.CreatedAt)
+			p.OpensAt, p.ClosesAt, n, p.CreatedAt, p.Term.Microseconds(), p.EarlyRateBps, p.WithholdingBps)
 		for i := range n {
 			quota := p.TotalQuota / n
 			if i < p.TotalQuota%n {
@@ -143,7 +144,8 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		p := s.newProposal(ctx, fp, ledger.NewMove(ledger.EntryPromoSubscription, r.RequestID, "promo "+r.PromoID,
 			r.FromAccount, account.ID, e.promo.Currency, want), nil)
 		p.rq = rq
-		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: want}
+		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: want,
+			FromAccount: r.FromAccount, Status: ledger.SubscriptionActive, CreatedAt: now, MaturesAt: e.promo.MaturesAt(now)}
 		p.result = func(en ledger.Entry) any { sub.Entry = en; return sub }
 
 		// The customer's balance row first, then quota: every
@@ -185,7 +187,8 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 				return retryError{errors.New("partial subscription: posting what the quota has")}
 			}
 		}
-		final.Queue(sqlInsertSubscription, r.PromoID, r.CustomerID, account.ID, want, p.e.ID, r.RequestID, now)
+		final.Queue(sqlInsertSubscription, r.PromoID, r.CustomerID, account.ID, want, p.e.ID, r.RequestID, now,
+			r.FromAccount, nullTime(sub.MaturesAt))
 		if err := t.commit(ctx, final); err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ func (f *fixture) MustCreatePromo(tb testing.TB, id string, quota, perCustomer i
 	now := f.clock.Now()
 	p, err := f.CreatePromo(context.Background(), ledger.CreatePromoRequest{
 		RequestID: "create-" + id, PromoID: id, Currency: "KRW", TotalQuota: quota, MaxPerCustomer: perCustomer,
-		AnnualRateBps: 500, OpensAt: now, ClosesAt: now.Add(time.Hour),
+		AnnualRateBps: 500, OpensAt: now, ClosesAt: now.Add(time.Hour), Term: time.Hour,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -221,7 +221,8 @@ func TestPromoRules(t *testing.T) {
 	t.Run("Window", func(t *testing.T) {
 		now := f.clock.Now()
 		if _, err := f.CreatePromo(ctx, ledger.CreatePromoRequest{RequestID: "cw", PromoID: "later", Currency: "KRW",
-			TotalQuota: 1_000, MaxPerCustomer: 1_000, OpensAt: now.Add(time.Minute), ClosesAt: now.Add(2 * time.Minute)}); err != nil {
+			TotalQuota: 1_000, MaxPerCustomer: 1_000, OpensAt: now.Add(time.Minute), ClosesAt: now.Add(2 * time.Minute),
+			Term: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
 		req := ledger.SubscribeRequest{RequestID: "w1", PromoID: "later", CustomerID: "c2", FromAccount: "a2", Amount: 10}

@@ -79,8 +79,11 @@ func (s *Store) promo(ctx context.Context, id string) (*promoEntry, error) {
 		return e.(*promoEntry), nil
 	}
 	e := &promoEntry{}
+	var termUS int64
 	err := s.pool.QueryRow(ctx, sqlGetPromo, id).Scan(&e.promo.ID, &e.promo.Currency, &e.promo.TotalQuota,
-		&e.promo.MaxPerCustomer, &e.promo.AnnualRateBps, &e.promo.OpensAt, &e.promo.ClosesAt, &e.promo.CreatedAt, &e.shards)
+		&e.promo.MaxPerCustomer, &e.promo.AnnualRateBps, &e.promo.OpensAt, &e.promo.ClosesAt, &e.promo.CreatedAt, &e.shards,
+		&termUS, &e.promo.EarlyRateBps, &e.promo.WithholdingBps)
+	e.promo.Term = time.Duration(termUS) * time.Microsecond
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ledger.Errorf(ledger.CodePromoNotFound, "promo %s not found", id)
 	}

@@ -25,7 +25,10 @@ var (
 		"HOLD_PLACEMENT": ledger.EntryHoldPlacement, "HOLD_VOID": ledger.EntryHoldVoid,
 		"GENERAL": ledger.EntryGeneral, "REVERSAL": ledger.EntryReversal,
 		"ACCOUNT_STATUS_CHANGE": ledger.EntryAccountStatusChange, "PROMO_CREATION": ledger.EntryPromoCreation,
+		"PROMO_PAYOUT": ledger.EntryPromoPayout, "PROMO_CANCELLATION": ledger.EntryPromoCancellation,
 	}
+	subStatuses = map[string]ledger.SubscriptionStatus{"ACTIVE": ledger.SubscriptionActive,
+		"MATURED": ledger.SubscriptionMatured, "CANCELLED": ledger.SubscriptionCancelled}
 )
 
 func scanAccount(row pgx.Row) (ledger.Account, error) {

@@ -142,41 +142,17 @@ func (z *Sealer) Holder() string { return z.opt.Holder }
 // Run seals until ctx ends, then gives up the lease. Errors are logged and
 // retried after a pause; they never end the loop.
 func (z *Sealer) Run(ctx context.Context) {
-	defer z.release()
-	failures := 0
-	for ctx.Err() == nil {
-		res, err := z.sealSafely(ctx)
-		wait := z.opt.Interval
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			failures++
-			wait = min(z.opt.Interval<<min(failures, 5), z.opt.LeaseTTL)
-			z.opt.Logger.Error("journal sealer", "holder", z.opt.Holder, "error", err, "retry_in", wait)
-			if z.opt.OnError != nil {
-				z.opt.OnError(err)
-			}
-		case res.Sealed() == z.opt.Batch, res.TreeBehind:
-			failures, wait = 0, 0 // more backlog: go on at once
-		default:
-			failures = 0
-		}
-		if sleep(ctx, wait) != nil {
-			return
-		}
-	}
-}
-
-// sealSafely is SealOnce with a panic turned into an error: the sealer runs
-// beside the server and must not take it down.
-func (z *Sealer) sealSafely(ctx context.Context) (res SealResult, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	return z.SealOnce(ctx)
+	leaseLoop{what: "journal sealer", holder: z.opt.Holder, interval: z.opt.Interval, leaseTTL: z.opt.LeaseTTL,
+		logger: z.opt.Logger, onError: z.opt.OnError,
+		once: func(ctx context.Context) (bool, error) {
+			res, err := z.SealOnce(ctx)
+			return res.Sealed() == z.opt.Batch || res.TreeBehind, err // more backlog: go on at once
+		},
+		release: func(ctx context.Context) error {
+			_, err := z.st.pool.Exec(ctx, sqlReleaseLease, leaseName, z.opt.Holder)
+			return err
+		},
+	}.run(ctx)
 }
 
 // Backlog is how many committed entries wait to be sealed, and when the
@@ -204,15 +180,6 @@ func (z *Sealer) WaitSealed(ctx context.Context, poll time.Duration) error {
 			return ctx.Err()
 		case <-time.After(poll):
 		}
-	}
-}
-
-// release ends this sealer's lease, if it holds it, when it stops.
-func (z *Sealer) release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if _, err := z.st.pool.Exec(ctx, sqlReleaseLease, leaseName, z.opt.Holder); err != nil {
-		z.opt.Logger.Warn("journal sealer: release lease", "holder", z.opt.Holder, "error", err)
 	}
 }
 

@@ -172,9 +172,10 @@ const (
 // Promotions.
 const (
 	sqlGetPromo = `SELECT promo_id, currency, total_quota, max_per_customer, annual_rate_bps, opens_at, closes_at,
-		created_at, shards FROM promos WHERE promo_id = $1`
+		created_at, shards, term_us, early_rate_bps, withholding_bps FROM promos WHERE promo_id = $1`
 	sqlInsertPromo = `INSERT INTO promos (promo_id, currency, total_quota, max_per_customer, annual_rate_bps,
-		opens_at, closes_at, shards, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+		opens_at, closes_at, shards, created_at, term_us, early_rate_bps, withholding_bps)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 	sqlInsertQuota = `INSERT INTO promo_quota (promo_id, shard, quota, used) VALUES ($1, $2, $3, 0)`
 	sqlPromoUsed   = `SELECT CAST(COALESCE(SUM(used), 0) AS INT8) FROM promo_quota WHERE promo_id = $1`
 	// sqlTakeQuota takes amount from one shard if it has room for all of it.
@@ -184,9 +185,10 @@ const (
 	sqlLockQuota = `SELECT shard, quota, used FROM promo_quota WHERE promo_id = $1 ORDER BY shard FOR UPDATE`
 	sqlAddQuota  = `UPDATE promo_quota SET used = used + $3 WHERE promo_id = $1 AND shard = $2`
 
-	sqlGetSubscription    = `SELECT request_id FROM subscriptions WHERE promo_id = $1 AND customer_id = $2`
+	sqlGetSubscription = `SELECT request_id FROM subscriptions WHERE promo_id = $1 AND customer_id = $2`
+	// A subscription is due to be paid when it matures (payout.go).
 	sqlInsertSubscription = `INSERT INTO subscriptions (promo_id, customer_id, account_id, amount, entry_id,
-		request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+		request_id, created_at, from_account_id, matures_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`
 	sqlSubscriptionRequests = `SELECT e.actor, s.request_id FROM subscriptions AS s
 		JOIN entries AS e ON e.entry_id = s.entry_id WHERE s.promo_id = $1`
 	sqlInsertBalance = `INSERT INTO balances (account_id, shard, posted) VALUES ($1, 0, $2)`

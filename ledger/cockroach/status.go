@@ -76,6 +76,7 @@ func (s *Store) SetAccountStatus(ctx context.Context, r ledger.SetAccountStatusR
 // promoTerms is the memo of a promotion's creation in the journal: its
 // quota, limits, rate and window.
 func promoTerms(p ledger.Promo) string {
-	return fmt.Sprintf("promo %s in %s: quota %d, at most %d a customer, %d bps, on sale %s to %s", p.ID, p.Currency,
-		p.TotalQuota, p.MaxPerCustomer, p.AnnualRateBps, p.OpensAt.Format(time.RFC3339), p.ClosesAt.Format(time.RFC3339))
+	return fmt.Sprintf("promo %s in %s: quota %d, at most %d a customer, %d bps, on sale %s to %s, term %s, early %d bps, withholding %d bps",
+		p.ID, p.Currency, p.TotalQuota, p.MaxPerCustomer, p.AnnualRateBps, p.OpensAt.Format(time.RFC3339),
+		p.ClosesAt.Format(time.RFC3339), p.Term, p.EarlyRateBps, p.WithholdingBps)
 }

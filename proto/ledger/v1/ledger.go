@@ -9,6 +9,7 @@ package ledgerv1
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/corebanking/ledger/ledger"
@@ -166,6 +167,7 @@ func (r *CreatePromoRequest) Ledger() ledger.CreatePromoRequest {
 		RequestID: r.GetRequestId(), PromoID: r.GetPromoId(), Currency: r.GetCurrency(),
 		TotalQuota: r.GetTotalQuota(), MaxPerCustomer: r.GetMaxPerCustomer(), AnnualRateBps: r.GetAnnualRateBps(),
 		OpensAt: timeOrZero(r.GetOpensAt()), ClosesAt: timeOrZero(r.GetClosesAt()),
+		Term: durationOrZero(r.GetTerm()), EarlyRateBps: r.GetEarlyRateBps(), WithholdingBps: r.GetWithholdingBps(),
 	}
 }
 
@@ -185,6 +187,31 @@ func (r *SubscribeRequest) Ledger() ledger.SubscribeRequest {
 
 // Validate checks r against the ledger's rules.
 func (r *SubscribeRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain request.
+func (r *CancelSubscriptionRequest) Ledger() ledger.CancelSubscriptionRequest {
+	return ledger.CancelSubscriptionRequest{RequestID: r.GetRequestId(), PromoID: r.GetPromoId(), CustomerID: r.GetCustomerId()}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *CancelSubscriptionRequest) Validate() error { return r.Ledger().Validate() }
+
+// Ledger returns the domain query.
+func (r *ListSubscriptionsRequest) Ledger() ledger.SubscriptionQuery {
+	return ledger.SubscriptionQuery{PromoID: r.GetPromoId(), After: r.GetAfterCustomerId(), Limit: int(r.GetPageSize())}
+}
+
+// Validate checks r against the ledger's rules.
+func (r *ListSubscriptionsRequest) Validate() error { return r.Ledger().Validate() }
+
+// durationOrZero returns zero, which Validate rejects as a term, for a
+// missing or malformed duration.
+func durationOrZero(d *durationpb.Duration) time.Duration {
+	if d == nil || d.CheckValid() != nil {
+		return 0
+	}
+	return d.AsDuration()
+}
 
 // timeOrZero returns the zero time, which Validate rejects, for a missing
 // or malformed timestamp.

@@ -9,6 +9,7 @@ package ledgerv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -21,6 +22,62 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// SubscriptionStatus is where a subscription is in its life.
+type SubscriptionStatus int32
+
+const (
+	SubscriptionStatus_SUBSCRIPTION_STATUS_UNSPECIFIED SubscriptionStatus = 0
+	// The money is deposited and earns the promo's rate.
+	SubscriptionStatus_SUBSCRIPTION_STATUS_ACTIVE SubscriptionStatus = 1
+	// Paid back at maturity, with interest at the promo's rate.
+	SubscriptionStatus_SUBSCRIPTION_STATUS_MATURED SubscriptionStatus = 2
+	// Paid back early, with interest at the promo's early rate.
+	SubscriptionStatus_SUBSCRIPTION_STATUS_CANCELLED SubscriptionStatus = 3
+)
+
+// Enum value maps for SubscriptionStatus.
+var (
+	SubscriptionStatus_name = map[int32]string{
+		0: "SUBSCRIPTION_STATUS_UNSPECIFIED",
+		1: "SUBSCRIPTION_STATUS_ACTIVE",
+		2: "SUBSCRIPTION_STATUS_MATURED",
+		3: "SUBSCRIPTION_STATUS_CANCELLED",
+	}
+	SubscriptionStatus_value = map[string]int32{
+		"SUBSCRIPTION_STATUS_UNSPECIFIED": 0,
+		"SUBSCRIPTION_STATUS_ACTIVE":      1,
+		"SUBSCRIPTION_STATUS_MATURED":     2,
+		"SUBSCRIPTION_STATUS_CANCELLED":   3,
+	}
+)
+
+func (x SubscriptionStatus) Enum() *SubscriptionStatus {
+	p := new(SubscriptionStatus)
+	*p = x
+	return p
+}
+
+func (x SubscriptionStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SubscriptionStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_ledger_v1_promo_proto_enumTypes[0].Descriptor()
+}
+
+func (SubscriptionStatus) Type() protoreflect.EnumType {
+	return &file_ledger_v1_promo_proto_enumTypes[0]
+}
+
+func (x SubscriptionStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SubscriptionStatus.Descriptor instead.
+func (SubscriptionStatus) EnumDescriptor() ([]byte, []int) {
+	return file_ledger_v1_promo_proto_rawDescGZIP(), []int{0}
+}
 
 // Promo is a promotional deposit and how much of it is sold.
 type Promo struct {
@@ -36,11 +93,17 @@ type Promo struct {
 	OpensAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=opens_at,json=opensAt,proto3" json:"opens_at,omitempty"`
 	ClosesAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=closes_at,json=closesAt,proto3" json:"closes_at,omitempty"`
 	// Sum of subscriptions so far.
-	Subscribed    int64 `protobuf:"varint,8,opt,name=subscribed,proto3" json:"subscribed,omitempty"`
-	Remaining     int64 `protobuf:"varint,9,opt,name=remaining,proto3" json:"remaining,omitempty"`
-	SoldOut       bool  `protobuf:"varint,10,opt,name=sold_out,json=soldOut,proto3" json:"sold_out,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Subscribed int64 `protobuf:"varint,8,opt,name=subscribed,proto3" json:"subscribed,omitempty"`
+	Remaining  int64 `protobuf:"varint,9,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	SoldOut    bool  `protobuf:"varint,10,opt,name=sold_out,json=soldOut,proto3" json:"sold_out,omitempty"`
+	// How long each subscription runs, from its own subscription time.
+	Term *durationpb.Duration `protobuf:"bytes,11,opt,name=term,proto3" json:"term,omitempty"`
+	// Interest in basis points a year paid on early cancellation.
+	EarlyRateBps int32 `protobuf:"varint,12,opt,name=early_rate_bps,json=earlyRateBps,proto3" json:"early_rate_bps,omitempty"`
+	// Tax withheld on interest, in basis points (1540 is 15.4%).
+	WithholdingBps int32 `protobuf:"varint,13,opt,name=withholding_bps,json=withholdingBps,proto3" json:"withholding_bps,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Promo) Reset() {
@@ -143,6 +206,27 @@ func (x *Promo) GetSoldOut() bool {
 	return false
 }
 
+func (x *Promo) GetTerm() *durationpb.Duration {
+	if x != nil {
+		return x.Term
+	}
+	return nil
+}
+
+func (x *Promo) GetEarlyRateBps() int32 {
+	if x != nil {
+		return x.EarlyRateBps
+	}
+	return 0
+}
+
+func (x *Promo) GetWithholdingBps() int32 {
+	if x != nil {
+		return x.WithholdingBps
+	}
+	return 0
+}
+
 type CreatePromoRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	RequestId      string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -153,6 +237,12 @@ type CreatePromoRequest struct {
 	AnnualRateBps  int32                  `protobuf:"varint,6,opt,name=annual_rate_bps,json=annualRateBps,proto3" json:"annual_rate_bps,omitempty"`
 	OpensAt        *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=opens_at,json=opensAt,proto3" json:"opens_at,omitempty"`
 	ClosesAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=closes_at,json=closesAt,proto3" json:"closes_at,omitempty"`
+	// How long each subscription runs: at least 1 minute, at most 10 years.
+	Term *durationpb.Duration `protobuf:"bytes,9,opt,name=term,proto3" json:"term,omitempty"`
+	// Interest in basis points a year paid on early cancellation.
+	EarlyRateBps int32 `protobuf:"varint,10,opt,name=early_rate_bps,json=earlyRateBps,proto3" json:"early_rate_bps,omitempty"`
+	// Tax withheld on interest, in basis points (1540 is 15.4%).
+	WithholdingBps int32 `protobuf:"varint,11,opt,name=withholding_bps,json=withholdingBps,proto3" json:"withholding_bps,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -241,6 +331,27 @@ func (x *CreatePromoRequest) GetClosesAt() *timestamppb.Timestamp {
 		return x.ClosesAt
 	}
 	return nil
+}
+
+func (x *CreatePromoRequest) GetTerm() *durationpb.Duration {
+	if x != nil {
+		return x.Term
+	}
+	return nil
+}
+
+func (x *CreatePromoRequest) GetEarlyRateBps() int32 {
+	if x != nil {
+		return x.EarlyRateBps
+	}
+	return 0
+}
+
+func (x *CreatePromoRequest) GetWithholdingBps() int32 {
+	if x != nil {
+		return x.WithholdingBps
+	}
+	return 0
 }
 
 type CreatePromoResponse struct {
@@ -467,9 +578,23 @@ type Subscription struct {
 	PromoId    string                 `protobuf:"bytes,1,opt,name=promo_id,json=promoId,proto3" json:"promo_id,omitempty"`
 	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// The promo deposit account opened for the customer.
-	AccountId     string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Amount        int64  `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
-	Entry         *Entry `protobuf:"bytes,5,opt,name=entry,proto3" json:"entry,omitempty"`
+	AccountId string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Amount    int64  `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The subscription's entry.
+	Entry *Entry `protobuf:"bytes,5,opt,name=entry,proto3" json:"entry,omitempty"`
+	// The customer's account the money came from, and goes back to.
+	FromAccountId string                 `protobuf:"bytes,6,opt,name=from_account_id,json=fromAccountId,proto3" json:"from_account_id,omitempty"`
+	Status        SubscriptionStatus     `protobuf:"varint,7,opt,name=status,proto3,enum=ledger.v1.SubscriptionStatus" json:"status,omitempty"`
+	SubscribedAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=subscribed_at,json=subscribedAt,proto3" json:"subscribed_at,omitempty"`
+	MaturesAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=matures_at,json=maturesAt,proto3" json:"matures_at,omitempty"`
+	// Once matured or cancelled: the interest, the tax withheld from it,
+	// and the entry that paid them with the principal.
+	Interest      int64                  `protobuf:"varint,10,opt,name=interest,proto3" json:"interest,omitempty"`
+	Tax           int64                  `protobuf:"varint,11,opt,name=tax,proto3" json:"tax,omitempty"`
+	PayoutEntryId string                 `protobuf:"bytes,12,opt,name=payout_entry_id,json=payoutEntryId,proto3" json:"payout_entry_id,omitempty"`
+	ClosedAt      *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// The entry that paid it back, in the answer to CancelSubscription.
+	PayoutEntry   *Entry `protobuf:"bytes,14,opt,name=payout_entry,json=payoutEntry,proto3" json:"payout_entry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -539,6 +664,69 @@ func (x *Subscription) GetEntry() *Entry {
 	return nil
 }
 
+func (x *Subscription) GetFromAccountId() string {
+	if x != nil {
+		return x.FromAccountId
+	}
+	return ""
+}
+
+func (x *Subscription) GetStatus() SubscriptionStatus {
+	if x != nil {
+		return x.Status
+	}
+	return SubscriptionStatus_SUBSCRIPTION_STATUS_UNSPECIFIED
+}
+
+func (x *Subscription) GetSubscribedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubscribedAt
+	}
+	return nil
+}
+
+func (x *Subscription) GetMaturesAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MaturesAt
+	}
+	return nil
+}
+
+func (x *Subscription) GetInterest() int64 {
+	if x != nil {
+		return x.Interest
+	}
+	return 0
+}
+
+func (x *Subscription) GetTax() int64 {
+	if x != nil {
+		return x.Tax
+	}
+	return 0
+}
+
+func (x *Subscription) GetPayoutEntryId() string {
+	if x != nil {
+		return x.PayoutEntryId
+	}
+	return ""
+}
+
+func (x *Subscription) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+func (x *Subscription) GetPayoutEntry() *Entry {
+	if x != nil {
+		return x.PayoutEntry
+	}
+	return nil
+}
+
 type SubscribeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Subscription  *Subscription          `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
@@ -583,11 +771,230 @@ func (x *SubscribeResponse) GetSubscription() *Subscription {
 	return nil
 }
 
+type CancelSubscriptionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	PromoId       string                 `protobuf:"bytes,2,opt,name=promo_id,json=promoId,proto3" json:"promo_id,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSubscriptionRequest) Reset() {
+	*x = CancelSubscriptionRequest{}
+	mi := &file_ledger_v1_promo_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSubscriptionRequest) ProtoMessage() {}
+
+func (x *CancelSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_promo_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*CancelSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_promo_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CancelSubscriptionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CancelSubscriptionRequest) GetPromoId() string {
+	if x != nil {
+		return x.PromoId
+	}
+	return ""
+}
+
+func (x *CancelSubscriptionRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+type CancelSubscriptionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subscription  *Subscription          `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSubscriptionResponse) Reset() {
+	*x = CancelSubscriptionResponse{}
+	mi := &file_ledger_v1_promo_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSubscriptionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSubscriptionResponse) ProtoMessage() {}
+
+func (x *CancelSubscriptionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_promo_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSubscriptionResponse.ProtoReflect.Descriptor instead.
+func (*CancelSubscriptionResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_promo_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CancelSubscriptionResponse) GetSubscription() *Subscription {
+	if x != nil {
+		return x.Subscription
+	}
+	return nil
+}
+
+type ListSubscriptionsRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	PromoId string                 `protobuf:"bytes,1,opt,name=promo_id,json=promoId,proto3" json:"promo_id,omitempty"`
+	// At most this many; 100 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The subscriptions of customers after this id; from the first when empty.
+	AfterCustomerId string `protobuf:"bytes,3,opt,name=after_customer_id,json=afterCustomerId,proto3" json:"after_customer_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionsRequest) Reset() {
+	*x = ListSubscriptionsRequest{}
+	mi := &file_ledger_v1_promo_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionsRequest) ProtoMessage() {}
+
+func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_promo_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_promo_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListSubscriptionsRequest) GetPromoId() string {
+	if x != nil {
+		return x.PromoId
+	}
+	return ""
+}
+
+func (x *ListSubscriptionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubscriptionsRequest) GetAfterCustomerId() string {
+	if x != nil {
+		return x.AfterCustomerId
+	}
+	return ""
+}
+
+type ListSubscriptionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subscriptions []*Subscription        `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	// The last customer id of this page when more may follow; empty at the end.
+	NextAfterCustomerId string `protobuf:"bytes,2,opt,name=next_after_customer_id,json=nextAfterCustomerId,proto3" json:"next_after_customer_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionsResponse) Reset() {
+	*x = ListSubscriptionsResponse{}
+	mi := &file_ledger_v1_promo_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionsResponse) ProtoMessage() {}
+
+func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_promo_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_promo_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
+	if x != nil {
+		return x.Subscriptions
+	}
+	return nil
+}
+
+func (x *ListSubscriptionsResponse) GetNextAfterCustomerId() string {
+	if x != nil {
+		return x.NextAfterCustomerId
+	}
+	return ""
+}
+
 var File_ledger_v1_promo_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_promo_proto_rawDesc = "" +
 	"\n" +
-	"\x15ledger/v1/promo.proto\x12\tledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15ledger/v1/types.proto\"\xfa\x02\n" +
+	"\x15ledger/v1/promo.proto\x12\tledger.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15ledger/v1/types.proto\"\xf8\x03\n" +
 	"\x05Promo\x12\x19\n" +
 	"\bpromo_id\x18\x01 \x01(\tR\apromoId\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12\x1f\n" +
@@ -602,7 +1009,10 @@ const file_ledger_v1_promo_proto_rawDesc = "" +
 	"subscribed\x12\x1c\n" +
 	"\tremaining\x18\t \x01(\x03R\tremaining\x12\x19\n" +
 	"\bsold_out\x18\n" +
-	" \x01(\bR\asoldOut\"\xcd\x02\n" +
+	" \x01(\bR\asoldOut\x12-\n" +
+	"\x04term\x18\v \x01(\v2\x19.google.protobuf.DurationR\x04term\x12$\n" +
+	"\x0eearly_rate_bps\x18\f \x01(\x05R\fearlyRateBps\x12'\n" +
+	"\x0fwithholding_bps\x18\r \x01(\x05R\x0ewithholdingBps\"\xcb\x03\n" +
 	"\x12CreatePromoRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x19\n" +
@@ -613,7 +1023,11 @@ const file_ledger_v1_promo_proto_rawDesc = "" +
 	"\x10max_per_customer\x18\x05 \x01(\x03R\x0emaxPerCustomer\x12&\n" +
 	"\x0fannual_rate_bps\x18\x06 \x01(\x05R\rannualRateBps\x125\n" +
 	"\bopens_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aopensAt\x127\n" +
-	"\tcloses_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bclosesAt\"=\n" +
+	"\tcloses_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bclosesAt\x12-\n" +
+	"\x04term\x18\t \x01(\v2\x19.google.protobuf.DurationR\x04term\x12$\n" +
+	"\x0eearly_rate_bps\x18\n" +
+	" \x01(\x05R\fearlyRateBps\x12'\n" +
+	"\x0fwithholding_bps\x18\v \x01(\x05R\x0ewithholdingBps\"=\n" +
 	"\x13CreatePromoResponse\x12&\n" +
 	"\x05promo\x18\x01 \x01(\v2\x10.ledger.v1.PromoR\x05promo\",\n" +
 	"\x0fGetPromoRequest\x12\x19\n" +
@@ -628,7 +1042,7 @@ const file_ledger_v1_promo_proto_rawDesc = "" +
 	"customerId\x12&\n" +
 	"\x0ffrom_account_id\x18\x04 \x01(\tR\rfromAccountId\x12\x16\n" +
 	"\x06amount\x18\x05 \x01(\x03R\x06amount\x12#\n" +
-	"\rallow_partial\x18\x06 \x01(\bR\fallowPartial\"\xa9\x01\n" +
+	"\rallow_partial\x18\x06 \x01(\bR\fallowPartial\"\xc8\x04\n" +
 	"\fSubscription\x12\x19\n" +
 	"\bpromo_id\x18\x01 \x01(\tR\apromoId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -636,13 +1050,46 @@ const file_ledger_v1_promo_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x03 \x01(\tR\taccountId\x12\x16\n" +
 	"\x06amount\x18\x04 \x01(\x03R\x06amount\x12&\n" +
-	"\x05entry\x18\x05 \x01(\v2\x10.ledger.v1.EntryR\x05entry\"P\n" +
+	"\x05entry\x18\x05 \x01(\v2\x10.ledger.v1.EntryR\x05entry\x12&\n" +
+	"\x0ffrom_account_id\x18\x06 \x01(\tR\rfromAccountId\x125\n" +
+	"\x06status\x18\a \x01(\x0e2\x1d.ledger.v1.SubscriptionStatusR\x06status\x12?\n" +
+	"\rsubscribed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fsubscribedAt\x129\n" +
+	"\n" +
+	"matures_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tmaturesAt\x12\x1a\n" +
+	"\binterest\x18\n" +
+	" \x01(\x03R\binterest\x12\x10\n" +
+	"\x03tax\x18\v \x01(\x03R\x03tax\x12&\n" +
+	"\x0fpayout_entry_id\x18\f \x01(\tR\rpayoutEntryId\x127\n" +
+	"\tclosed_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x123\n" +
+	"\fpayout_entry\x18\x0e \x01(\v2\x10.ledger.v1.EntryR\vpayoutEntry\"P\n" +
 	"\x11SubscribeResponse\x12;\n" +
-	"\fsubscription\x18\x01 \x01(\v2\x17.ledger.v1.SubscriptionR\fsubscription2\xe9\x01\n" +
+	"\fsubscription\x18\x01 \x01(\v2\x17.ledger.v1.SubscriptionR\fsubscription\"v\n" +
+	"\x19CancelSubscriptionRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x19\n" +
+	"\bpromo_id\x18\x02 \x01(\tR\apromoId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\"Y\n" +
+	"\x1aCancelSubscriptionResponse\x12;\n" +
+	"\fsubscription\x18\x01 \x01(\v2\x17.ledger.v1.SubscriptionR\fsubscription\"~\n" +
+	"\x18ListSubscriptionsRequest\x12\x19\n" +
+	"\bpromo_id\x18\x01 \x01(\tR\apromoId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12*\n" +
+	"\x11after_customer_id\x18\x03 \x01(\tR\x0fafterCustomerId\"\x8f\x01\n" +
+	"\x19ListSubscriptionsResponse\x12=\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2\x17.ledger.v1.SubscriptionR\rsubscriptions\x123\n" +
+	"\x16next_after_customer_id\x18\x02 \x01(\tR\x13nextAfterCustomerId*\x9d\x01\n" +
+	"\x12SubscriptionStatus\x12#\n" +
+	"\x1fSUBSCRIPTION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aSUBSCRIPTION_STATUS_ACTIVE\x10\x01\x12\x1f\n" +
+	"\x1bSUBSCRIPTION_STATUS_MATURED\x10\x02\x12!\n" +
+	"\x1dSUBSCRIPTION_STATUS_CANCELLED\x10\x032\xac\x03\n" +
 	"\fPromoService\x12L\n" +
 	"\vCreatePromo\x12\x1d.ledger.v1.CreatePromoRequest\x1a\x1e.ledger.v1.CreatePromoResponse\x12C\n" +
 	"\bGetPromo\x12\x1a.ledger.v1.GetPromoRequest\x1a\x1b.ledger.v1.GetPromoResponse\x12F\n" +
-	"\tSubscribe\x12\x1b.ledger.v1.SubscribeRequest\x1a\x1c.ledger.v1.SubscribeResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
+	"\tSubscribe\x12\x1b.ledger.v1.SubscribeRequest\x1a\x1c.ledger.v1.SubscribeResponse\x12a\n" +
+	"\x12CancelSubscription\x12$.ledger.v1.CancelSubscriptionRequest\x1a%.ledger.v1.CancelSubscriptionResponse\x12^\n" +
+	"\x11ListSubscriptions\x12#.ledger.v1.ListSubscriptionsRequest\x1a$.ledger.v1.ListSubscriptionsResponseB8Z6github.com/corebanking/ledger/proto/ledger/v1;ledgerv1b\x06proto3"
 
 var (
 	file_ledger_v1_promo_proto_rawDescOnce sync.Once
@@ -656,39 +1103,59 @@ func file_ledger_v1_promo_proto_rawDescGZIP() []byte {
 	return file_ledger_v1_promo_proto_rawDescData
 }
 
-var file_ledger_v1_promo_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_ledger_v1_promo_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_ledger_v1_promo_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_ledger_v1_promo_proto_goTypes = []any{
-	(*Promo)(nil),                 // 0: ledger.v1.Promo
-	(*CreatePromoRequest)(nil),    // 1: ledger.v1.CreatePromoRequest
-	(*CreatePromoResponse)(nil),   // 2: ledger.v1.CreatePromoResponse
-	(*GetPromoRequest)(nil),       // 3: ledger.v1.GetPromoRequest
-	(*GetPromoResponse)(nil),      // 4: ledger.v1.GetPromoResponse
-	(*SubscribeRequest)(nil),      // 5: ledger.v1.SubscribeRequest
-	(*Subscription)(nil),          // 6: ledger.v1.Subscription
-	(*SubscribeResponse)(nil),     // 7: ledger.v1.SubscribeResponse
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*Entry)(nil),                 // 9: ledger.v1.Entry
+	(SubscriptionStatus)(0),            // 0: ledger.v1.SubscriptionStatus
+	(*Promo)(nil),                      // 1: ledger.v1.Promo
+	(*CreatePromoRequest)(nil),         // 2: ledger.v1.CreatePromoRequest
+	(*CreatePromoResponse)(nil),        // 3: ledger.v1.CreatePromoResponse
+	(*GetPromoRequest)(nil),            // 4: ledger.v1.GetPromoRequest
+	(*GetPromoResponse)(nil),           // 5: ledger.v1.GetPromoResponse
+	(*SubscribeRequest)(nil),           // 6: ledger.v1.SubscribeRequest
+	(*Subscription)(nil),               // 7: ledger.v1.Subscription
+	(*SubscribeResponse)(nil),          // 8: ledger.v1.SubscribeResponse
+	(*CancelSubscriptionRequest)(nil),  // 9: ledger.v1.CancelSubscriptionRequest
+	(*CancelSubscriptionResponse)(nil), // 10: ledger.v1.CancelSubscriptionResponse
+	(*ListSubscriptionsRequest)(nil),   // 11: ledger.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),  // 12: ledger.v1.ListSubscriptionsResponse
+	(*timestamppb.Timestamp)(nil),      // 13: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 14: google.protobuf.Duration
+	(*Entry)(nil),                      // 15: ledger.v1.Entry
 }
 var file_ledger_v1_promo_proto_depIdxs = []int32{
-	8,  // 0: ledger.v1.Promo.opens_at:type_name -> google.protobuf.Timestamp
-	8,  // 1: ledger.v1.Promo.closes_at:type_name -> google.protobuf.Timestamp
-	8,  // 2: ledger.v1.CreatePromoRequest.opens_at:type_name -> google.protobuf.Timestamp
-	8,  // 3: ledger.v1.CreatePromoRequest.closes_at:type_name -> google.protobuf.Timestamp
-	0,  // 4: ledger.v1.CreatePromoResponse.promo:type_name -> ledger.v1.Promo
-	0,  // 5: ledger.v1.GetPromoResponse.promo:type_name -> ledger.v1.Promo
-	9,  // 6: ledger.v1.Subscription.entry:type_name -> ledger.v1.Entry
-	6,  // 7: ledger.v1.SubscribeResponse.subscription:type_name -> ledger.v1.Subscription
-	1,  // 8: ledger.v1.PromoService.CreatePromo:input_type -> ledger.v1.CreatePromoRequest
-	3,  // 9: ledger.v1.PromoService.GetPromo:input_type -> ledger.v1.GetPromoRequest
-	5,  // 10: ledger.v1.PromoService.Subscribe:input_type -> ledger.v1.SubscribeRequest
-	2,  // 11: ledger.v1.PromoService.CreatePromo:output_type -> ledger.v1.CreatePromoResponse
-	4,  // 12: ledger.v1.PromoService.GetPromo:output_type -> ledger.v1.GetPromoResponse
-	7,  // 13: ledger.v1.PromoService.Subscribe:output_type -> ledger.v1.SubscribeResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 0: ledger.v1.Promo.opens_at:type_name -> google.protobuf.Timestamp
+	13, // 1: ledger.v1.Promo.closes_at:type_name -> google.protobuf.Timestamp
+	14, // 2: ledger.v1.Promo.term:type_name -> google.protobuf.Duration
+	13, // 3: ledger.v1.CreatePromoRequest.opens_at:type_name -> google.protobuf.Timestamp
+	13, // 4: ledger.v1.CreatePromoRequest.closes_at:type_name -> google.protobuf.Timestamp
+	14, // 5: ledger.v1.CreatePromoRequest.term:type_name -> google.protobuf.Duration
+	1,  // 6: ledger.v1.CreatePromoResponse.promo:type_name -> ledger.v1.Promo
+	1,  // 7: ledger.v1.GetPromoResponse.promo:type_name -> ledger.v1.Promo
+	15, // 8: ledger.v1.Subscription.entry:type_name -> ledger.v1.Entry
+	0,  // 9: ledger.v1.Subscription.status:type_name -> ledger.v1.SubscriptionStatus
+	13, // 10: ledger.v1.Subscription.subscribed_at:type_name -> google.protobuf.Timestamp
+	13, // 11: ledger.v1.Subscription.matures_at:type_name -> google.protobuf.Timestamp
+	13, // 12: ledger.v1.Subscription.closed_at:type_name -> google.protobuf.Timestamp
+	15, // 13: ledger.v1.Subscription.payout_entry:type_name -> ledger.v1.Entry
+	7,  // 14: ledger.v1.SubscribeResponse.subscription:type_name -> ledger.v1.Subscription
+	7,  // 15: ledger.v1.CancelSubscriptionResponse.subscription:type_name -> ledger.v1.Subscription
+	7,  // 16: ledger.v1.ListSubscriptionsResponse.subscriptions:type_name -> ledger.v1.Subscription
+	2,  // 17: ledger.v1.PromoService.CreatePromo:input_type -> ledger.v1.CreatePromoRequest
+	4,  // 18: ledger.v1.PromoService.GetPromo:input_type -> ledger.v1.GetPromoRequest
+	6,  // 19: ledger.v1.PromoService.Subscribe:input_type -> ledger.v1.SubscribeRequest
+	9,  // 20: ledger.v1.PromoService.CancelSubscription:input_type -> ledger.v1.CancelSubscriptionRequest
+	11, // 21: ledger.v1.PromoService.ListSubscriptions:input_type -> ledger.v1.ListSubscriptionsRequest
+	3,  // 22: ledger.v1.PromoService.CreatePromo:output_type -> ledger.v1.CreatePromoResponse
+	5,  // 23: ledger.v1.PromoService.GetPromo:output_type -> ledger.v1.GetPromoResponse
+	8,  // 24: ledger.v1.PromoService.Subscribe:output_type -> ledger.v1.SubscribeResponse
+	10, // 25: ledger.v1.PromoService.CancelSubscription:output_type -> ledger.v1.CancelSubscriptionResponse
+	12, // 26: ledger.v1.PromoService.ListSubscriptions:output_type -> ledger.v1.ListSubscriptionsResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_ledger_v1_promo_proto_init() }
@@ -702,13 +1169,14 @@ func file_ledger_v1_promo_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_v1_promo_proto_rawDesc), len(file_ledger_v1_promo_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   8,
+			NumEnums:      1,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_ledger_v1_promo_proto_goTypes,
 		DependencyIndexes: file_ledger_v1_promo_proto_depIdxs,
+		EnumInfos:         file_ledger_v1_promo_proto_enumTypes,
 		MessageInfos:      file_ledger_v1_promo_proto_msgTypes,
 	}.Build()
 	File_ledger_v1_promo_proto = out.File

@@ -19,9 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PromoService_CreatePromo_FullMethodName = "/ledger.v1.PromoService/CreatePromo"
-	PromoService_GetPromo_FullMethodName    = "/ledger.v1.PromoService/GetPromo"
-	PromoService_Subscribe_FullMethodName   = "/ledger.v1.PromoService/Subscribe"
+	PromoService_CreatePromo_FullMethodName        = "/ledger.v1.PromoService/CreatePromo"
+	PromoService_GetPromo_FullMethodName           = "/ledger.v1.PromoService/GetPromo"
+	PromoService_Subscribe_FullMethodName          = "/ledger.v1.PromoService/Subscribe"
+	PromoService_CancelSubscription_FullMethodName = "/ledger.v1.PromoService/CancelSubscription"
+	PromoService_ListSubscriptions_FullMethodName  = "/ledger.v1.PromoService/ListSubscriptions"
 )
 
 // PromoServiceClient is the client API for PromoService service.
@@ -39,6 +41,14 @@ type PromoServiceClient interface {
 	// into it from from_account_id, consuming quota, in one transaction.
 	// Idempotent by request_id.
 	Subscribe(ctx context.Context, in *SubscribeRequest, opts ...grpc.CallOption) (*SubscribeResponse, error)
+	// CancelSubscription ends a subscription before it matures: the
+	// principal goes back now, with interest at the promo's early rate for
+	// the seconds elapsed, less tax. The quota is not given back.
+	// Idempotent by request_id.
+	CancelSubscription(ctx context.Context, in *CancelSubscriptionRequest, opts ...grpc.CallOption) (*CancelSubscriptionResponse, error)
+	// ListSubscriptions lists a promotion's subscriptions by customer id
+	// (operators).
+	ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error)
 }
 
 type promoServiceClient struct {
@@ -79,6 +89,26 @@ func (c *promoServiceClient) Subscribe(ctx context.Context, in *SubscribeRequest
 	return out, nil
 }
 
+func (c *promoServiceClient) CancelSubscription(ctx context.Context, in *CancelSubscriptionRequest, opts ...grpc.CallOption) (*CancelSubscriptionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelSubscriptionResponse)
+	err := c.cc.Invoke(ctx, PromoService_CancelSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *promoServiceClient) ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubscriptionsResponse)
+	err := c.cc.Invoke(ctx, PromoService_ListSubscriptions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PromoServiceServer is the server API for PromoService service.
 // All implementations must embed UnimplementedPromoServiceServer
 // for forward compatibility.
@@ -94,6 +124,14 @@ type PromoServiceServer interface {
 	// into it from from_account_id, consuming quota, in one transaction.
 	// Idempotent by request_id.
 	Subscribe(context.Context, *SubscribeRequest) (*SubscribeResponse, error)
+	// CancelSubscription ends a subscription before it matures: the
+	// principal goes back now, with interest at the promo's early rate for
+	// the seconds elapsed, less tax. The quota is not given back.
+	// Idempotent by request_id.
+	CancelSubscription(context.Context, *CancelSubscriptionRequest) (*CancelSubscriptionResponse, error)
+	// ListSubscriptions lists a promotion's subscriptions by customer id
+	// (operators).
+	ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error)
 	mustEmbedUnimplementedPromoServiceServer()
 }
 
@@ -112,6 +150,12 @@ func (UnimplementedPromoServiceServer) GetPromo(context.Context, *GetPromoReques
 }
 func (UnimplementedPromoServiceServer) Subscribe(context.Context, *SubscribeRequest) (*SubscribeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Subscribe not implemented")
+}
+func (UnimplementedPromoServiceServer) CancelSubscription(context.Context, *CancelSubscriptionRequest) (*CancelSubscriptionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelSubscription not implemented")
+}
+func (UnimplementedPromoServiceServer) ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubscriptions not implemented")
 }
 func (UnimplementedPromoServiceServer) mustEmbedUnimplementedPromoServiceServer() {}
 func (UnimplementedPromoServiceServer) testEmbeddedByValue()                      {}
@@ -188,6 +232,42 @@ func _PromoService_Subscribe_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PromoService_CancelSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromoServiceServer).CancelSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromoService_CancelSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromoServiceServer).CancelSubscription(ctx, req.(*CancelSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PromoService_ListSubscriptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubscriptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromoServiceServer).ListSubscriptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromoService_ListSubscriptions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromoServiceServer).ListSubscriptions(ctx, req.(*ListSubscriptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PromoService_ServiceDesc is the grpc.ServiceDesc for PromoService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +286,14 @@ var PromoService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Subscribe",
 			Handler:    _PromoService_Subscribe_Handler,
+		},
+		{
+			MethodName: "CancelSubscription",
+			Handler:    _PromoService_CancelSubscription_Handler,
+		},
+		{
+			MethodName: "ListSubscriptions",
+			Handler:    _PromoService_ListSubscriptions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

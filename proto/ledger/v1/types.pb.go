@@ -148,6 +148,11 @@ const (
 	// Events without postings: an account's status changed, a promo created.
 	EntryKind_ENTRY_KIND_ACCOUNT_STATUS_CHANGE EntryKind = 11
 	EntryKind_ENTRY_KIND_PROMO_CREATION        EntryKind = 12
+	// A matured promo subscription paid back: principal, interest, less tax.
+	EntryKind_ENTRY_KIND_PROMO_PAYOUT EntryKind = 13
+	// A promo subscription cancelled early: principal and early-rate
+	// interest, less tax.
+	EntryKind_ENTRY_KIND_PROMO_CANCELLATION EntryKind = 14
 )
 
 // Enum value maps for EntryKind.
@@ -166,6 +171,8 @@ var (
 		10: "ENTRY_KIND_REVERSAL",
 		11: "ENTRY_KIND_ACCOUNT_STATUS_CHANGE",
 		12: "ENTRY_KIND_PROMO_CREATION",
+		13: "ENTRY_KIND_PROMO_PAYOUT",
+		14: "ENTRY_KIND_PROMO_CANCELLATION",
 	}
 	EntryKind_value = map[string]int32{
 		"ENTRY_KIND_UNSPECIFIED":           0,
@@ -181,6 +188,8 @@ var (
 		"ENTRY_KIND_REVERSAL":              10,
 		"ENTRY_KIND_ACCOUNT_STATUS_CHANGE": 11,
 		"ENTRY_KIND_PROMO_CREATION":        12,
+		"ENTRY_KIND_PROMO_PAYOUT":          13,
+		"ENTRY_KIND_PROMO_CANCELLATION":    14,
 	}
 )
 
@@ -872,7 +881,7 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x1aACCOUNT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_ACTIVE\x10\x01\x12\x19\n" +
 	"\x15ACCOUNT_STATUS_FROZEN\x10\x02\x12\x19\n" +
-	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\x82\x03\n" +
+	"\x15ACCOUNT_STATUS_CLOSED\x10\x03*\xc2\x03\n" +
 	"\tEntryKind\x12\x1a\n" +
 	"\x16ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ENTRY_KIND_DEPOSIT\x10\x01\x12\x17\n" +
@@ -887,7 +896,9 @@ const file_ledger_v1_types_proto_rawDesc = "" +
 	"\x13ENTRY_KIND_REVERSAL\x10\n" +
 	"\x12$\n" +
 	" ENTRY_KIND_ACCOUNT_STATUS_CHANGE\x10\v\x12\x1d\n" +
-	"\x19ENTRY_KIND_PROMO_CREATION\x10\f*\x8c\x01\n" +
+	"\x19ENTRY_KIND_PROMO_CREATION\x10\f\x12\x1b\n" +
+	"\x17ENTRY_KIND_PROMO_PAYOUT\x10\r\x12!\n" +
+	"\x1dENTRY_KIND_PROMO_CANCELLATION\x10\x0e*\x8c\x01\n" +
 	"\n" +
 	"HoldStatus\x12\x1b\n" +
 	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
