@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,6 +84,28 @@ func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string
 		iso.methods[method] = c
 	}
 	return iso, nil
+}
+
+// checkRouted returns an error naming every method of services that no
+// compartment serves, when compartments are configured: such a method
+// would run outside every bulkhead, on the default ledger.
+func (iso *isolation) checkRouted(services map[string]grpc.ServiceInfo, names []string) error {
+	if len(iso.byName) == 0 {
+		return nil
+	}
+	var missing []string
+	for _, svc := range names {
+		for _, m := range services[svc].Methods {
+			if full := "/" + svc + "/" + m.Name; iso.methods[full] == nil {
+				missing = append(missing, full)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("server: no compartment serves %s: map every method to a compartment", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // isInfrastructureFailure is what trips a breaker: the database being

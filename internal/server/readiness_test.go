@@ -50,7 +50,7 @@ func startProbed(t *testing.T, db *fakeDatabase, interval time.Duration) *server
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Probe: db.probe, ProbeInterval: interval,
 		HealthPoll:   10 * time.Millisecond,
 		Compartments: []server.CompartmentConfig{{Settings: bulkhead.Settings{Name: "routine"}, Ledger: downLedger{}}},
-		Methods:      map[string]string{ledgerv1.PaymentService_Transfer_FullMethodName: "routine"},
+		Methods:      everyMethodTo("routine"),
 	})
 	if err != nil {
 		t.Fatal(err)

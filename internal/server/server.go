@@ -41,7 +41,9 @@ type Config struct {
 	// AdminPublic allows AdminListen to be an address other machines can
 	// reach: the admin port has no authentication.
 	AdminPublic bool
-	// Ledger serves calls that no compartment takes.
+	// Ledger serves every call when no compartment is configured. With
+	// compartments, Start refuses a method of Services that Methods does
+	// not map: each runs on its compartment's ledger.
 	Ledger ledger.Ledger
 	// Journal serves AuditService, on a read-only database role, whichever
 	// compartment admits its calls. Without it AuditService is unimplemented.
@@ -124,6 +126,16 @@ var Services = []string{
 	ledgerv1.PaymentService_ServiceDesc.ServiceName,
 	ledgerv1.PromoService_ServiceDesc.ServiceName,
 	ledgerv1.AdminService_ServiceDesc.ServiceName,
+	ledgerv1.AuditService_ServiceDesc.ServiceName,
+}
+
+// routedServices are the services whose every method a compartment must
+// serve. AdminService is not among them: it reads the compartments' own
+// state from memory, and must answer when every compartment is full.
+var routedServices = []string{
+	ledgerv1.AccountService_ServiceDesc.ServiceName,
+	ledgerv1.PaymentService_ServiceDesc.ServiceName,
+	ledgerv1.PromoService_ServiceDesc.ServiceName,
 	ledgerv1.AuditService_ServiceDesc.ServiceName,
 }
 
@@ -224,6 +236,9 @@ func Start(cfg Config) (*Server, error) {
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	for _, svc := range Services {
 		s.health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+	}
+	if err := iso.checkRouted(s.grpc.GetServiceInfo(), routedServices); err != nil {
+		return nil, err
 	}
 	reflection.Register(s.grpc)
 	metrics.InitializeMetrics(s.grpc)

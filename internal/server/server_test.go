@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/corebanking/ledger/bulkhead"
 	"github.com/corebanking/ledger/internal/ledgerd"
 	"github.com/corebanking/ledger/internal/pgtest"
 	"github.com/corebanking/ledger/internal/server"
@@ -198,4 +200,48 @@ func TestPanicBecomesInternal(t *testing.T) {
 	// The server survives the panic.
 	_, err = payments.Transfer(context.Background(), &ledgerv1.TransferRequest{RequestId: "p2", FromAccountId: "a", ToAccountId: "b", Amount: 1, Currency: "KRW"})
 	AssertReason(t, err, codes.Internal, "INTERNAL")
+}
+
+// everyMethodTo maps every method of the ledger's services to compartment.
+func everyMethodTo(compartment string) map[string]string {
+	methods := map[string]string{}
+	for _, sd := range []grpc.ServiceDesc{ledgerv1.AccountService_ServiceDesc, ledgerv1.PaymentService_ServiceDesc,
+		ledgerv1.PromoService_ServiceDesc, ledgerv1.AdminService_ServiceDesc, ledgerv1.AuditService_ServiceDesc} {
+		for _, m := range sd.Methods {
+			methods["/"+sd.ServiceName+"/"+m.MethodName] = compartment
+		}
+		for _, m := range sd.Streams {
+			methods["/"+sd.ServiceName+"/"+m.StreamName] = compartment
+		}
+	}
+	return methods
+}
+
+// TestStartRefusesAnUnroutedMethod: with compartments configured, a method
+// that the compartment map leaves out is a start-up error that names it,
+// not a call served outside every bulkhead.
+func TestStartRefusesAnUnroutedMethod(t *testing.T) {
+	methods := everyMethodTo("all")
+	cfg := func(methods map[string]string) server.Config {
+		return server.Config{Listen: "127.0.0.1:0", AdminListen: "-", Plaintext: true, Logger: slog.New(slog.DiscardHandler),
+			Compartments: []server.CompartmentConfig{{Settings: bulkhead.Settings{Name: "all", MaxConcurrent: 1}}}, Methods: methods}
+	}
+	s, err := server.Start(cfg(methods))
+	if err != nil {
+		t.Fatalf("every method mapped: %v", err)
+	}
+	_ = s.Stop(t.Context())
+
+	delete(methods, ledgerv1.PaymentService_Transfer_FullMethodName)
+	delete(methods, ledgerv1.AuditService_StreamJournal_FullMethodName)
+	s, err = server.Start(cfg(methods))
+	if err == nil {
+		_ = s.Stop(t.Context())
+		t.Fatal("Start served with Transfer and StreamJournal in no compartment")
+	}
+	for _, m := range []string{ledgerv1.PaymentService_Transfer_FullMethodName, ledgerv1.AuditService_StreamJournal_FullMethodName} {
+		if !strings.Contains(err.Error(), m) {
+			t.Errorf("Start's error does not name %s: %v", m, err)
+		}
+	}
 }
