@@ -8,7 +8,7 @@ import (
 )
 
 // Settings configures a Compartment. The zero value of every field selects
-// its default:
+// its default (the yaml tags name the fields in a configuration file):
 //
 //   - Name: "" (used as is in errors and stats).
 //   - MaxConcurrent: worker slots; <= 0 means 8.
@@ -54,24 +54,24 @@ import (
 //     It runs under the breaker's mutex, so it must not call Do, Admit,
 //     Stats, TryReject or RetryAfter of the same Compartment.
 type Settings struct {
-	Name           string
-	MaxConcurrent  int
-	MaxQueue       int
-	MaxWait        time.Duration
-	MinRemaining   time.Duration
-	Timeout        time.Duration
-	SlowCall       time.Duration
-	MinRequests    uint32
-	FailureRatio   float64
-	Interval       time.Duration
-	OpenTimeout    time.Duration
-	HalfOpenProbes uint32
-	TargetLatency  time.Duration
-	MinConcurrent  int
-	Backoff        float64
-	IsFailure      func(err error) bool
-	Now            func() time.Time
-	OnStateChange  func(name string, from, to State)
+	Name           string                            `yaml:"-"`
+	MaxConcurrent  int                               `yaml:"max_concurrent"`
+	MaxQueue       int                               `yaml:"max_queue"`
+	MaxWait        time.Duration                     `yaml:"max_wait"`
+	MinRemaining   time.Duration                     `yaml:"min_remaining"`
+	Timeout        time.Duration                     `yaml:"timeout"`
+	SlowCall       time.Duration                     `yaml:"slow_call"`
+	MinRequests    uint32                            `yaml:"min_requests"`
+	FailureRatio   float64                           `yaml:"failure_ratio"`
+	Interval       time.Duration                     `yaml:"interval"`
+	OpenTimeout    time.Duration                     `yaml:"open_timeout"`
+	HalfOpenProbes uint32                            `yaml:"half_open_probes"`
+	TargetLatency  time.Duration                     `yaml:"target_latency"`
+	MinConcurrent  int                               `yaml:"min_concurrent"`
+	Backoff        float64                           `yaml:"backoff"`
+	IsFailure      func(err error) bool              `yaml:"-"`
+	Now            func() time.Time                  `yaml:"-"`
+	OnStateChange  func(name string, from, to State) `yaml:"-"`
 }
 
 // withDefaults returns s with every zero field replaced by its default.

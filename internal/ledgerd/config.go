@@ -14,26 +14,19 @@ import (
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
-// Limits are one compartment's bulkhead settings and database pool. A zero
-// field takes bulkhead.Settings' default.
+// Limits are one compartment's bulkhead settings (the file names them by
+// their yaml tags), its database pool and its store. A zero field takes
+// bulkhead.Settings' default; a negative TargetLatency turns the adaptive
+// limit off.
 type Limits struct {
-	MaxConcurrent  int           `yaml:"max_concurrent"`
-	MaxQueue       int           `yaml:"max_queue"`
-	MaxWait        time.Duration `yaml:"max_wait"`
-	Timeout        time.Duration `yaml:"timeout"`
-	SlowCall       time.Duration `yaml:"slow_call"`
-	MinRequests    uint32        `yaml:"min_requests"`
-	FailureRatio   float64       `yaml:"failure_ratio"`
-	Interval       time.Duration `yaml:"interval"`
-	OpenTimeout    time.Duration `yaml:"open_timeout"`
-	HalfOpenProbes uint32        `yaml:"half_open_probes"`
-	// TargetLatency turns on the adaptive concurrency limit (see
-	// bulkhead.Settings), between MinConcurrent and MaxConcurrent; a
-	// negative value turns it off.
-	TargetLatency    time.Duration `yaml:"target_latency"`
-	MinConcurrent    int           `yaml:"min_concurrent"`
-	PoolSize         int32         `yaml:"pool_size"`
-	StatementTimeout time.Duration `yaml:"statement_timeout"`
+	bulkhead.Settings `yaml:",inline"`
+	PoolSize          int32         `yaml:"pool_size"`
+	StatementTimeout  time.Duration `yaml:"statement_timeout"`
+	// ReadOnly runs the compartment on the auditors' read-only database
+	// role: a write routed to it is refused by the database. AuditService
+	// reads the journal through the first read-only compartment's store
+	// (by name), or a pool of its own on that role when there is none.
+	ReadOnly bool `yaml:"read_only"`
 	// QualityOfService is the priority of the compartment's transactions
 	// on CockroachDB ("background", "regular", "critical"; empty: the
 	// database's default, regular). PostgreSQL has no such setting.
@@ -50,13 +43,11 @@ type Limits struct {
 	MaxBatchItems int `yaml:"max_batch_items"`
 }
 
+// settings are the compartment's bulkhead settings, named.
 func (l Limits) settings(name string) bulkhead.Settings {
-	return bulkhead.Settings{
-		Name: name, MaxConcurrent: l.MaxConcurrent, MaxQueue: l.MaxQueue, MaxWait: l.MaxWait,
-		Timeout: l.Timeout, SlowCall: l.SlowCall, MinRequests: l.MinRequests, FailureRatio: l.FailureRatio,
-		Interval: l.Interval, OpenTimeout: l.OpenTimeout, HalfOpenProbes: l.HalfOpenProbes,
-		TargetLatency: max(l.TargetLatency, 0), MinConcurrent: l.MinConcurrent,
-	}
+	s := l.Settings
+	s.Name, s.TargetLatency = name, max(s.TargetLatency, 0)
+	return s
 }
 
 // Isolation is how traffic is divided: the compartments, and which
@@ -79,8 +70,11 @@ const sharedCompartment = "shared"
 func DefaultIsolation() Isolation {
 	return Isolation{
 		Compartments: map[string]Limits{
-			"routine": {MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
-				PoolSize: 32, StatementTimeout: 2 * time.Second, QualityOfService: "regular"},
+			"routine": {
+				Settings: bulkhead.Settings{MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond,
+					Timeout: 3 * time.Second},
+				PoolSize: 32, StatementTimeout: 2 * time.Second, QualityOfService: "regular",
+			},
 			// The promo breaker judges only the last two seconds, so that a
 			// calm hour of successes cannot outvote a stampede's first
 			// failures, and needs only five calls to judge: four slots with
@@ -88,20 +82,31 @@ func DefaultIsolation() Isolation {
 			// Its slots shrink, down to one, while its calls take 200ms or
 			// more, and grow back as they speed up; on CockroachDB its
 			// transactions yield to routine ones.
-			"promo": {MaxConcurrent: 4, MaxQueue: 8, MaxWait: 50 * time.Millisecond, Timeout: time.Second,
-				MinRequests: 5, Interval: 2 * time.Second, OpenTimeout: 3 * time.Second, PoolSize: 4,
-				StatementTimeout: time.Second, TargetLatency: 200 * time.Millisecond, MinConcurrent: 1,
-				QualityOfService: "background"},
-			"teller": {MaxConcurrent: 8, MaxQueue: 32, MaxWait: 100 * time.Millisecond, Timeout: 2 * time.Second,
-				PoolSize: 8, StatementTimeout: 2 * time.Second},
-			"audit": {MaxConcurrent: 2, MaxQueue: 4, MaxWait: 200 * time.Millisecond, Timeout: 10 * time.Second,
-				SlowCall: -1, PoolSize: 2, StatementTimeout: 10 * time.Second},
+			"promo": {
+				Settings: bulkhead.Settings{MaxConcurrent: 4, MaxQueue: 8, MaxWait: 50 * time.Millisecond,
+					Timeout: time.Second, MinRequests: 5, Interval: 2 * time.Second, OpenTimeout: 3 * time.Second,
+					TargetLatency: 200 * time.Millisecond, MinConcurrent: 1},
+				PoolSize: 4, StatementTimeout: time.Second, QualityOfService: "background",
+			},
+			"teller": {
+				Settings: bulkhead.Settings{MaxConcurrent: 8, MaxQueue: 32, MaxWait: 100 * time.Millisecond,
+					Timeout: 2 * time.Second},
+				PoolSize: 8, StatementTimeout: 2 * time.Second,
+			},
+			"audit": {
+				Settings: bulkhead.Settings{MaxConcurrent: 2, MaxQueue: 4, MaxWait: 200 * time.Millisecond,
+					Timeout: 10 * time.Second, SlowCall: -1},
+				PoolSize: 2, StatementTimeout: 10 * time.Second, ReadOnly: true,
+			},
 			// Settlement files and payroll runs: a few large batches at a
 			// time, on connections of their own, so that a batch of a
 			// thousand transfers never takes routine payments' slots. Each
 			// transaction carries up to 250 of the batches' entries.
-			"batch": {MaxConcurrent: 4, MaxQueue: 32, MaxWait: 5 * time.Second, Timeout: 30 * time.Second,
-				SlowCall: -1, PoolSize: 4, StatementTimeout: 10 * time.Second, MoveBatch: 250, MaxBatchItems: 1000},
+			"batch": {
+				Settings: bulkhead.Settings{MaxConcurrent: 4, MaxQueue: 32, MaxWait: 5 * time.Second,
+					Timeout: 30 * time.Second, SlowCall: -1},
+				PoolSize: 4, StatementTimeout: 10 * time.Second, MoveBatch: 250, MaxBatchItems: 1000,
+			},
 		},
 		Methods: map[string]string{
 			ledgerv1.AccountService_OpenAccount_FullMethodName:       "routine",
@@ -130,8 +135,11 @@ func DefaultIsolation() Isolation {
 			ledgerv1.AuditService_GetInclusionProof_FullMethodName:   "audit",
 			ledgerv1.AuditService_GetConsistencyProof_FullMethodName: "audit",
 		},
-		Shared: Limits{MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond, Timeout: 3 * time.Second,
-			PoolSize: 32, StatementTimeout: 2 * time.Second},
+		Shared: Limits{
+			Settings: bulkhead.Settings{MaxConcurrent: 32, MaxQueue: 128, MaxWait: 200 * time.Millisecond,
+				Timeout: 3 * time.Second},
+			PoolSize: 32, StatementTimeout: 2 * time.Second,
+		},
 	}
 }
 
@@ -207,9 +215,8 @@ func (iso *Isolation) Set(kv string) error {
 // knownField reports whether f names a field of Limits in the file, by
 // the struct's own yaml tags, so that a new limit is settable at once.
 func knownField(f string) bool {
-	t := reflect.TypeFor[Limits]()
-	for i := range t.NumField() {
-		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == f {
+	for _, field := range reflect.VisibleFields(reflect.TypeFor[Limits]()) {
+		if tag, _, _ := strings.Cut(field.Tag.Get("yaml"), ","); tag == f && tag != "" && tag != "-" {
 			return true
 		}
 	}

@@ -51,16 +51,28 @@ methods:
 			t.Fatalf("Set move_batch: %v, routine = %+v", err, iso.Compartments["routine"])
 		}
 		// Every field the file may set, the flag may set too.
-		lt := reflect.TypeFor[ledgerd.Limits]()
-		for i := range lt.NumField() {
-			field, _, _ := strings.Cut(lt.Field(i).Tag.Get("yaml"), ",")
+		settable := 0
+		for _, f := range reflect.VisibleFields(reflect.TypeFor[ledgerd.Limits]()) {
+			field, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if f.Anonymous || field == "-" {
+				continue
+			}
+			settable++
 			zero := "0"
-			if lt.Field(i).Type == reflect.TypeFor[time.Duration]() {
+			switch f.Type {
+			case reflect.TypeFor[time.Duration]():
 				zero = "0s"
+			case reflect.TypeFor[bool]():
+				zero = "false"
+			case reflect.TypeFor[string]():
+				zero = `""`
 			}
 			if err := iso.Set("teller." + field + "=" + zero); err != nil {
 				t.Errorf("Set(teller.%s=%s): %v", field, zero, err)
 			}
+		}
+		if settable < 20 {
+			t.Errorf("only %d settable fields found in Limits", settable)
 		}
 		for _, bad := range []string{"promo.max_wait", "promo=1", "nowhere.max_wait=1s", "promo.colour=red", "promo.max_concurrent=many"} {
 			if err := iso.Set(bad); err == nil {

@@ -224,17 +224,18 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	for _, name := range iso.names() {
 		l := iso.Compartments[name]
 		role := cockroach.RoleWriter
-		if name == auditCompartment {
-			role = cockroach.RoleAuditor // reads only: a write routed here is refused by the database
+		if l.ReadOnly {
+			role = cockroach.RoleAuditor // a write routed here is refused by the database
 		}
 		store, pool, err := m.openStore(ctx, url, role, name, l)
 		if err != nil {
 			return m, err
 		}
 		m.stores[name] = store
-		if role == cockroach.RoleAuditor {
+		switch {
+		case l.ReadOnly && journal == nil:
 			journal = store
-		} else if def == nil || name == "routine" {
+		case !l.ReadOnly && (def == nil || name == "routine"):
 			def = store
 		}
 		compartments = append(compartments, server.CompartmentConfig{
@@ -247,8 +248,8 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 			},
 		})
 	}
-	if journal == nil { // bulkheads off: audit reads still get their read-only role
-		if journal, _, err = m.openStore(ctx, url, cockroach.RoleAuditor, auditCompartment, auditorLimits); err != nil {
+	if journal == nil { // no read-only compartment (bulkheads off): audit reads still get the read-only role
+		if journal, _, err = m.openStore(ctx, url, cockroach.RoleAuditor, "audit", auditorLimits); err != nil {
 			return m, err
 		}
 	}
@@ -301,9 +302,6 @@ func (m *Main) MoveStats(compartment string) cockroach.MoveStats {
 	}
 	return cockroach.MoveStats{}
 }
-
-// auditCompartment serves AuditService, on the auditors' read-only role.
-const auditCompartment = "audit"
 
 // openStore opens a pool as role and a store on it, for compartment name.
 func (m *Main) openStore(ctx context.Context, url, role, name string, l Limits) (*cockroach.Store, *pgxpool.Pool, error) {
