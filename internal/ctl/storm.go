@@ -20,7 +20,8 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 	bulkheads := fs.String("bulkheads", "both", "runs that start their ledgerd: `both|on|off`")
 	outside := fs.Bool("outside", false, "measure from outside: start --ledgerd as its own process for each run, the promo doing "+
 		"real database work, and a control flood of the promo's rate at the health service in the baseline (the defaults of the "+
-		"flags below change to that storm's: 20s control, 20s flood, 5s recovery, 64 promo connections, a quota that never sells out)")
+		"flags below change to that storm's: 20s control and 20s flood alternating in 4 slices each, 5s recovery, 64 promo connections, "+
+		"a quota that never sells out)")
 	ledgerdBin := fs.String("ledgerd", "", "with --outside, the ledgerd `binary` to start; by default ledgerd beside this program, else on PATH")
 	fs.DurationVar(&cfg.Baseline, "baseline", cfg.Baseline, "quiet phase before the flood")
 	fs.DurationVar(&cfg.Storm, "storm", cfg.Storm, "length of the promo flood")
@@ -34,6 +35,8 @@ func stormCmd(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 	fs.Float64Var(&cfg.Rates.Flood, "promo-rate", cfg.Rates.Flood, "promo subscriptions per second during the storm")
 	fs.Float64Var(&cfg.Rates.Trickle, "promo-trickle", cfg.Rates.Trickle, "promo subscriptions per second outside the storm")
 	fs.IntVar(&cfg.PromoQuota, "promo-quota", cfg.PromoQuota, "subscriptions the promo sells before it is sold out")
+	fs.IntVar(&cfg.PromoConns, "promo-conns", cfg.PromoConns, "gRPC connections of the promo flood (and the control flood)")
+	fs.IntVar(&cfg.Slices, "slices", cfg.Slices, "with --outside, alternate the control flood and the promo flood in this many slices each")
 	fs.DurationVar(&cfg.PromoDBDelay, "promo-db-delay", cfg.PromoDBDelay,
 		"during the storm, hold each Subscribe transaction open this long: a slow promo database (in-process runs; 0 for none)")
 	fs.Func("limit", "override one compartment limit, COMPARTMENT.FIELD=VALUE, as ledgerd --limit (repeatable)", func(v string) error {

@@ -135,12 +135,16 @@ func slogger(l *slog.Logger) logging.Logger {
 }
 
 // unaryChain is the interceptor chain every unary call goes through, outermost
-// first. undecoded answers a request the codec could not decode, the first
-// to do so once the call has its id, its metrics and its log line. extra
-// runs between it and the error mapping, where the bulkhead sits.
-func unaryChain(log *slog.Logger, metrics, undecoded grpc.UnaryServerInterceptor, extra ...grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
+// first. early answers or sheds, once the caller is known, what the tap
+// could not for want of the request (see isolation.early), as cheaply as
+// the tap: before the call is measured and logged. undecoded answers a
+// request the codec could not decode, the first to do so once the call has
+// its id, its metrics and its log line. extra runs between it and the
+// error mapping, where the bulkhead sits.
+func unaryChain(log *slog.Logger, early, metrics, undecoded grpc.UnaryServerInterceptor, extra ...grpc.UnaryServerInterceptor) []grpc.UnaryServerInterceptor {
 	chain := []grpc.UnaryServerInterceptor{
 		identify,
+		early,
 		metrics,
 		logging.UnaryServerInterceptor(slogger(log), logging.WithLogOnEvents(logging.FinishCall),
 			logging.WithLevels(logLevel)),

@@ -222,7 +222,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.ConnectionTimeout(10*time.Second),
 		grpc.MaxHeaderListSize(16<<10),
 		grpc.InTapHandle(chainTaps(authz.tap, iso.tap)),
-		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, metrics.UnaryServerInterceptor(), codec.refuseUndecoded(cfg.Logger),
+		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, iso.early, metrics.UnaryServerInterceptor(), codec.refuseUndecoded(cfg.Logger),
 			authz.unary, defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
 		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor(),
 			codec.refuseUndecodedStream(cfg.Logger)), authz.stream)...),

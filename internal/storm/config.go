@@ -30,6 +30,11 @@ type Config struct {
 	// PromoConns is how many gRPC connections the promo flood (and the
 	// control flood) shares; 4 when zero.
 	PromoConns int
+	// Slices, when more than 1 (with Control only), cuts the baseline and
+	// the storm into that many slices each and alternates them, control
+	// flood then promo flood, so that a machine whose other load drifts
+	// weighs on both floods alike.
+	Slices int
 	// Transport returns the credentials of each role for Server; nil dials
 	// plaintext. In-process runs always dial plaintext on loopback.
 	Transport func(identity.Role) (grpc.DialOption, error)
@@ -133,6 +138,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("storm: the promo database delay and limits apply only to an in-process ledgerd")
 	case c.Server != "" && c.Ledgerd != "":
 		return c, errors.New("storm: either a running server or a ledgerd binary to start, not both")
+	case c.Slices > 1 && !c.Control:
+		return c, errors.New("storm: slices alternate the control flood with the promo flood: they need the control flood")
 	case c.Ledgerd != "" && c.PromoDBDelay > 0:
 		return c, errors.New("storm: the promo database delay applies only to an in-process ledgerd")
 	case c.Server == "" && len(c.Modes) == 0:
@@ -162,15 +169,37 @@ const (
 // Phases lists the phases in order.
 var Phases = []Phase{Baseline, Storm, Recovery}
 
-// phaseAt returns the phase a request scheduled at offset d belongs to.
+// phaseAt returns the index in Phases of the phase a request scheduled
+// at offset d belongs to.
 func (c Config) phaseAt(d time.Duration) int {
-	switch {
-	case d < c.Baseline:
-		return 0
-	case d < c.Baseline+c.Storm:
-		return 1
+	for _, s := range c.spans() {
+		if d < s.to {
+			return s.phase
+		}
 	}
-	return 2
+	return len(Phases) - 1
+}
+
+// span is a stretch of a run in one phase.
+type span struct {
+	phase    int // index in Phases
+	from, to time.Duration
+}
+
+// spans returns the run's stretches in order: baseline, storm and
+// recovery, or with Slices the baseline's and the storm's slices
+// alternating, then the recovery.
+func (c Config) spans() []span {
+	n := max(c.Slices, 1)
+	var out []span
+	at := time.Duration(0)
+	for range n {
+		for i, d := range []time.Duration{c.Baseline / time.Duration(n), c.Storm / time.Duration(n)} {
+			out = append(out, span{i, at, at + d})
+			at += d
+		}
+	}
+	return append(out, span{2, at, at + c.Recovery})
 }
 
 // Class is a traffic class, as the bulkheads divide traffic.

@@ -29,22 +29,29 @@ type stream struct {
 // streams returns the run's arrivals: routine and teller requests all
 // along, a promo trickle outside the storm and the flood within it.
 func (w *world) streams(cfg Config) []stream {
-	end, s0, s1 := cfg.total(), cfg.Baseline, cfg.Baseline+cfg.Storm
-	r := cfg.Rates
+	end, r := cfg.total(), cfg.Rates
 	control := 0.0
 	if cfg.Control {
 		control = r.Flood
 	}
-	return []stream{
-		{Control, control, 0, s0, w.healthCheck},
+	out := []stream{
 		{Routine, r.Transfer, 0, end, w.transfer},
 		{Routine, r.Withdraw, 0, end, w.withdraw},
 		{Routine, r.Hold, 0, end, w.holdCapture},
 		{Teller, r.Balance, 0, end, w.balance},
-		{Promo, r.Trickle, 0, s0, w.subscribe},
-		{Promo, r.Flood, s0, s1, w.subscribe},
-		{Promo, r.Trickle, s1, end, w.subscribe},
 	}
+	for _, s := range cfg.spans() {
+		switch Phases[s.phase] {
+		case Storm:
+			out = append(out, stream{Promo, r.Flood, s.from, s.to, w.subscribe})
+		case Baseline:
+			out = append(out, stream{Control, control, s.from, s.to, w.healthCheck})
+			fallthrough
+		default:
+			out = append(out, stream{Promo, r.Trickle, s.from, s.to, w.subscribe})
+		}
+	}
+	return out
 }
 
 // drive sends s's requests on schedule from t0 until its end or ctx is

@@ -21,7 +21,7 @@ import (
 // binary (Config.Ledgerd), the promo doing its real database work, and the
 // promo flood compared with a control flood of the same rate at the health
 // service, which does no work (Config.Control): the baseline phase carries
-// the control flood.
+// the control flood, in four slices that alternate with the storm's.
 func OutsideDefaults() Config {
 	c := Defaults()
 	c.Baseline, c.Storm, c.Recovery = 20*time.Second, 20*time.Second, 5*time.Second
@@ -31,6 +31,7 @@ func OutsideDefaults() Config {
 	c.PromoDBDelay = 0
 	c.PromoConns = 64
 	c.Control = true
+	c.Slices = 4
 	return c
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func TestOutside(t *testing.T) {
 	}
 	cfg := storm.OutsideDefaults()
 	cfg.Ledgerd, cfg.Modes = bin, []bool{true}
-	cfg.Baseline, cfg.Storm, cfg.Recovery = 3*time.Second, 3*time.Second, time.Second
+	cfg.Baseline, cfg.Storm, cfg.Recovery, cfg.Slices = 4*time.Second, 4*time.Second, time.Second, 2
 	cfg.Accounts, cfg.PromoConns = 40, 4
 	cfg.Rates = storm.Rates{Transfer: 20, Withdraw: 10, Hold: 5, Balance: 10, Flood: 100, Trickle: 4}
 	cfg.NewDatabase = func(context.Context, string) (string, error) { return pgtest.NewDatabase(t), nil }
@@ -41,6 +42,13 @@ func TestOutside(t *testing.T) {
 	run := rep.Runs[0]
 	if !run.Outside || !run.Control || !rep.Settings.Outside {
 		t.Fatalf("run outside %v, control %v", run.Outside, run.Control)
+	}
+	var phases []storm.Phase
+	for _, s := range run.PhaseSpans {
+		phases = append(phases, s.Phase)
+	}
+	if want := []storm.Phase{storm.Baseline, storm.Storm, storm.Baseline, storm.Storm, storm.Recovery}; !slices.Equal(phases, want) {
+		t.Errorf("phases %v, want %v", phases, want)
 	}
 	var control *storm.ClassReport
 	for i := range run.Classes {

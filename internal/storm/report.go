@@ -32,6 +32,7 @@ type ReportConfig struct {
 	Outside    bool `json:"ledgerd_outside,omitempty"`
 	Control    bool `json:"control_flood_in_baseline,omitempty"`
 	PromoConns int  `json:"promo_connections"`
+	Slices     int  `json:"slices,omitempty"`
 }
 
 // MarshalJSON names the rates in the JSON.
@@ -44,7 +45,7 @@ func reportConfig(c Config) ReportConfig {
 	return ReportConfig{Server: c.Server, BaselineS: c.Baseline.Seconds(), StormS: c.Storm.Seconds(),
 		RecoveryS: c.Recovery.Seconds(), DeadlineMs: ms(c.Deadline), Accounts: c.Accounts, Rates: c.Rates,
 		PromoQuota: c.PromoQuota, PromoDBDelay: ms(c.PromoDBDelay), Limits: c.Limits,
-		Outside: c.Ledgerd != "", Control: c.Control, PromoConns: c.PromoConns}
+		Outside: c.Ledgerd != "", Control: c.Control, PromoConns: c.PromoConns, Slices: c.Slices}
 }
 
 // RunReport is one storm against one server layout.
@@ -160,10 +161,8 @@ func summarize(cfg Config, rec *recorder, w *watch, end time.Duration) *RunRepor
 	if r.Bulkheads {
 		r.Label = "bulkheads on"
 	}
-	from := time.Duration(0)
-	for i, d := range []time.Duration{cfg.Baseline, cfg.Storm, cfg.Recovery} {
-		r.PhaseSpans = append(r.PhaseSpans, PhaseSpan{Phase: Phases[i], FromS: from.Seconds(), ToS: (from + d).Seconds()})
-		from += d
+	for _, s := range cfg.spans() {
+		r.PhaseSpans = append(r.PhaseSpans, PhaseSpan{Phase: Phases[s.phase], FromS: s.from.Seconds(), ToS: s.to.Seconds()})
 	}
 	for _, c := range cfg.classes() {
 		s := rec.class[c]

@@ -109,21 +109,19 @@ func storm(ctx context.Context, t *target, cfg Config) (*RunReport, error) {
 // target: its promo database is slow in the storm, and its retries are
 // counted by phase.
 func phaseClock(ctx context.Context, cfg Config, t0 time.Time, t *target) {
-	at := time.Duration(0)
-	for i, d := range []time.Duration{cfg.Baseline, cfg.Storm, cfg.Recovery} {
+	for _, s := range cfg.spans() {
 		select {
-		case <-time.After(time.Until(t0.Add(at))):
+		case <-time.After(time.Until(t0.Add(s.from))):
 		case <-ctx.Done():
 			return
 		}
 		if t.slowPromo != nil {
-			t.slowPromo.Store(Phases[i] == Storm)
+			t.slowPromo.Store(Phases[s.phase] == Storm)
 		}
 		if t.retries != nil {
-			t.retries.phase.Store(int32(i))
+			t.retries.phase.Store(int32(s.phase))
 		}
-		cfg.Logf("%s: %v", Phases[i], d)
-		at += d
+		cfg.Logf("%s: %v", Phases[s.phase], s.to-s.from)
 	}
 }
 

@@ -24,6 +24,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	if s.Control {
 		fmt.Fprintf(w, "\nthe baseline carries the control flood: %g health checks/s on the promo connections", s.Rates.Flood)
+		if s.Slices > 1 {
+			fmt.Fprintf(w, "; baseline and storm alternate in %d slices each", s.Slices)
+		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "latency: every answered request, from its scheduled send time, in ms")
@@ -114,14 +117,16 @@ func (r *Report) writeCPU(w io.Writer) {
 	fmt.Fprintln(w, "\nCPU, cores, median second of each phase (machine; ledgerd / PostgreSQL / load tool when ledgerd ran apart):")
 	for _, run := range r.Runs {
 		var parts []string
-		for _, span := range run.PhaseSpans {
+		for _, phase := range Phases {
 			var m, l, p, t []float64
-			for _, s := range run.CPU {
-				if float64(s.T) >= span.FromS && float64(s.T)+1 <= span.ToS {
-					m, l, p, t = append(m, s.Machine), append(l, s.Ledgerd), append(p, s.Postgres), append(t, s.Load)
+			for _, span := range run.PhaseSpans {
+				for _, s := range run.CPU {
+					if span.Phase == phase && float64(s.T) >= span.FromS && float64(s.T)+1 <= span.ToS {
+						m, l, p, t = append(m, s.Machine), append(l, s.Ledgerd), append(p, s.Postgres), append(t, s.Load)
+					}
 				}
 			}
-			part := fmt.Sprintf("%s %.2f", span.Phase, median(m))
+			part := fmt.Sprintf("%s %.2f", phase, median(m))
 			if run.Outside {
 				part += fmt.Sprintf(" (%.2f / %.2f / %.2f)", median(l), median(p), median(t))
 			}
