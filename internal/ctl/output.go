@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -31,6 +32,27 @@ func (c *cli) show(resp proto.Message, human func(w io.Writer)) error {
 // printJSON prints m as protojson on one line.
 func (c *cli) printJSON(m proto.Message) error {
 	b, err := jsonOptions.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	return err
+}
+
+// printJSONMerged prints the fields of several messages as one protojson
+// object on one line: the answers of the calls one command made.
+func (c *cli) printJSONMerged(ms ...proto.Message) error {
+	merged := map[string]json.RawMessage{}
+	for _, m := range ms {
+		b, err := jsonOptions.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &merged); err != nil {
+			return err
+		}
+	}
+	b, err := json.Marshal(merged)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"text/tabwriter"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/corebanking/ledger/ledger"
@@ -23,16 +25,21 @@ func promoCreate(c *cli, fs *flag.FlagSet) func(context.Context, []string) error
 	rate := fs.Int("rate-bps", 0, "annual interest rate in basis points, `BPS`: 500 is 5.00% (required)")
 	opens := fs.String("opens", "now", "when subscriptions open: an RFC 3339 `time` or now; a replay with --request-id must send the times the first run sent")
 	closes := fs.String("closes", "", "when subscriptions close: an RFC 3339 `time`, or a duration after --opens such as 24h (required)")
+	term := fs.Duration("term", 0, "how long each subscription runs from its own subscription time, 1m to 87600h (ten years), such as 8760h (required)")
+	early := fs.Int("early-rate-bps", 0, "annual interest rate paid on early cancellation, in basis points `BPS`")
+	withholding := fs.Int("withholding-bps", 1540, "tax withheld on interest, in basis points `BPS`: 1540 is Korea's 15.4% on interest income")
 	return func(ctx context.Context, args []string) error {
 		given := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-		for _, name := range []string{"currency", "quota", "max-per-customer", "rate-bps", "closes"} {
+		for _, name := range []string{"currency", "quota", "max-per-customer", "rate-bps", "closes", "term"} {
 			if !given[name] {
 				return usagef(nil, "--%s is required", name)
 			}
 		}
-		if int64(int32(*rate)) != int64(*rate) {
-			return usagef(nil, "--rate-bps %d is out of range", *rate)
+		for name, bps := range map[string]int{"rate-bps": *rate, "early-rate-bps": *early, "withholding-bps": *withholding} {
+			if int64(int32(bps)) != int64(bps) {
+				return usagef(nil, "--%s %d is out of range", name, bps)
+			}
 		}
 		opensAt := time.Now().Truncate(time.Second) // as --json prints it, to replay with
 		if *opens != "now" {
@@ -54,6 +61,7 @@ func promoCreate(c *cli, fs *flag.FlagSet) func(context.Context, []string) error
 			RequestId: requestID(), PromoId: args[0], Currency: currencyArg(*currency),
 			TotalQuota: *quota, MaxPerCustomer: *perCustomer, AnnualRateBps: int32(*rate),
 			OpensAt: timestamppb.New(opensAt), ClosesAt: timestamppb.New(closesAt),
+			Term: durationpb.New(*term), EarlyRateBps: int32(*early), WithholdingBps: int32(*withholding),
 		})
 		if err != nil {
 			return err
@@ -65,20 +73,94 @@ func promoCreate(c *cli, fs *flag.FlagSet) func(context.Context, []string) error
 	}
 }
 
-func promoShow(c *cli, _ *flag.FlagSet) func(context.Context, []string) error {
+func promoShow(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
+	subs := fs.Bool("subscriptions", true, "list the promotion's subscriptions too (operators)")
 	return func(ctx context.Context, args []string) error {
 		resp, err := call(ctx, c, c.promos().GetPromo, &ledgerv1.GetPromoRequest{PromoId: args[0]})
 		if err != nil {
 			return err
 		}
-		return c.show(resp, func(w io.Writer) {
-			p := resp.GetPromo()
-			soldOut := ""
-			if p.GetSoldOut() {
-				soldOut = ": SOLD OUT"
+		list := &ledgerv1.ListSubscriptionsResponse{}
+		for req := (&ledgerv1.ListSubscriptionsRequest{PromoId: args[0], PageSize: 500}); *subs; {
+			page, err := call(ctx, c, c.promos().ListSubscriptions, req)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(w, "promo %s%s\n", p.GetPromoId(), soldOut)
-			printPromo(w, p)
+			list.Subscriptions = append(list.Subscriptions, page.GetSubscriptions()...)
+			if req.AfterCustomerId = page.GetNextAfterCustomerId(); req.AfterCustomerId == "" {
+				break
+			}
+		}
+		if c.g.json {
+			if !*subs {
+				return c.printJSON(resp)
+			}
+			return c.printJSONMerged(resp, list)
+		}
+		p := resp.GetPromo()
+		soldOut := ""
+		if p.GetSoldOut() {
+			soldOut = ": SOLD OUT"
+		}
+		fmt.Fprintf(c.stdout, "promo %s%s\n", p.GetPromoId(), soldOut)
+		printPromo(c.stdout, p)
+		if *subs {
+			printSubscriptions(c.stdout, p.GetCurrency(), list.GetSubscriptions())
+		}
+		return nil
+	}
+}
+
+// printSubscriptions lists subscriptions with their status and amounts: the
+// principal, and once paid back the interest, the tax withheld and what the
+// customer received.
+func printSubscriptions(w io.Writer, cur string, subs []*ledgerv1.Subscription) {
+	fmt.Fprintf(w, "%d subscriptions\n", len(subs))
+	if len(subs) == 0 {
+		return
+	}
+	cols := [4][]string{{"AMOUNT"}, {"INTEREST"}, {"TAX"}, {"PAID"}}
+	for _, s := range subs {
+		paid := "-"
+		if s.GetStatus() != ledgerv1.SubscriptionStatus_SUBSCRIPTION_STATUS_ACTIVE {
+			paid = ledger.FormatAmount(s.GetAmount()+s.GetInterest()-s.GetTax(), cur)
+		}
+		cols[0] = append(cols[0], ledger.FormatAmount(s.GetAmount(), cur))
+		cols[1] = append(cols[1], ledger.FormatAmount(s.GetInterest(), cur))
+		cols[2] = append(cols[2], ledger.FormatAmount(s.GetTax(), cur))
+		cols[3] = append(cols[3], paid)
+	}
+	for i := range cols {
+		cols[i] = alignRight(cols[i])
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "CUSTOMER\tSTATUS\t%s\tMATURES\t%s\t%s\t%s\tCLOSED\n", cols[0][0], cols[1][0], cols[2][0], cols[3][0])
+	for i, s := range subs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.GetCustomerId(),
+			label(s.GetStatus().String(), "SUBSCRIPTION_STATUS_"), cols[0][i+1], formatTime(s.GetMaturesAt()),
+			cols[1][i+1], cols[2][i+1], cols[3][i+1], formatTime(s.GetClosedAt()))
+	}
+	tw.Flush()
+}
+
+func promoCancel(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
+	requestID := requestIDFlag(c, fs)
+	return func(ctx context.Context, args []string) error {
+		resp, err := call(ctx, c, c.promos().CancelSubscription, &ledgerv1.CancelSubscriptionRequest{
+			RequestId: requestID(), PromoId: args[0], CustomerId: args[1],
+		})
+		if err != nil {
+			return err
+		}
+		return c.show(resp, func(w io.Writer) {
+			s := resp.GetSubscription()
+			cur := postingCurrency(s.GetPayoutEntry(), s.GetAccountId())
+			fmt.Fprintf(w, "cancelled: %s paid back to %s (entry %s, request %s)\n",
+				ledger.FormatAmount(s.GetAmount()+s.GetInterest()-s.GetTax(), cur), s.GetFromAccountId(),
+				s.GetPayoutEntryId(), c.requestID)
+			printFields(w, "principal", ledger.FormatAmount(s.GetAmount(), cur),
+				"interest", ledger.FormatAmount(s.GetInterest(), cur), "tax withheld", ledger.FormatAmount(s.GetTax(), cur))
+			printPostings(w, s.GetPayoutEntry().GetPostings())
 		})
 	}
 }
@@ -137,6 +219,9 @@ func printPromo(w io.Writer, p *ledgerv1.Promo) {
 		"remaining", amounts[2],
 		"per customer", amounts[3],
 		"rate", formatBps(p.GetAnnualRateBps())+" a year",
+		"early rate", formatBps(p.GetEarlyRateBps())+" a year, on cancellation",
+		"withholding", formatBps(p.GetWithholdingBps())+" of interest",
+		"term", p.GetTerm().AsDuration().String(),
 		"window", formatTime(p.GetOpensAt())+" to "+formatTime(p.GetClosesAt()),
 	)
 }

@@ -40,7 +40,7 @@ func TestRoles(t *testing.T) {
 			"--tls-key", filepath.Join(out, "channel-atm-switch.key"), "--tls-ca", filepath.Join(tlsDirOf(t, srv), "ca.crt")}
 		mustContain(t, mustRun(t, srv, append(own, "transfer", "A-1", "B-1", "700", "KRW")...), `B-1\s+\+700 KRW`)
 		r := ledgerctl(t, srv, append(own, "promo", "create", "P-1", "--currency", "KRW", "--quota", "50000",
-			"--max-per-customer", "5000", "--rate-bps", "500", "--closes", "24h")...)
+			"--max-per-customer", "5000", "--rate-bps", "500", "--closes", "24h", "--term", "1h")...)
 		mustContain(t, r.stderr, `\(PERMISSION_DENIED\)\n  the role in your certificate \(--tls-cert\) may not do this`)
 	})
 	t.Run("ErrCertIssue", func(t *testing.T) {

@@ -62,7 +62,7 @@ var commandRoles = map[string]identity.Role{
 	"account open": identity.Teller, "account show": identity.Teller, "balance": identity.Teller,
 	"statement": identity.Teller, "deposit": identity.Teller, "withdraw": identity.Teller,
 	"transfer": identity.Channel, "hold place": identity.Channel, "hold capture": identity.Channel,
-	"hold void": identity.Channel, "promo subscribe": identity.Channel,
+	"hold void": identity.Channel, "promo subscribe": identity.Channel, "promo cancel": identity.Channel,
 	"entry post": identity.Channel, "entry reverse": identity.Channel, "batch": identity.Channel,
 	"promo create": identity.Operator, "promo show": identity.Operator, "compartments": identity.Operator,
 	"journal tail": identity.Auditor, "journal export": identity.Auditor, "journal verify": identity.Auditor,

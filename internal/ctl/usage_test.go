@@ -37,7 +37,7 @@ func TestUsage(t *testing.T) {
 		{"ErrPromoWithoutQuota", []string{"promo", "create", "P-1", "--currency", "KRW", "--max-per-customer", "5000",
 			"--rate-bps", "500", "--closes", "24h"}, ctl.ExitUsage, "", "--quota is required"},
 		{"ErrPromoCloses", []string{"promo", "create", "P-1", "--currency", "KRW", "--quota", "50000", "--max-per-customer", "5000",
-			"--rate-bps", "500", "--closes", "tomorrow"}, ctl.ExitUsage, "", `--closes "tomorrow" is neither`},
+			"--rate-bps", "500", "--closes", "tomorrow", "--term", "1h"}, ctl.ExitUsage, "", `--closes "tomorrow" is neither`},
 		{"ErrJournalCheckpoint", []string{"journal", "verify", "--checkpoint", "seven"}, ctl.ExitUsage, "", "is not SEQUENCE:HASH"},
 		{"ErrJournalFrom", []string{"journal", "verify", "--from", "7:ab"}, ctl.ExitUsage, "", "--from is removed"},
 		{"ErrJournalWitnessOnServer", []string{"journal", "verify", "--on-server", "--witness", "w"}, ctl.ExitUsage, "", "--on-server checks on the server"},

@@ -143,7 +143,11 @@ func (s *Store) CancelSubscription(ctx context.Context, r ledger.CancelSubscript
 			en := sub.ClosingEntry(ledger.EntryPromoCancellation, r.RequestID, e.promo.Currency, pay)
 			// The interest leg debits the bank by design; its amount is the
 			// ledger's own figure, never the caller's.
-			p := s.newProposal(ctx, fp, en, productFlow{false, false, true})
+			flow := make(productFlow, len(en.Postings))
+			for i, posting := range en.Postings {
+				flow[i] = posting.AccountID == ledger.InterestExpenseAccountID(e.promo.Currency)
+			}
+			p := s.newProposal(ctx, fp, en, flow)
 			p.rq = rq
 			done := sub
 			done.Status, done.Interest, done.Tax, done.ClosedAt = ledger.SubscriptionCancelled, pay.Interest, pay.Tax, now

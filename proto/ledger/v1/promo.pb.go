@@ -878,7 +878,7 @@ func (x *CancelSubscriptionResponse) GetSubscription() *Subscription {
 type ListSubscriptionsRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	PromoId string                 `protobuf:"bytes,1,opt,name=promo_id,json=promoId,proto3" json:"promo_id,omitempty"`
-	// At most this many; 100 when 0, at most 1000.
+	// At most this many; 50 when 0, at most 500.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The subscriptions of customers after this id; from the first when empty.
 	AfterCustomerId string `protobuf:"bytes,3,opt,name=after_customer_id,json=afterCustomerId,proto3" json:"after_customer_id,omitempty"`
