@@ -316,6 +316,7 @@ func (q SubscriptionQuery) Validate() error {
 // Promotions sells promotional deposits. Its methods return the errors
 // listed on Ledger, and these.
 type Promotions interface {
+	PromoMemory
 	// CreatePromo defines a promo. Errors: PROMO_EXISTS.
 	CreatePromo(ctx context.Context, r CreatePromoRequest) (PromoStatus, error)
 	// GetPromo returns a promo and its sales. Errors: PROMO_NOT_FOUND.

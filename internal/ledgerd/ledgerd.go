@@ -241,6 +241,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		compartments = append(compartments, server.CompartmentConfig{
 			Settings:      l.settings(name),
 			Ledger:        store,
+			Promotions:    store,
 			MaxBatchItems: l.MaxBatchItems,
 			Pool: func() (int32, int32) {
 				st := pool.Stat()

@@ -29,6 +29,9 @@ import (
 type CompartmentConfig struct {
 	Settings bulkhead.Settings
 	Ledger   ledger.Ledger
+	// Promotions serves PromoService in the compartment; nil leaves it
+	// unimplemented there.
+	Promotions ledger.Promotions
 	// Pool reports the compartment's database pool: its size and the
 	// connections in use. Optional.
 	Pool func() (max, acquired int32)
@@ -41,6 +44,7 @@ type CompartmentConfig struct {
 type compartment struct {
 	*bulkhead.Compartment
 	ledger        ledger.Ledger
+	promotions    ledger.Promotions
 	pool          func() (max, acquired int32)
 	latency       prometheus.Observer
 	maxBatchItems int
@@ -66,7 +70,7 @@ func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string
 		s.IsFailure = isInfrastructureFailure
 		s.OnStateChange = iso.onStateChange
 		iso.byName[s.Name] = &compartment{
-			Compartment: bulkhead.New(s), ledger: c.Ledger, pool: c.Pool,
+			Compartment: bulkhead.New(s), ledger: c.Ledger, promotions: c.Promotions, pool: c.Pool,
 			latency:       iso.metrics.latency.WithLabelValues(s.Name),
 			maxBatchItems: min(cmp.Or(c.MaxBatchItems, ledger.MaxBatchItems), ledger.MaxBatchItems),
 		}
@@ -153,10 +157,10 @@ type compartmentKey struct{}
 func (iso *isolation) early(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 	c, ok := iso.methods[info.FullMethod]
 	known := knownAnswers[info.FullMethod]
-	if !ok || known == nil {
+	if !ok || known == nil || c.promotions == nil {
 		return next(ctx, req)
 	}
-	if err := known(ctx, c.ledger, req); err != nil {
+	if err := known(ctx, c.promotions, req); err != nil {
 		iso.metrics.known.WithLabelValues(c.Name(), string(ledger.ErrorCode(err))).Inc()
 		return nil, toStatus(ctx, iso.log, info.FullMethod, err)
 	}
@@ -209,6 +213,14 @@ func (iso *isolation) admitted(ctx context.Context, method string, work func(con
 func ledgerFor(ctx context.Context, def ledger.Ledger) ledger.Ledger {
 	if c, ok := ctx.Value(compartmentKey{}).(*compartment); ok && c.ledger != nil {
 		return c.ledger
+	}
+	return def
+}
+
+// promotionsFor returns the promotions of the call's compartment, or def.
+func promotionsFor(ctx context.Context, def ledger.Promotions) ledger.Promotions {
+	if c, ok := ctx.Value(compartmentKey{}).(*compartment); ok && c.promotions != nil {
+		return c.promotions
 	}
 	return def
 }

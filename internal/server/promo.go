@@ -13,14 +13,15 @@ import (
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
-// promos implements ledger.v1.PromoService on a ledger that sells promotions.
+// promos implements ledger.v1.PromoService on the promotions of the
+// call's compartment, or p.
 type promos struct {
 	ledgerv1.UnimplementedPromoServiceServer
-	l ledger.Ledger
+	p ledger.Promotions
 }
 
 func (s *promos) promotions(ctx context.Context) (ledger.Promotions, error) {
-	if p, ok := ledgerFor(ctx, s.l).(ledger.Promotions); ok {
+	if p := promotionsFor(ctx, s.p); p != nil {
 		return p, nil
 	}
 	return nil, status.Error(codes.Unimplemented, "promotions are not served here")
@@ -128,24 +129,23 @@ func timeOrNil(t time.Time) *timestamppb.Timestamp {
 
 // knownAnswers are the methods whose final answer may be known from memory,
 // with how to ask for it: a nil answer leaves the call to its handler.
-var knownAnswers = map[string]func(ctx context.Context, l ledger.Ledger, req any) error{
+var knownAnswers = map[string]func(ctx context.Context, p ledger.Promotions, req any) error{
 	ledgerv1.PromoService_Subscribe_FullMethodName: knownSubscribeAnswer,
 }
 
 // knownSubscribeAnswer is PROMO_SOLD_OUT or PROMO_ALREADY_SUBSCRIBED when
 // the promotions know it without the database. An invalid request is left
 // to the handler, which says what is wrong with it.
-func knownSubscribeAnswer(ctx context.Context, l ledger.Ledger, req any) error {
-	m, ok := l.(ledger.PromoMemory)
-	pb, isSub := req.(*ledgerv1.SubscribeRequest)
-	if !ok || !isSub {
+func knownSubscribeAnswer(ctx context.Context, p ledger.Promotions, req any) error {
+	pb, ok := req.(*ledgerv1.SubscribeRequest)
+	if !ok {
 		return nil
 	}
 	r := pb.Ledger()
 	if r.Validate() != nil {
 		return nil
 	}
-	return m.KnownAnswer(ctx, r)
+	return p.KnownAnswer(ctx, r)
 }
 
 func promoPB(st ledger.PromoStatus) *ledgerv1.Promo {

@@ -41,10 +41,11 @@ type Config struct {
 	// AdminPublic allows AdminListen to be an address other machines can
 	// reach: the admin port has no authentication.
 	AdminPublic bool
-	// Ledger serves every call when no compartment is configured. With
+	// Ledger and Promotions serve every call when no compartment is configured. With
 	// compartments, Start refuses a method of Services that Methods does
 	// not map: each runs on its compartment's ledger.
-	Ledger ledger.Ledger
+	Ledger     ledger.Ledger
+	Promotions ledger.Promotions
 	// Journal serves AuditService, on a read-only database role, whichever
 	// compartment admits its calls. Without it AuditService is unimplemented.
 	Journal ledger.Journal
@@ -229,7 +230,7 @@ func Start(cfg Config) (*Server, error) {
 	)...)
 	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
 	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now, log: cfg.Logger})
-	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{l: cfg.Ledger})
+	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{p: cfg.Promotions})
 	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
 	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: cfg.Journal, iso: iso, log: cfg.Logger, poll: cfg.JournalPoll, stopping: s.stopping})
 	s.health = health.NewServer()
