@@ -196,20 +196,7 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		}
 		url = pg.URLAs("ledger", cockroach.RoleOwner)
 	}
-	iso := DefaultIsolation()
-	if cfg.Isolation != nil {
-		iso = cfg.Isolation.clone()
-	}
-	if n := cfg.MaxConns; n > 0 {
-		iso.Shared.PoolSize, iso.Shared.MaxConcurrent = n, int(n)
-		if l, ok := iso.Compartments["routine"]; ok {
-			l.PoolSize, l.MaxConcurrent = n, int(n)
-			iso.Compartments["routine"] = l
-		}
-	}
-	if cfg.BulkheadsOff {
-		iso = iso.shared()
-	}
+	iso := cfg.isolation()
 	if err = iso.validate(); err != nil {
 		return m, err
 	}
@@ -217,42 +204,9 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 	if m.pageKey, err = migrate(ctx, url, cfg.Logger); err != nil {
 		return m, err
 	}
-	var compartments []server.CompartmentConfig
-	m.stores = map[string]*cockroach.Store{}
-	var def ledger.Ledger
-	var journal ledger.Journal
-	for _, name := range iso.names() {
-		l := iso.Compartments[name]
-		role := cockroach.RoleWriter
-		if l.ReadOnly {
-			role = cockroach.RoleAuditor // a write routed here is refused by the database
-		}
-		store, pool, err := m.openStore(ctx, url, role, name, l)
-		if err != nil {
-			return m, err
-		}
-		m.stores[name] = store
-		switch {
-		case l.ReadOnly && journal == nil:
-			journal = store
-		case !l.ReadOnly && (def == nil || name == "routine"):
-			def = store
-		}
-		compartments = append(compartments, server.CompartmentConfig{
-			Settings:      l.settings(name),
-			Ledger:        store,
-			Promotions:    store,
-			MaxBatchItems: l.MaxBatchItems,
-			Pool: func() (int32, int32) {
-				st := pool.Stat()
-				return st.MaxConns(), st.AcquiredConns()
-			},
-		})
-	}
-	if journal == nil { // no read-only compartment (bulkheads off): audit reads still get the read-only role
-		if journal, _, err = m.openStore(ctx, url, cockroach.RoleAuditor, "audit", auditorLimits); err != nil {
-			return m, err
-		}
+	compartments, def, journal, err := m.openCompartments(ctx, url, iso)
+	if err != nil {
+		return m, err
 	}
 	journalKey, err := m.startSealer(ctx, url)
 	if err != nil {
@@ -283,6 +237,68 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		m.pg.onChange(m.Server.ProbeNow)
 	}
 	return m, err
+}
+
+// isolation is the compartments and method map to run: the configured or
+// default ones, with --max-conns and --bulkheads=off applied.
+func (cfg Config) isolation() Isolation {
+	iso := DefaultIsolation()
+	if cfg.Isolation != nil {
+		iso = cfg.Isolation.clone()
+	}
+	if n := cfg.MaxConns; n > 0 {
+		iso.Shared.PoolSize, iso.Shared.MaxConcurrent = n, int(n)
+		if l, ok := iso.Compartments["routine"]; ok {
+			l.PoolSize, l.MaxConcurrent = n, int(n)
+			iso.Compartments["routine"] = l
+		}
+	}
+	if cfg.BulkheadsOff {
+		iso = iso.shared()
+	}
+	return iso
+}
+
+// openCompartments opens each compartment's pool and store, on the
+// read-only role for a read-only one, and returns their configurations,
+// the default ledger, and the journal that AuditService reads.
+func (m *Main) openCompartments(ctx context.Context, url string, iso Isolation) (
+	compartments []server.CompartmentConfig, def ledger.Ledger, journal ledger.Journal, err error) {
+	m.stores = map[string]*cockroach.Store{}
+	for _, name := range iso.names() {
+		l := iso.Compartments[name]
+		role := cockroach.RoleWriter
+		if l.ReadOnly {
+			role = cockroach.RoleAuditor // a write routed here is refused by the database
+		}
+		store, pool, err := m.openStore(ctx, url, role, name, l)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		m.stores[name] = store
+		switch {
+		case l.ReadOnly && journal == nil:
+			journal = store
+		case !l.ReadOnly && (def == nil || name == "routine"):
+			def = store
+		}
+		compartments = append(compartments, server.CompartmentConfig{
+			Settings:      l.settings(name),
+			Ledger:        store,
+			Promotions:    store,
+			MaxBatchItems: l.MaxBatchItems,
+			Pool: func() (int32, int32) {
+				st := pool.Stat()
+				return st.MaxConns(), st.AcquiredConns()
+			},
+		})
+	}
+	if journal == nil { // no read-only compartment (bulkheads off): audit reads still get the read-only role
+		if journal, _, err = m.openStore(ctx, url, cockroach.RoleAuditor, "audit", auditorLimits); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return compartments, def, journal, nil
 }
 
 // Fatal delivers the error that stops the program while it serves: the

@@ -142,37 +142,7 @@ var routedServices = []string{
 
 // Start listens on the configured addresses and serves until Stop.
 func Start(cfg Config) (*Server, error) {
-	if cfg.Listen == "" {
-		cfg.Listen = "127.0.0.1:7070"
-	}
-	if cfg.AdminListen == "" {
-		cfg.AdminListen = "127.0.0.1:7071"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.DefaultTimeout <= 0 {
-		cfg.DefaultTimeout = 10 * time.Second
-	}
-	if cfg.MaxRecvBytes <= 0 {
-		cfg.MaxRecvBytes = 64 << 10
-	}
-	if cfg.MaxBatchBytes <= 0 {
-		cfg.MaxBatchBytes = 4 << 20
-	}
-	if cfg.MaxWireBytes <= 0 {
-		cfg.MaxWireBytes = 8 << 20
-	}
-	cfg.MaxWireBytes = max(cfg.MaxWireBytes, cfg.MaxRecvBytes, cfg.MaxBatchBytes)
-	if cfg.HealthPoll <= 0 {
-		cfg.HealthPoll = 100 * time.Millisecond
-	}
-	if cfg.JournalPoll <= 0 {
-		cfg.JournalPoll = 250 * time.Millisecond
-	}
+	cfg = cfg.withDefaults()
 	ready := newReadiness(cfg.Logger, cfg.Probe, cfg.ProbeInterval, cfg.ProbeTimeout)
 	iso, err := newIsolation(cfg.Logger, cfg.Compartments, cfg.Methods, ready.failed)
 	if err != nil {
@@ -228,55 +198,107 @@ func Start(cfg Config) (*Server, error) {
 		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor(),
 			codec.refuseUndecodedStream(cfg.Logger)), authz.stream)...),
 	)...)
-	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: cfg.Ledger})
-	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: cfg.Ledger, now: cfg.Now, log: cfg.Logger})
-	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{p: cfg.Promotions})
-	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: cfg.Bulkheads})
-	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: cfg.Journal, iso: iso, log: cfg.Logger, poll: cfg.JournalPoll, stopping: s.stopping})
-	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.grpc, s.health)
-	for _, svc := range Services {
-		s.health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
-	}
-	if err := iso.checkRouted(s.grpc.GetServiceInfo(), routedServices); err != nil {
+	if err := s.register(iso); err != nil {
 		return nil, err
 	}
-	reflection.Register(s.grpc)
 	metrics.InitializeMetrics(s.grpc)
 	var watchCtx context.Context
 	watchCtx, s.stopWatch = context.WithCancel(context.Background())
 	go ready.run(watchCtx)
 	go iso.watchHealth(watchCtx, s.health, Services, func() bool { up, _, _ := ready.state(); return up }, cfg.HealthPoll)
 
-	if s.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+	if err := s.serve(); err != nil {
 		s.stopWatch()
 		return nil, err
 	}
-	if cfg.Plaintext {
+	cfg.Logger.Info("serving", "grpc", s.Addr(), "admin", s.AdminAddr())
+	return s, nil
+}
+
+// register puts the ledger's services, health and reflection on the gRPC
+// server, and checks that a compartment serves every routed method.
+func (s *Server) register(iso *isolation) error {
+	ledgerv1.RegisterAccountServiceServer(s.grpc, &accounts{l: s.cfg.Ledger})
+	ledgerv1.RegisterPaymentServiceServer(s.grpc, &payments{l: s.cfg.Ledger, now: s.cfg.Now, log: s.cfg.Logger})
+	ledgerv1.RegisterPromoServiceServer(s.grpc, &promos{p: s.cfg.Promotions})
+	ledgerv1.RegisterAdminServiceServer(s.grpc, &admin{iso: iso, bulkheads: s.cfg.Bulkheads})
+	ledgerv1.RegisterAuditServiceServer(s.grpc, &audit{j: s.cfg.Journal, iso: iso, log: s.cfg.Logger, poll: s.cfg.JournalPoll, stopping: s.stopping})
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	for _, svc := range Services {
+		s.health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
+	}
+	if err := iso.checkRouted(s.grpc.GetServiceInfo(), routedServices); err != nil {
+		return err
+	}
+	reflection.Register(s.grpc)
+	return nil
+}
+
+// withDefaults returns cfg with every zero field that has a default set to it.
+func (cfg Config) withDefaults() Config {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:7070"
+	}
+	if cfg.AdminListen == "" {
+		cfg.AdminListen = "127.0.0.1:7071"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 10 * time.Second
+	}
+	if cfg.MaxRecvBytes <= 0 {
+		cfg.MaxRecvBytes = 64 << 10
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = 4 << 20
+	}
+	if cfg.MaxWireBytes <= 0 {
+		cfg.MaxWireBytes = 8 << 20
+	}
+	cfg.MaxWireBytes = max(cfg.MaxWireBytes, cfg.MaxRecvBytes, cfg.MaxBatchBytes)
+	if cfg.HealthPoll <= 0 {
+		cfg.HealthPoll = 100 * time.Millisecond
+	}
+	if cfg.JournalPoll <= 0 {
+		cfg.JournalPoll = 250 * time.Millisecond
+	}
+	return cfg
+}
+
+// serve listens on the gRPC and admin addresses and serves them.
+func (s *Server) serve() error {
+	var err error
+	if s.lis, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return err
+	}
+	if s.cfg.Plaintext {
 		if err := checkLoopback(s.lis); err != nil {
 			s.lis.Close()
-			s.stopWatch()
-			return nil, err
+			return err
 		}
-		logPlaintext(cfg.Logger, s.Addr())
+		logPlaintext(s.cfg.Logger, s.Addr())
 	}
 	go s.grpc.Serve(s.lis)
-	if cfg.AdminListen != "-" {
-		if s.adminLis, err = net.Listen("tcp", cfg.AdminListen); err == nil {
-			if err = checkAdminAddress(s.adminLis, cfg.AdminPublic); err != nil {
+	if s.cfg.AdminListen != "-" {
+		if s.adminLis, err = net.Listen("tcp", s.cfg.AdminListen); err == nil {
+			if err = checkAdminAddress(s.adminLis, s.cfg.AdminPublic); err != nil {
 				s.adminLis.Close()
 			}
 		}
 		if err != nil {
 			s.grpc.Stop()
-			s.stopWatch()
-			return nil, err
+			return err
 		}
 		s.http = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 		go s.http.Serve(s.adminLis)
 	}
-	cfg.Logger.Info("serving", "grpc", s.Addr(), "admin", s.AdminAddr())
-	return s, nil
+	return nil
 }
 
 // Addr is the gRPC address the server listens on.
