@@ -170,6 +170,9 @@ func watchHealth(t *testing.T, s *proc) *healthWatch {
 		defer close(w.done)
 		for ctx.Err() == nil {
 			smp := s.sampleHealth(ctx)
+			if ctx.Err() != nil {
+				return // stopped mid-sample: its calls were cancelled, not answered
+			}
 			w.mu.Lock()
 			w.samples = append(w.samples, smp)
 			w.mu.Unlock()
