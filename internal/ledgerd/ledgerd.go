@@ -120,7 +120,7 @@ type PayerConfig struct {
 	Interval time.Duration
 	// LeaseTTL is how long the lease lasts unless renewed; 5s by default.
 	LeaseTTL time.Duration
-	// Batch is the most subscriptions one transaction pays; 1000 by default.
+	// Batch is the most subscriptions one transaction pays; 250 by default.
 	Batch int
 	// Holder names this payer in the lease; host, pid and a random suffix
 	// by default.

@@ -16,7 +16,7 @@ const benchPayouts = 100_000
 
 // BenchmarkPayout pays 100,000 subscriptions that all matured at once, as
 // a ledgerd's payer does (one transaction at a time, at its default batch
-// of 1000 and at 250), on
+// of 250 and at 1000), on
 // a real PostgreSQL. Each iteration starts from a fresh database, seeded in
 // bulk with what 100,000 Subscribe calls leave behind: the promo, each
 // customer's account and promo deposit account holding the principal, and
