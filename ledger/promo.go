@@ -293,6 +293,16 @@ func (r SubscribeRequest) Validate() error {
 	return v.err()
 }
 
+// CheckOwner returns INVALID_ARGUMENT unless from, the account the money
+// comes from, is the subscribing customer's own.
+func (r SubscribeRequest) CheckOwner(from Account) error {
+	if from.CustomerID != r.CustomerID {
+		return &Error{Code: CodeInvalidArgument, Message: "not the customer's account",
+			Fields: []FieldViolation{{Field: "from_account_id", Description: "must be an account of customer_id"}}}
+	}
+	return nil
+}
+
 // Fingerprint returns the SHA-256 of r's content.
 func (r SubscribeRequest) Fingerprint() []byte {
 	partial := "0"

@@ -169,9 +169,10 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		if err := t.exec(ctx, b); err != nil {
 			return err
 		}
-		if from := p.legs[0]; from.Found && from.Account.CustomerID != r.CustomerID {
-			return rq.refuse(ctx, t, &ledger.Error{Code: ledger.CodeInvalidArgument, Message: "not the customer's account",
-				Fields: []ledger.FieldViolation{{Field: "from_account_id", Description: "must be an account of customer_id"}}})
+		if from := p.legs[0]; from.Found {
+			if err := r.CheckOwner(from.Account); err != nil {
+				return rq.refuse(ctx, t, err)
+			}
 		}
 		if err := verdict(); err != nil {
 			return rq.refuse(ctx, t, err)
