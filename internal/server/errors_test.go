@@ -23,22 +23,27 @@ import (
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
-// Every code the ledger declares must have a row in the one table, with a
-// message in both languages. The codes are read from the declarations in
+// Every code the ledger declares, and every reason of the server's own, must
+// have a row in the one table, with a message in both languages. The codes are read from the declarations in
 // package ledger's source, so that a new one is covered at once.
 func TestReasonsCoverEveryCode(t *testing.T) {
 	codes := declaredCodes(t)
 	if len(codes) < 20 {
 		t.Fatalf("found %d codes in package ledger: the parse is wrong", len(codes))
 	}
+	names := serverReasons
 	for _, c := range codes {
-		r, ok := reasons[c]
+		names = append(names, string(c))
+	}
+	for _, name := range names {
+		r, ok := reasons[name]
 		if !ok || r.en == "" || r.ko == "" {
-			t.Errorf("%s: no complete row in the reasons table", c)
+			t.Errorf("%s: no complete row in the reasons table", name)
 		}
 	}
-	if len(reasons) != len(codes) {
-		t.Errorf("reasons has %d rows, the ledger declares %d codes", len(reasons), len(codes))
+	if len(reasons) != len(names) {
+		t.Errorf("reasons has %d rows, the ledger declares %d codes and the server gives %d reasons of its own",
+			len(reasons), len(codes), len(serverReasons))
 	}
 }
 

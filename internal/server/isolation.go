@@ -12,13 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
-	"google.golang.org/protobuf/protoadapt"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/corebanking/ledger/bulkhead"
 	"github.com/corebanking/ledger/ledger"
@@ -240,18 +237,6 @@ const (
 	reasonNoTime      = "DEADLINE_TOO_SHORT"
 )
 
-var rejectionReasons = map[string]reason{
-	reasonSaturated: {codes.ResourceExhausted,
-		"Too many people are doing this right now. Please try again in a moment.",
-		"지금은 이용자가 많아 처리하지 못했습니다. 잠시 후 다시 시도해 주세요."},
-	reasonCircuitOpen: {codes.Unavailable,
-		"This service is taking a short break. Please try again in a few seconds.",
-		"이 서비스가 잠시 혼잡합니다. 몇 초 후 다시 시도해 주세요."},
-	reasonNoTime: {codes.DeadlineExceeded,
-		"The request could not be started in time. Please try again.",
-		"요청을 제시간에 처리하지 못했습니다. 다시 시도해 주세요."},
-}
-
 // rejection is the status of a call the bulkhead refused: RESOURCE_EXHAUSTED
 // when the compartment is saturated, UNAVAILABLE when its breaker is open,
 // each with when to retry, the reason and compartment, and messages a
@@ -263,20 +248,10 @@ func rejection(c *compartment, err error) error {
 		name = reasonCircuitOpen
 	case errors.Is(err, bulkhead.ErrNoTime):
 		name = reasonNoTime
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "the request was cancelled")
+	case errors.Is(err, context.Canceled): // the caller has gone: nothing to retry
+		return statusOf(reasons[reasonCanceled], reasonCanceled, map[string]string{"compartment": c.Name()}, 0, nil)
 	}
-	r := rejectionReasons[name]
-	st, derr := status.New(r.code, r.en).WithDetails([]protoadapt.MessageV1{
-		&errdetails.ErrorInfo{Reason: name, Domain: errorDomain, Metadata: map[string]string{"compartment": c.Name()}},
-		&errdetails.RetryInfo{RetryDelay: durationpb.New(c.RetryAfter())},
-		&errdetails.LocalizedMessage{Locale: "en-US", Message: r.en},
-		&errdetails.LocalizedMessage{Locale: "ko-KR", Message: r.ko},
-	}...)
-	if derr != nil {
-		return status.Error(r.code, r.en)
-	}
-	return st.Err()
+	return statusOf(reasons[name], name, map[string]string{"compartment": c.Name()}, c.RetryAfter(), nil)
 }
 
 // names returns the compartments' names, sorted.

@@ -122,8 +122,8 @@ func defaultDeadline(d time.Duration) grpc.UnaryServerInterceptor {
 func recovered(log *slog.Logger) recovery.RecoveryHandlerFuncContext {
 	return func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in handler", "call_id", CallID(ctx), "panic", p, "stack", string(debug.Stack()))
-		r := reasons[ledger.CodeInternal]
-		return statusOf(r, string(ledger.CodeInternal), CallID(ctx), nil)
+		name := string(ledger.CodeInternal)
+		return statusOf(reasons[name], name, callMeta(CallID(ctx)), 0, nil)
 	}
 }
 
