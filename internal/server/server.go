@@ -130,15 +130,10 @@ var Services = []string{
 	ledgerv1.AuditService_ServiceDesc.ServiceName,
 }
 
-// routedServices are the services whose every method a compartment must
-// serve. AdminService is not among them: it reads the compartments' own
-// state from memory, and must answer when every compartment is full.
-var routedServices = []string{
-	ledgerv1.AccountService_ServiceDesc.ServiceName,
-	ledgerv1.PaymentService_ServiceDesc.ServiceName,
-	ledgerv1.PromoService_ServiceDesc.ServiceName,
-	ledgerv1.AuditService_ServiceDesc.ServiceName,
-}
+// unroutedService is the one service of Services that no compartment
+// serves: AdminService reads the compartments' own state from memory, and
+// must answer when every compartment is full.
+var unroutedService = ledgerv1.AdminService_ServiceDesc.ServiceName
 
 // Start listens on the configured addresses and serves until Stop.
 func Start(cfg Config) (*Server, error) {
@@ -228,7 +223,7 @@ func (s *Server) register(iso *isolation) error {
 	for _, svc := range Services {
 		s.health.SetServingStatus(svc, healthpb.HealthCheckResponse_SERVING)
 	}
-	if err := iso.checkRouted(s.grpc.GetServiceInfo(), routedServices); err != nil {
+	if err := iso.checkRouted(s.grpc.GetServiceInfo(), Services, unroutedService); err != nil {
 		return err
 	}
 	reflection.Register(s.grpc)
