@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/corebanking/ledger/internal/clienttls"
 	"github.com/corebanking/ledger/internal/devcert"
 	"github.com/corebanking/ledger/internal/identity"
 )
@@ -35,14 +36,14 @@ func certIssue(c *cli, fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		dir := *out
 		if dir == "" {
-			dir = c.g.sec.dir
+			dir = c.g.sec.Dir
 		}
-		certPath, err := devcert.Issue(c.g.sec.dir, *td, id, dir)
+		certPath, err := devcert.Issue(c.g.sec.Dir, *td, id, dir)
 		if err != nil {
-			return c.g.sec.missing(err, "the development CA")
+			return &setupError{clienttls.Missing(err, "the development CA").Error()}
 		}
 		keyPath := strings.TrimSuffix(certPath, ".crt") + ".key"
-		caPath := filepath.Join(c.g.sec.dir, devcert.CACert)
+		caPath := filepath.Join(c.g.sec.Dir, devcert.CACert)
 		uri := id.URI(*td).String()
 		res, err := structpb.NewStruct(map[string]any{"spiffe_id": uri, "certificate": certPath, "key": keyPath, "ca": caPath})
 		if err != nil {

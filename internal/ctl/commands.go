@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/corebanking/ledger/internal/clienttls"
 )
 
 // command is one subcommand. setup registers its flags on fs and returns
@@ -144,7 +146,7 @@ commands:
 	tw.Flush()
 	fmt.Fprintf(w, "\n%s\n\nglobal flags (before or after the command):\n", amountHelp)
 	fs := newFlagSet("ledgerctl")
-	(&globals{server: DefaultServer, timeout: defaultTimeout, lang: "en", sec: security{dir: DefaultTLSDir}}).register(fs)
+	(&globals{server: DefaultServer, timeout: defaultTimeout, lang: "en", sec: security{Flags: clienttls.Flags{Dir: clienttls.DefaultDir}}}).register(fs)
 	printFlags(w, fs, nil)
 	fmt.Fprint(w, `
 Commands that change the ledger send a request id (--request-id, a new UUID by default) and

@@ -132,7 +132,7 @@ func (c *cli) connect(cmd *command) error {
 	if err != nil {
 		return err
 	}
-	if c.g.sec.cert == "" { // one's own certificate names its own role
+	if c.g.sec.Cert == "" { // one's own certificate names its own role
 		c.role = string(role)
 	}
 	if c.conn, err = grpc.NewClient(c.g.server, creds, grpc.WithUserAgent("ledgerctl")); err != nil {

@@ -62,7 +62,7 @@ func (c *cli) reportError(err error) {
 		// The transport's own words ("dial tcp ... connection refused") are for
 		// the log, not for a teller.
 		msg = fmt.Sprintf("cannot reach the ledger at %s; is it running?", c.g.server)
-		if c.g.sec.plaintext {
+		if c.g.sec.Plaintext {
 			hint = "  or does it serve mutual TLS? --plaintext is only for a ledgerd started with --plaintext"
 		}
 	case info.GetReason() == "PERMISSION_DENIED" && c.role == "":

@@ -22,7 +22,7 @@ import (
 // or else the development key's in --tls-dir if there is one, or else nil.
 func (c *cli) journalVerifier(key string) (note.Verifier, error) {
 	if key == "" {
-		dev := filepath.Join(c.g.sec.dir, journalkey.DevFile+journalkey.PubSuffix)
+		dev := filepath.Join(c.g.sec.Dir, journalkey.DevFile+journalkey.PubSuffix)
 		if _, err := os.Stat(dev); err != nil {
 			return nil, nil
 		}
@@ -61,7 +61,7 @@ func journalPubkey(c *cli, fs *flag.FlagSet) func(context.Context, []string) err
 	return func(context.Context, []string) error {
 		path := *key
 		if path == "" {
-			path = filepath.Join(c.g.sec.dir, journalkey.DevFile)
+			path = filepath.Join(c.g.sec.Dir, journalkey.DevFile)
 		}
 		_, vkey, err := journalkey.LoadVerifier(path)
 		if err != nil {
