@@ -66,16 +66,16 @@ bench: deps
 	go run ./cmd/ledger-bench $(ARGS)
 
 storm: deps
-	go run ./cmd/ledgerctl storm $(ARGS)
+	go run ./cmd/ledger-storm $(ARGS)
 
 # The storm measured from outside: ledgerd in its own process, real promo
 # database work, a control flood (docs/bulkheads.md).
 storm-outside: deps
-	go build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl
-	bin/ledgerctl storm --outside --ledgerd bin/ledgerd $(ARGS)
+	go build -o bin/ ./cmd/ledgerd ./cmd/ledger-storm
+	bin/ledger-storm --outside --ledgerd bin/ledgerd $(ARGS)
 
 soak: deps
 	go run ./cmd/ledger-soak $(ARGS)
 
 build:
-	go build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl ./cmd/ledger-bench ./cmd/ledger-soak
+	go build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl ./cmd/ledger-storm ./cmd/ledger-bench ./cmd/ledger-soak

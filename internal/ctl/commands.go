@@ -97,8 +97,6 @@ var commands = []*command{
 		setup: compartments},
 	{name: "cert issue", synopsis: "--role ROLE --name NAME [--out DIR] [--trust-domain DOMAIN]",
 		summary: "issue a client certificate from the development CA in --tls-dir", offline: true, setup: certIssue},
-	{name: "storm", synopsis: "[--server ADDR] [--out DIR] [--bulkheads both|on|off] [--promo-rate N] [--promo-db-delay D] ...",
-		summary: "flood the promo with subscriptions and measure routine traffic, bulkheads on and off", offline: true, setup: stormCmd},
 }
 
 // lookup finds the command named by the first one or two words of args and
