@@ -117,23 +117,8 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 			return rq.refuse(ctx, t, err) // a replay of an earlier success still gets its result
 		}
 		if t.lookup {
-			// An attempt inserts the subscription blind: its primary key
-			// refuses a second one, and the retry comes here to say why.
-			existing := ""
-			b := &pgx.Batch{}
-			rq.queueLookup(t, b)
-			b.Queue(sqlGetSubscription, r.PromoID, r.CustomerID).QueryRow(func(row pgx.Row) error {
-				if err := row.Scan(&existing); !errors.Is(err, pgx.ErrNoRows) {
-					return err
-				}
-				return nil
-			})
-			if err := t.exec(ctx, b); err != nil || rq.replay {
+			if done, err := s.lookUpSubscription(ctx, t, rq, e, r); done {
 				return err
-			}
-			if existing != "" {
-				e.knowSubscribed(r.CustomerID, existing)
-				return rq.refuse(ctx, t, alreadySubscribed(r))
 			}
 		}
 		if err := e.promo.CheckAmount(r.Amount); err != nil {
@@ -147,35 +132,12 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		sub := ledger.Subscription{PromoID: r.PromoID, CustomerID: r.CustomerID, AccountID: account.ID, Amount: want,
 			FromAccount: r.FromAccount, Status: ledger.SubscriptionActive, CreatedAt: now, MaturesAt: e.promo.MaturesAt(now)}
 		p.result = func(en ledger.Entry) any { sub.Entry = en; return sub }
-
-		// The customer's balance row first, then quota: every
-		// subscription locks in this order.
-		b := &pgx.Batch{}
-		queueCreateAccount(b, account)
-		verdict, err := s.postInTx(t, b, p, now)
-		if err != nil {
+		took, refusal, err := s.postAndTakeQuota(ctx, t, p, account, e.shards, r, want, now)
+		switch {
+		case err != nil:
 			return err
-		}
-		took := false
-		b.Queue(sqlTakeQuota, r.PromoID, rand.IntN(e.shards), want).QueryRow(func(row pgx.Row) error {
-			var used int64
-			err := row.Scan(&used)
-			took = err == nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		})
-		if err := t.exec(ctx, b); err != nil {
-			return err
-		}
-		if from := p.legs[0]; from.Found {
-			if err := r.CheckOwner(from.Account); err != nil {
-				return rq.refuse(ctx, t, err)
-			}
-		}
-		if err := verdict(); err != nil {
-			return rq.refuse(ctx, t, err)
+		case refusal != nil:
+			return rq.refuse(ctx, t, refusal)
 		}
 		final := &pgx.Batch{}
 		if !took { // the chosen shard had no room: spread over the others
@@ -203,6 +165,68 @@ func (s *Store) Subscribe(ctx context.Context, r ledger.SubscribeRequest) (ledge
 		s.checkSoldOut(ctx, e)
 	}
 	return out, err
+}
+
+// lookUpSubscription looks up, on an attempt after a unique violation,
+// the request's record and the customer's subscription: an attempt
+// inserts the subscription blind, its primary key refuses a second one,
+// and the retry comes here to say why. It reports whether the attempt is
+// done, with err: a replay (rq.replay tells), the refusal of a second
+// subscription, or a failure.
+func (s *Store) lookUpSubscription(ctx context.Context, t *txn, rq *request, e *promoEntry, r ledger.SubscribeRequest) (done bool, err error) {
+	existing := ""
+	b := &pgx.Batch{}
+	rq.queueLookup(t, b)
+	b.Queue(sqlGetSubscription, r.PromoID, r.CustomerID).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&existing); !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		return nil
+	})
+	if err := t.exec(ctx, b); err != nil || rq.replay {
+		return true, err
+	}
+	if existing != "" {
+		e.knowSubscribed(r.CustomerID, existing)
+		return true, rq.refuse(ctx, t, alreadySubscribed(r))
+	}
+	return false, nil
+}
+
+// postAndTakeQuota sends a subscription attempt's first round trip: it
+// opens the promo deposit account, posts p's entry through the posting
+// engine and takes want from one of the promo's shards, chosen at random.
+// It reports whether that shard had room, or why the ledger refuses the
+// subscription (the source account is not the customer's, or the posting
+// rules refuse p), or a failure.
+func (s *Store) postAndTakeQuota(ctx context.Context, t *txn, p *proposal, account ledger.Account, shards int,
+	r ledger.SubscribeRequest, want int64, now time.Time) (took bool, refusal, err error) {
+	// The customer's balance row first, then quota: every
+	// subscription locks in this order.
+	b := &pgx.Batch{}
+	queueCreateAccount(b, account)
+	verdict, err := s.postInTx(t, b, p, now)
+	if err != nil {
+		return false, nil, err
+	}
+	b.Queue(sqlTakeQuota, r.PromoID, rand.IntN(shards), want).QueryRow(func(row pgx.Row) error {
+		var used int64
+		err := row.Scan(&used)
+		took = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err := t.exec(ctx, b); err != nil {
+		return false, nil, err
+	}
+	if from := p.legs[0]; from.Found {
+		if err := r.CheckOwner(from.Account); err != nil {
+			return false, err, nil
+		}
+	}
+	return took, verdict(), nil
 }
 
 // spreadQuota takes want (or, if r allows it, what remains) from the
