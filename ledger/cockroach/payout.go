@@ -170,49 +170,17 @@ func (y *Payer) PayOnce(ctx context.Context) (PayoutResult, error) {
 	err := s.inTx(ctx, func(t *txn) error {
 		res, currencies = PayoutResult{}, nil
 		now := s.now()
-		var dues []due
-		b := &pgx.Batch{}
-		if onPostgres(t.conn) {
-			b.Queue(sqlGenericPlan) // read the due subscriptions by their index, not the whole table
-		}
-		b.Queue(sqlTakePayoutLease, payoutLeaseName, y.opt.Holder, y.opt.LeaseTTL.Milliseconds()).QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&res.Epoch)
-			res.Leader = err == nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		})
-		b.Queue(sqlDueSubscriptions, now, y.opt.Batch).Query(func(rows pgx.Rows) error {
-			var d due
-			_, err := pgx.ForEachRow(rows, []any{&d.sub.PromoID, &d.sub.CustomerID, &d.sub.AccountID, &d.sub.Amount,
-				&d.sub.FromAccount, &d.sub.CreatedAt, &d.sub.MaturesAt, &d.currency, &d.rateBps, &d.withholdBp}, func() error {
-				d.sub.CreatedAt, d.sub.MaturesAt, d.sub.Status = d.sub.CreatedAt.UTC(), d.sub.MaturesAt.UTC(), ledger.SubscriptionActive
-				dues = append(dues, d)
-				return nil
-			})
-			return err
-		})
-		if err := t.exec(ctx, b); err != nil || !res.Leader {
+		dues, err := y.leaseAndDue(ctx, t, now, &res)
+		if err != nil || !res.Leader {
 			return err // not the leader: the transaction is rolled back
 		}
 		if len(dues) == 0 {
 			return t.commit(ctx, &pgx.Batch{}) // the renewed lease
 		}
-		b = &pgx.Batch{}
-		props, pays := make([]*proposal, len(dues)), make([]ledger.Payout, len(dues))
-		for i, d := range dues {
-			currencies = y.queueEnsure(b, currencies, d.currency, now)
-			pays[i] = ledger.PayoutFor(d.sub.Amount, d.rateBps, d.withholdBp, d.sub.MaturesAt.Sub(d.sub.CreatedAt))
-			en := d.sub.ClosingEntry(ledger.EntryPromoPayout, ledger.PayoutRequestID(d.sub.PromoID, d.sub.CustomerID), d.currency, pays[i])
-			p := s.newProposal(ctx, d.sub.PayoutFingerprint(), en, nil)
-			paid := d.sub
-			paid.Status, paid.Interest, paid.Tax, paid.ClosedAt = ledger.SubscriptionMatured, pays[i].Interest, pays[i].Tax, now
-			p.result = func(en ledger.Entry) any { paid.PayoutEntryID = en.ID; return paid }
-			p.begin(now)
-			s.pickShards(p)
-			props[i] = p
-		}
+		b := &pgx.Batch{}
+		var props []*proposal
+		var pays []ledger.Payout
+		props, pays, currencies = y.proposePayouts(ctx, b, dues, now)
 		if onPostgres(t.conn) {
 			b.Queue(sqlGenericPlan)
 		}
@@ -222,29 +190,7 @@ func (y *Payer) PayOnce(ctx context.Context) (PayoutResult, error) {
 		if err := t.exec(ctx, b); err != nil {
 			return err
 		}
-		verdicts := s.verdicts(props, false)
-		var paid closings
-		var refused closings
-		for i, p := range props {
-			if p.posted {
-				paid.add(dues[i].sub, pays[i], p.id)
-				res.Paid++
-				res.Lag = max(res.Lag, now.Sub(dues[i].sub.MaturesAt))
-				continue
-			}
-			res.Refused++
-			refused.add(dues[i].sub, pays[i], p.id)
-			y.opt.Logger.Warn("promo payer: payout refused, to be tried again", "promo", dues[i].sub.PromoID,
-				"customer", dues[i].sub.CustomerID, "reason", s.refusal(p, verdicts[i]), "retry_at", now.Add(payoutRetry))
-		}
-		final := &pgx.Batch{}
-		if res.Paid > 0 {
-			paid.queue(final, ledger.SubscriptionMatured, now)
-		}
-		if res.Refused > 0 {
-			final.Queue(sqlPostponePayouts, refused.promos, refused.customers, now.Add(payoutRetry))
-		}
-		return t.commit(ctx, final)
+		return y.closePayouts(ctx, t, props, dues, pays, now, &res)
 	})
 	if err != nil {
 		return res, err
@@ -256,6 +202,88 @@ func (y *Payer) PayOnce(ctx context.Context) (PayoutResult, error) {
 		y.opt.OnPaid(res)
 	}
 	return res, nil
+}
+
+// leaseAndDue takes or renews the lease in t, which res.Leader and
+// res.Epoch then tell, and reads the subscriptions due at now, a batch at
+// most, in one round trip.
+func (y *Payer) leaseAndDue(ctx context.Context, t *txn, now time.Time, res *PayoutResult) ([]due, error) {
+	var dues []due
+	b := &pgx.Batch{}
+	if onPostgres(t.conn) {
+		b.Queue(sqlGenericPlan) // read the due subscriptions by their index, not the whole table
+	}
+	b.Queue(sqlTakePayoutLease, payoutLeaseName, y.opt.Holder, y.opt.LeaseTTL.Milliseconds()).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&res.Epoch)
+		res.Leader = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	b.Queue(sqlDueSubscriptions, now, y.opt.Batch).Query(func(rows pgx.Rows) error {
+		var d due
+		_, err := pgx.ForEachRow(rows, []any{&d.sub.PromoID, &d.sub.CustomerID, &d.sub.AccountID, &d.sub.Amount,
+			&d.sub.FromAccount, &d.sub.CreatedAt, &d.sub.MaturesAt, &d.currency, &d.rateBps, &d.withholdBp}, func() error {
+			d.sub.CreatedAt, d.sub.MaturesAt, d.sub.Status = d.sub.CreatedAt.UTC(), d.sub.MaturesAt.UTC(), ledger.SubscriptionActive
+			dues = append(dues, d)
+			return nil
+		})
+		return err
+	})
+	return dues, t.exec(ctx, b)
+}
+
+// proposePayouts returns the payout of each of dues and its proposal,
+// begun at now, and queues into b the opening of the interest and tax
+// accounts of the currencies it returns.
+func (y *Payer) proposePayouts(ctx context.Context, b *pgx.Batch, dues []due, now time.Time) ([]*proposal, []ledger.Payout, []string) {
+	s := y.st
+	var currencies []string
+	props, pays := make([]*proposal, len(dues)), make([]ledger.Payout, len(dues))
+	for i, d := range dues {
+		currencies = y.queueEnsure(b, currencies, d.currency, now)
+		pays[i] = ledger.PayoutFor(d.sub.Amount, d.rateBps, d.withholdBp, d.sub.MaturesAt.Sub(d.sub.CreatedAt))
+		en := d.sub.ClosingEntry(ledger.EntryPromoPayout, ledger.PayoutRequestID(d.sub.PromoID, d.sub.CustomerID), d.currency, pays[i])
+		p := s.newProposal(ctx, d.sub.PayoutFingerprint(), en, nil)
+		paid := d.sub
+		paid.Status, paid.Interest, paid.Tax, paid.ClosedAt = ledger.SubscriptionMatured, pays[i].Interest, pays[i].Tax, now
+		p.result = func(en ledger.Entry) any { paid.PayoutEntryID = en.ID; return paid }
+		p.begin(now)
+		s.pickShards(p)
+		props[i] = p
+	}
+	return props, pays, currencies
+}
+
+// closePayouts, once props were sent, closes the subscriptions whose
+// payout was posted, postpones those the rules refused by payoutRetry,
+// counts both into res and commits t.
+func (y *Payer) closePayouts(ctx context.Context, t *txn, props []*proposal, dues []due, pays []ledger.Payout, now time.Time, res *PayoutResult) error {
+	s := y.st
+	verdicts := s.verdicts(props, false)
+	var paid closings
+	var refused closings
+	for i, p := range props {
+		if p.posted {
+			paid.add(dues[i].sub, pays[i], p.id)
+			res.Paid++
+			res.Lag = max(res.Lag, now.Sub(dues[i].sub.MaturesAt))
+			continue
+		}
+		res.Refused++
+		refused.add(dues[i].sub, pays[i], p.id)
+		y.opt.Logger.Warn("promo payer: payout refused, to be tried again", "promo", dues[i].sub.PromoID,
+			"customer", dues[i].sub.CustomerID, "reason", s.refusal(p, verdicts[i]), "retry_at", now.Add(payoutRetry))
+	}
+	final := &pgx.Batch{}
+	if res.Paid > 0 {
+		paid.queue(final, ledger.SubscriptionMatured, now)
+	}
+	if res.Refused > 0 {
+		final.Queue(sqlPostponePayouts, refused.promos, refused.customers, now.Add(payoutRetry))
+	}
+	return t.commit(ctx, final)
 }
 
 // queueEnsure queues the opening of currency's interest expense and tax
