@@ -182,19 +182,9 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		return m, err
 	}
 	if m.pg != nil {
-		if err = m.pg.start(ctx); err != nil {
+		if url, err = m.startEmbedded(ctx); err != nil {
 			return m, err
 		}
-		pg := m.pg.server()
-		if err = pg.CreateDatabase(ctx, "ledger"); err != nil {
-			return m, err
-		}
-		// Migrations run as an owner that is no superuser, whom the
-		// journal's append-only triggers bind.
-		if err = pg.EnsureOwner(ctx, "ledger", cockroach.RoleOwner); err != nil {
-			return m, err
-		}
-		url = pg.URLAs("ledger", cockroach.RoleOwner)
 	}
 	iso := cfg.isolation()
 	if err = iso.validate(); err != nil {
@@ -225,18 +215,47 @@ func Run(ctx context.Context, cfg Config) (m *Main, err error) {
 		Ledger: def, Journal: journal, Compartments: compartments, Methods: iso.Methods, Bulkheads: !cfg.BulkheadsOff,
 	})
 	if err == nil {
-		err = m.Server.Registry.Register(newMoveMetrics(m.stores))
-	}
-	if err == nil && m.sealerMet != nil {
-		err = m.Server.Registry.Register(m.sealerMet)
-	}
-	if err == nil && m.payerMet != nil {
-		err = m.Server.Registry.Register(m.payerMet)
+		err = m.registerMetrics()
 	}
 	if err == nil && m.pg != nil {
 		m.pg.onChange(m.Server.ProbeNow)
 	}
 	return m, err
+}
+
+// startEmbedded starts the embedded PostgreSQL and returns the URL of the
+// ledger's database, as its owner.
+func (m *Main) startEmbedded(ctx context.Context) (string, error) {
+	if err := m.pg.start(ctx); err != nil {
+		return "", err
+	}
+	pg := m.pg.server()
+	if err := pg.CreateDatabase(ctx, "ledger"); err != nil {
+		return "", err
+	}
+	// Migrations run as an owner that is no superuser, whom the
+	// journal's append-only triggers bind.
+	if err := pg.EnsureOwner(ctx, "ledger", cockroach.RoleOwner); err != nil {
+		return "", err
+	}
+	return pg.URLAs("ledger", cockroach.RoleOwner), nil
+}
+
+// registerMetrics adds the stores' group commit, the sealer's and the
+// payer's metrics to the server's registry.
+func (m *Main) registerMetrics() error {
+	if err := m.Server.Registry.Register(newMoveMetrics(m.stores)); err != nil {
+		return err
+	}
+	if m.sealerMet != nil {
+		if err := m.Server.Registry.Register(m.sealerMet); err != nil {
+			return err
+		}
+	}
+	if m.payerMet != nil {
+		return m.Server.Registry.Register(m.payerMet)
+	}
+	return nil
 }
 
 // isolation is the compartments and method map to run: the configured or
