@@ -12,6 +12,16 @@ import (
 // requests, success rate and latency, then errors, breaker transitions,
 // the routine p99 ratio and the targets.
 func (r *Report) WriteTable(w io.Writer) {
+	r.writeSettings(w)
+	r.writeLatency(w)
+	r.writeErrors(w)
+	r.writePerRun(w)
+	r.writeCPU(w)
+	r.writeTargets(w)
+}
+
+// writeSettings prints the storm's shape: phases, rates and layout.
+func (r *Report) writeSettings(w io.Writer) {
 	s := r.Settings
 	fmt.Fprintf(w, "storm: baseline %gs, storm %gs (promo flood %g/s), recovery %gs; deadline %gms; %d accounts; promo quota %d",
 		s.BaselineS, s.StormS, s.Rates.Flood, s.RecoveryS, s.DeadlineMs, s.Accounts, s.PromoQuota)
@@ -31,7 +41,11 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "latency: every answered request, from its scheduled send time, in ms")
 	fmt.Fprintln(w)
+}
 
+// writeLatency prints, per class and phase, each run's requests, success
+// rate and latency percentiles, the runs side by side.
+func (r *Report) writeLatency(w io.Writer) {
 	const cell = "| %8s %8s %7s %7s %7s "
 	fmt.Fprintf(w, "%-8s %-9s", "", "")
 	for _, run := range r.Runs {
@@ -53,7 +67,10 @@ func (r *Report) WriteTable(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 	}
+}
 
+// writeErrors prints, per class and phase, each run's errors by reason.
+func (r *Report) writeErrors(w io.Writer) {
 	fmt.Fprintln(w, "\nerrors by reason (or code):")
 	for _, c := range r.classes() {
 		for _, p := range Phases {
@@ -66,7 +83,11 @@ func (r *Report) WriteTable(w io.Writer) {
 			}
 		}
 	}
+}
 
+// writePerRun prints a line a run of its promo breaker's transitions,
+// its database retries and its routine p99 ratio.
+func (r *Report) writePerRun(w io.Writer) {
 	fmt.Fprintln(w, "\nbreaker in front of PromoService.Subscribe (polled every 100ms):")
 	for _, run := range r.Runs {
 		fmt.Fprintf(w, "  %-14s %s\n", run.Label+":", transitions(run.Compartment, run.Breaker))
@@ -79,7 +100,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, run := range r.Runs {
 		fmt.Fprintf(w, "  %-14s %.2fx (over the %s)\n", run.Label+":", run.RoutineP99Ratio, run.baselineName())
 	}
-	r.writeCPU(w)
+}
+
+// writeTargets prints each run's targets, met or missed.
+func (r *Report) writeTargets(w io.Writer) {
 	for _, run := range r.Runs {
 		fmt.Fprintf(w, "\ntargets, %s", run.Label)
 		if !run.Bulkheads {
