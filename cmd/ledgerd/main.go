@@ -16,6 +16,37 @@ import (
 )
 
 func main() {
+	cfg, err := configFromFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	m, err := ledgerd.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(1)
+	}
+	select {
+	case <-ctx.Done():
+		cfg.Logger.Info("shutting down")
+	case err := <-m.Fatal():
+		cfg.Logger.Error("stopping", "error", err)
+		m.Close()
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(1)
+	}
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(1)
+	}
+}
+
+// configFromFlags is the server the command line and the environment ask
+// for; an error is a mistake in them.
+func configFromFlags() (ledgerd.Config, error) {
 	var cfg ledgerd.Config
 	flag.StringVar(&cfg.Listen, "listen", env("LEDGER_LISTEN", "127.0.0.1:7070"), "gRPC address (LEDGER_LISTEN)")
 	flag.StringVar(&cfg.AdminListen, "admin-listen", env("LEDGER_ADMIN_LISTEN", "127.0.0.1:7071"), "HTTP address for /metrics, /livez, /readyz and /healthz, with no authentication; a loopback address unless --admin-public (LEDGER_ADMIN_LISTEN)")
@@ -70,31 +101,10 @@ func main() {
 		cfg.RolePasswords, err = ledgerd.RolePasswordsFromDir(dir)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "ledgerd:", err)
-		os.Exit(2)
+		return cfg, err
 	}
 	cfg.Isolation, cfg.BulkheadsOff, cfg.Sealer.Off, cfg.Payer.Off = &iso, *bulkheads == "off", *sealer == "off", *payer == "off"
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	m, err := ledgerd.Run(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ledgerd:", err)
-		os.Exit(1)
-	}
-	select {
-	case <-ctx.Done():
-		cfg.Logger.Info("shutting down")
-	case err := <-m.Fatal():
-		cfg.Logger.Error("stopping", "error", err)
-		m.Close()
-		fmt.Fprintln(os.Stderr, "ledgerd:", err)
-		os.Exit(1)
-	}
-	if err := m.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "ledgerd:", err)
-		os.Exit(1)
-	}
+	return cfg, nil
 }
 
 // envDuration is env for a duration; a malformed value stops the program.
