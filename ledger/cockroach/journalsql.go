@@ -1,23 +1,15 @@
 package cockroach
 
+// The sealer's lease (leaseLoop).
+var (
+	sqlTakeLease    = takeLeaseSQL("sealer_lease")
+	sqlReleaseLease = releaseLeaseSQL("sealer_lease")
+)
+
 // The auditors' journal: the sealer's statements (sealer.go) and the
 // auditors' reads (journal.go).
 const (
-	// sqlTakeLease takes the sealer lease when it is free or expired, or
-	// renews it for its holder, and returns its epoch; it returns no row
-	// while another holder's lease runs. The epoch grows with every change
-	// of holder. Expiry is judged by the database's clock, which every
-	// replica shares, not by each replica's own.
-	sqlTakeLease = `INSERT INTO sealer_lease (name, holder, epoch, expires_at)
-		VALUES ($1, $2, 1, current_timestamp + CAST($3 AS INT8) * INTERVAL '1 millisecond')
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
-			epoch = CASE WHEN sealer_lease.holder = excluded.holder THEN sealer_lease.epoch ELSE sealer_lease.epoch + 1 END
-		WHERE sealer_lease.holder = excluded.holder OR sealer_lease.expires_at < current_timestamp
-		RETURNING epoch`
-	// sqlReleaseLease ends the holder's lease early, so that another sealer
-	// need not wait for it to expire.
-	sqlReleaseLease = `UPDATE sealer_lease SET expires_at = current_timestamp WHERE name = $1 AND holder = $2`
-	sqlJournalHead  = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
+	sqlJournalHead = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
 
 	// sqlPendingBatch reads the next batch to seal, oldest first, each
 	// entry with its postings (one row per posting; entries without

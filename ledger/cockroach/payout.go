@@ -2,7 +2,6 @@ package cockroach
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -34,14 +33,13 @@ const payoutLeaseName = "payout"
 // or closed) waits before the payer tries it again.
 const payoutRetry = time.Minute
 
+// The payer's lease (leaseLoop).
+var (
+	sqlTakePayoutLease    = takeLeaseSQL("payout_lease")
+	sqlReleasePayoutLease = releaseLeaseSQL("payout_lease")
+)
+
 const (
-	sqlTakePayoutLease = `INSERT INTO payout_lease (name, holder, epoch, expires_at)
-		VALUES ($1, $2, 1, current_timestamp + CAST($3 AS INT8) * INTERVAL '1 millisecond')
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
-			epoch = CASE WHEN payout_lease.holder = excluded.holder THEN payout_lease.epoch ELSE payout_lease.epoch + 1 END
-		WHERE payout_lease.holder = excluded.holder OR payout_lease.expires_at < current_timestamp
-		RETURNING epoch`
-	sqlReleasePayoutLease = `UPDATE payout_lease SET expires_at = current_timestamp WHERE name = $1 AND holder = $2`
 	// sqlDueSubscriptions reads up to $2 subscriptions due at $1, the
 	// longest due first, with their promo's terms.
 	sqlDueSubscriptions = `SELECT s.promo_id, s.customer_id, s.account_id, s.amount, s.from_account_id, s.created_at,
@@ -213,14 +211,7 @@ func (y *Payer) leaseAndDue(ctx context.Context, t *txn, now time.Time, res *Pay
 	if onPostgres(t.conn) {
 		b.Queue(sqlGenericPlan) // read the due subscriptions by their index, not the whole table
 	}
-	b.Queue(sqlTakePayoutLease, payoutLeaseName, y.opt.Holder, y.opt.LeaseTTL.Milliseconds()).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&res.Epoch)
-		res.Leader = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
+	queueTakeLease(b, sqlTakePayoutLease, payoutLeaseName, y.opt.Holder, y.opt.LeaseTTL, &res.Leader, &res.Epoch)
 	b.Queue(sqlDueSubscriptions, now, y.opt.Batch).Query(func(rows pgx.Rows) error {
 		var d due
 		_, err := pgx.ForEachRow(rows, []any{&d.sub.PromoID, &d.sub.CustomerID, &d.sub.AccountID, &d.sub.Amount,

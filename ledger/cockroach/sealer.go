@@ -196,14 +196,7 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		head := ledger.Checkpoint{Hash: ledger.GenesisHash()}
 		var tree treeHead
 		b := &pgx.Batch{}
-		b.Queue(sqlTakeLease, leaseName, z.opt.Holder, z.opt.LeaseTTL.Milliseconds()).QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&res.Epoch)
-			res.Leader = err == nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		})
+		queueTakeLease(b, sqlTakeLease, leaseName, z.opt.Holder, z.opt.LeaseTTL, &res.Leader, &res.Epoch)
 		b.Queue(sqlJournalHead).QueryRow(func(row pgx.Row) error {
 			err := row.Scan(&head.Sequence, &head.Hash)
 			if errors.Is(err, pgx.ErrNoRows) {
