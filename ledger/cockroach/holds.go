@@ -166,23 +166,7 @@ func (s *Store) VoidHold(ctx context.Context, r ledger.VoidHoldRequest) (ledger.
 
 // lockHold locks and returns the hold (on retries, after looking up the
 // request, which may be a replay).
-func lockHold(ctx context.Context, t *txn, rq *request, holdID string) (h ledger.Hold, err error) {
-	found := false
-	b := &pgx.Batch{}
-	rq.queueLookup(t, b)
-	b.Queue(sqlGetHoldForUpdate, holdID).QueryRow(func(row pgx.Row) (err error) {
-		h, err = scanHold(row)
-		found = err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	})
-	if err := t.exec(ctx, b); err != nil || rq.replay {
-		return h, err
-	}
-	if !found {
-		return h, rq.refuse(ctx, t, ledger.Errorf(ledger.CodeHoldNotFound, "hold %s not found", holdID))
-	}
-	return h, nil
+func lockHold(ctx context.Context, t *txn, rq *request, holdID string) (ledger.Hold, error) {
+	return lockRow(ctx, t, rq, scanHold, ledger.Errorf(ledger.CodeHoldNotFound, "hold %s not found", holdID),
+		sqlGetHoldForUpdate, holdID)
 }

@@ -95,6 +95,33 @@ func (rq *request) refuse(ctx context.Context, t *txn, err error) error {
 	return err
 }
 
+// lockRow reads and locks the row that sql (with args) selects FOR
+// UPDATE, scanned by scan, after rq's lookup on a retry, in one round trip.
+// A replay returns with rq.replay set; a missing row is refused with
+// notFound, as rq answers it.
+func lockRow[T any](ctx context.Context, t *txn, rq *request, scan func(pgx.Row) (T, error), notFound error,
+	sql string, args ...any) (T, error) {
+	var v T
+	found := false
+	b := &pgx.Batch{}
+	rq.queueLookup(t, b)
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) (err error) {
+		v, err = scan(row)
+		found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err := t.exec(ctx, b); err != nil || rq.replay {
+		return v, err
+	}
+	if !found {
+		return v, rq.refuse(ctx, t, notFound)
+	}
+	return v, nil
+}
+
 // queueRecord queues the record, with the result it gives, into b.
 func (rq *request) queueRecord(b *pgx.Batch, result any, now time.Time) error {
 	buf, err := json.Marshal(result)

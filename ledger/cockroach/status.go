@@ -2,7 +2,6 @@ package cockroach
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -32,29 +31,16 @@ func (s *Store) SetAccountStatus(ctx context.Context, r ledger.SetAccountStatusR
 	var out ledger.Account
 	rq := &request{id: r.RequestID, fp: r.Fingerprint(), out: &out}
 	err := s.inTx(ctx, func(t *txn) error {
-		var a ledger.Account
-		found := false
-		b := &pgx.Batch{}
-		rq.queueLookup(t, b)
-		b.Queue(sqlGetAccountForUpdate, r.AccountID).QueryRow(func(row pgx.Row) (err error) {
-			a, err = scanAccount(row)
-			found = err == nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
+		a, err := lockRow(ctx, t, rq, scanAccount, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", r.AccountID),
+			sqlGetAccountForUpdate, r.AccountID)
+		if err != nil || rq.replay {
 			return err
-		})
-		if err := t.exec(ctx, b); err != nil || rq.replay {
-			return err
-		}
-		if !found {
-			return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", r.AccountID))
 		}
 		if err := ledger.CheckStatusChange(a.ID, a.Status, r.Status); err != nil {
 			return rq.refuse(ctx, t, err)
 		}
 		now := s.now()
-		b = &pgx.Batch{}
+		b := &pgx.Batch{}
 		if was := a.Status; was != r.Status {
 			a.Status = r.Status
 			b.Queue(sqlSetStatus, a.ID, a.Status.String())

@@ -116,25 +116,10 @@ func (s *Store) CancelSubscription(ctx context.Context, r ledger.CancelSubscript
 	err = s.withSystemAccounts(ctx, func() error {
 		return s.inTx(ctx, func(t *txn) error {
 			now := s.now()
-			var sub ledger.Subscription
-			found := false
-			b := &pgx.Batch{}
-			rq.queueLookup(t, b)
-			b.Queue(sqlGetSubscriptionFull, r.PromoID, r.CustomerID).QueryRow(func(row pgx.Row) error {
-				var err error
-				sub, err = scanSubscription(row)
-				found = err == nil
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
+			sub, err := lockRow(ctx, t, rq, scanSubscription, ledger.Errorf(ledger.CodeSubscriptionNotFound,
+				"customer %s has no subscription to promo %s", r.CustomerID, r.PromoID), sqlGetSubscriptionFull, r.PromoID, r.CustomerID)
+			if err != nil || rq.replay {
 				return err
-			})
-			if err := t.exec(ctx, b); err != nil || rq.replay {
-				return err
-			}
-			if !found {
-				return rq.refuse(ctx, t, ledger.Errorf(ledger.CodeSubscriptionNotFound,
-					"customer %s has no subscription to promo %s", r.CustomerID, r.PromoID))
 			}
 			if err := sub.CheckCancel(now); err != nil {
 				return rq.refuse(ctx, t, err)
