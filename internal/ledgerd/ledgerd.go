@@ -132,11 +132,9 @@ type Main struct {
 	cfg        Config
 	pg         *embedded // nil on an external database
 	pools      []*pgxpool.Pool
-	stopSealer context.CancelFunc
-	sealerDone chan struct{}
+	stopSealer func() // cancels the sealer and waits for it
 	sealerMet  *sealerMetrics
-	stopPayer  context.CancelFunc
-	payerDone  chan struct{}
+	stopPayer  func() // cancels the payer and waits for it
 	payerMet   *payerMetrics
 	witness    *witness.Witness
 	stores     map[string]*cockroach.Store // the compartments' stores, by name
@@ -403,15 +401,26 @@ func (m *Main) startSealer(ctx context.Context, url string) (string, error) {
 		LeaseTTL: c.LeaseTTL, Logger: m.cfg.Logger, OnSealed: m.sealerMet.observe, OnError: m.sealerMet.failed,
 		Signer: signer, CheckpointInterval: c.CheckpointInterval, Witness: witnessTo})
 	m.sealerMet.sealer = m.Sealer
-	var sealCtx context.Context
-	sealCtx, m.stopSealer = context.WithCancel(context.WithoutCancel(ctx))
-	m.sealerDone = make(chan struct{})
-	go func() {
-		defer close(m.sealerDone)
-		m.Sealer.Run(sealCtx)
-	}()
+	m.stopSealer = runBackground(ctx, m.Sealer.Run)
 	m.cfg.Logger.Info("journal sealer started", "holder", c.Holder, "journal_key", publicKey)
 	return publicKey, nil
+}
+
+// runBackground runs a background worker's run in a goroutine of its own,
+// on a context that ends only when the returned stop is called, not with
+// ctx (the worker runs until Close), and returns stop, which cancels that
+// context and waits for run to return.
+func runBackground(ctx context.Context, run func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // startPayer starts the payer of matured subscriptions on its own pool,
@@ -432,13 +441,7 @@ func (m *Main) startPayer(ctx context.Context, url string) error {
 	m.Payer = cockroach.NewPayer(store, cockroach.PayerOptions{Holder: c.Holder, Interval: c.Interval,
 		LeaseTTL: c.LeaseTTL, Batch: c.Batch, Logger: m.cfg.Logger, OnPaid: m.payerMet.observe, OnError: m.payerMet.failed})
 	m.payerMet.payer = m.Payer
-	var payCtx context.Context
-	payCtx, m.stopPayer = context.WithCancel(context.WithoutCancel(ctx))
-	m.payerDone = make(chan struct{})
-	go func() {
-		defer close(m.payerDone)
-		m.Payer.Run(payCtx)
-	}()
+	m.stopPayer = runBackground(ctx, m.Payer.Run)
 	m.cfg.Logger.Info("promo payer started", "holder", c.Holder)
 	return nil
 }
@@ -482,11 +485,9 @@ func (m *Main) Close() error {
 	}
 	if m.stopSealer != nil {
 		m.stopSealer()
-		<-m.sealerDone
 	}
 	if m.stopPayer != nil {
 		m.stopPayer()
-		<-m.payerDone
 	}
 	if m.witness != nil {
 		errs = append(errs, m.witness.Close())
