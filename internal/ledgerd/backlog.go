@@ -8,6 +8,31 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// workerMetrics are a background worker's metrics (the sealer's, the
+// payer's) as one prometheus.Collector: those this process keeps itself
+// (own), and its backlog, read from the database at each scrape.
+type workerMetrics struct {
+	own     []prometheus.Collector
+	backlog *backlogMetrics
+}
+
+// Describe implements prometheus.Collector.
+func (w *workerMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range w.own {
+		c.Describe(ch)
+	}
+	w.backlog.describe(ch)
+}
+
+// Collect implements prometheus.Collector; the backlog is read at the
+// scrape.
+func (w *workerMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range w.own {
+		c.Collect(ch)
+	}
+	w.backlog.collect(ch)
+}
+
 // backlogMetrics are two gauges read from the database at each scrape: how
 // much work waits (journal entries to seal, subscriptions to pay), and how
 // long the oldest of it has waited.

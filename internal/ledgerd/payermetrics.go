@@ -16,12 +16,12 @@ import (
 // how many subscriptions are due and since when. Every replica's payer
 // reports; one of them leads.
 type payerMetrics struct {
-	paid     prometheus.Counter
-	refused  prometheus.Counter
-	failures prometheus.Counter
-	leader   prometheus.Gauge
-	lag      prometheus.Histogram
-	due      *backlogMetrics
+	paid          prometheus.Counter
+	refused       prometheus.Counter
+	failures      prometheus.Counter
+	leader        prometheus.Gauge
+	lag           prometheus.Histogram
+	workerMetrics // the above, and what is due, read at each scrape
 
 	payer *cockroach.Payer
 }
@@ -40,7 +40,8 @@ func newPayerMetrics(log *slog.Logger, now func() time.Time) *payerMetrics {
 			Help:    "For each payout batch, how long its longest-waiting subscription waited past maturity.",
 			Buckets: []float64{0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300}}),
 	}
-	m.due = &backlogMetrics{what: "promo payout backlog", log: log, now: now,
+	m.workerMetrics = workerMetrics{own: []prometheus.Collector{m.paid, m.refused, m.failures, m.leader, m.lag}}
+	m.backlog = &backlogMetrics{what: "promo payout backlog", log: log, now: now,
 		count: prometheus.NewDesc("ledger_promo_subscriptions_due",
 			"Matured subscriptions not paid yet.", nil, nil),
 		age: prometheus.NewDesc("ledger_promo_payout_backlog_age_seconds",
@@ -66,24 +67,3 @@ func (m *payerMetrics) observe(r cockroach.PayoutResult) {
 
 // failed is the payer's OnError.
 func (m *payerMetrics) failed(error) { m.failures.Inc() }
-
-func (m *payerMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.paid, m.refused, m.failures, m.leader, m.lag}
-}
-
-// Describe implements prometheus.Collector.
-func (m *payerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m.collectors() {
-		c.Describe(ch)
-	}
-	m.due.describe(ch)
-}
-
-// Collect implements prometheus.Collector; what is due is read at the
-// scrape (backlogMetrics).
-func (m *payerMetrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range m.collectors() {
-		c.Collect(ch)
-	}
-	m.due.collect(ch)
-}

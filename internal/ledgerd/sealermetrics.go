@@ -16,14 +16,14 @@ import (
 // and (read from the database at each scrape) how much waits to be sealed
 // and for how long. Every replica's sealer reports; one of them leads.
 type sealerMetrics struct {
-	sealed      prometheus.Counter
-	failures    prometheus.Counter
-	leader      prometheus.Gauge
-	sequence    prometheus.Gauge
-	checkpoints prometheus.Counter
-	signedSize  prometheus.Gauge
-	witnessFail prometheus.Counter
-	backlog     *backlogMetrics
+	sealed        prometheus.Counter
+	failures      prometheus.Counter
+	leader        prometheus.Gauge
+	sequence      prometheus.Gauge
+	checkpoints   prometheus.Counter
+	signedSize    prometheus.Gauge
+	witnessFail   prometheus.Counter
+	workerMetrics // the above, and the backlog, read at each scrape
 
 	sealer *cockroach.Sealer
 }
@@ -45,6 +45,8 @@ func newSealerMetrics(log *slog.Logger, now func() time.Time) *sealerMetrics {
 		witnessFail: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_journal_witness_failures_total",
 			Help: "Signed checkpoints the witness file did not take (the next checkpoint covers their records)."}),
 	}
+	m.workerMetrics = workerMetrics{own: []prometheus.Collector{m.sealed, m.failures, m.leader, m.sequence, m.checkpoints,
+		m.signedSize, m.witnessFail}}
 	m.backlog = &backlogMetrics{what: "journal backlog", log: log, now: now,
 		count: prometheus.NewDesc("ledger_journal_backlog_entries",
 			"Committed entries waiting to be sealed.", nil, nil),
@@ -79,26 +81,4 @@ func (m *sealerMetrics) failed(err error) {
 		return
 	}
 	m.failures.Inc()
-}
-
-// collectors are the metrics this process keeps itself.
-func (m *sealerMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.sealed, m.failures, m.leader, m.sequence, m.checkpoints, m.signedSize, m.witnessFail}
-}
-
-// Describe implements prometheus.Collector.
-func (m *sealerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m.collectors() {
-		c.Describe(ch)
-	}
-	m.backlog.describe(ch)
-}
-
-// Collect implements prometheus.Collector; the backlog is read at the
-// scrape (backlogMetrics).
-func (m *sealerMetrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range m.collectors() {
-		c.Collect(ch)
-	}
-	m.backlog.collect(ch)
 }
