@@ -248,8 +248,11 @@ func TestWitnessForgedSignature(t *testing.T) {
 		t.Fatalf("witness: %d notes, %v", len(notes), err)
 	}
 	forged := map[string]func(note []byte) []byte{
-		"ChangedSignature": func(note []byte) []byte { // the last base64 character of the signature, flipped
-			i := len(note) - 3
+		"ChangedSignature": func(note []byte) []byte {
+			// A character in the signature's last full base64 group, so that
+			// every bit it carries counts: the last character before the
+			// padding also carries bits a decoder ignores.
+			i := len(note) - 8
 			c := byte('A')
 			if note[i] == 'A' {
 				c = 'B'

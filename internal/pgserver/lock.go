@@ -86,7 +86,13 @@ func (l *DirLock) Unlock() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	err := l.f.Close() // closing the only descriptor releases the flock
+	// Unlock first: a child forked by another goroutine shares the open
+	// file until its exec closes it, and while it does, closing ours alone
+	// would not release the lock. LOCK_UN releases it for every sharer.
+	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
 	l.f = nil
 	return err
 }
