@@ -41,6 +41,12 @@ func FuzzCanonicalEntry(f *testing.F) {
 		if bytes.Equal(c1, ledger.Canonical(8, e1)) {
 			t.Fatal("the sequence does not change the encoding")
 		}
+		if seq, back, err := ledger.ParseCanonical(c1); err != nil || seq != 7 || !bytes.Equal(ledger.Canonical(seq, back), c1) {
+			t.Fatalf("ParseCanonical of %+v: %d, %+v, %v", e1, seq, back, err)
+		}
+		if _, _, err := ledger.ParseCanonical(c1[:len(c1)-1]); err == nil {
+			t.Fatalf("ParseCanonical took %+v cut by a byte", e1)
+		}
 	})
 }
 

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // HashSize is the length of every chain hash (SHA-256).
@@ -63,6 +65,88 @@ func Canonical(seq int64, e Entry) []byte {
 	}
 	return b
 }
+
+// ParseCanonical reads back what Canonical encoded: the sequence and the
+// entry, its postings in the encoding's order and its times in UTC. It
+// refuses bytes that Canonical could not have written: an unknown version
+// or kind, a field that runs past the end, bytes left over.
+func ParseCanonical(b []byte) (seq int64, e Entry, err error) {
+	r := canonicalReader{b: b}
+	version := r.byte()
+	if version != CanonicalVersion && version != CanonicalVersionReversal {
+		return 0, Entry{}, fmt.Errorf("canonical entry: version %d", version)
+	}
+	seq = int64(r.uint64())
+	e.ID = r.str()
+	kind := r.str()
+	e.Actor, e.RequestID, e.Memo = Actor(r.str()), r.str(), r.str()
+	e.PostedAt = time.UnixMicro(int64(r.uint64())).UTC()
+	n := r.uint32()
+	if r.err == nil && int(n) > len(r.b) { // a posting takes at least 16 bytes: no huge allocation
+		r.err = errShortCanonical
+	}
+	if r.err == nil && n > 0 {
+		e.Postings = make([]Posting, n)
+		for i := range e.Postings {
+			e.Postings[i] = Posting{AccountID: r.str(), Currency: r.str(), Amount: int64(r.uint64())}
+		}
+	}
+	if version == CanonicalVersionReversal {
+		e.ReversesEntryID = r.str()
+	}
+	switch {
+	case r.err != nil:
+		return 0, Entry{}, fmt.Errorf("canonical entry: %w", r.err)
+	case len(r.b) > 0:
+		return 0, Entry{}, fmt.Errorf("canonical entry: %d bytes after its last field", len(r.b))
+	}
+	if e.Kind = ParseEntryKind(kind); e.Kind == EntryUnspecified {
+		return 0, Entry{}, fmt.Errorf("canonical entry: kind %q", kind)
+	}
+	return seq, e, nil
+}
+
+var errShortCanonical = errors.New("a field runs past the end")
+
+// canonicalReader reads Canonical's fields; after the first field that
+// runs past the end, err is set and every read gives zero.
+type canonicalReader struct {
+	b   []byte
+	err error
+}
+
+func (r *canonicalReader) take(n int) []byte {
+	if r.err != nil || n > len(r.b) {
+		r.err = errShortCanonical
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *canonicalReader) byte() byte {
+	if b := r.take(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *canonicalReader) uint32() uint32 {
+	if b := r.take(4); b != nil {
+		return binary.BigEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (r *canonicalReader) uint64() uint64 {
+	if b := r.take(8); b != nil {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (r *canonicalReader) str() string { return string(r.take(int(r.uint32()))) }
 
 // ChainHash returns SHA-256(prev || Canonical(seq, e)).
 func ChainHash(prev []byte, seq int64, e Entry) []byte {

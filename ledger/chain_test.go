@@ -3,7 +3,9 @@ package ledger_test
 import (
 	"encoding/hex"
 	"os"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +154,38 @@ func TestChainVerifierChecksEachCurrency(t *testing.T) {
 	rec := ledger.Record{Sequence: 1, Entry: e, PrevHash: ledger.GenesisHash(), Hash: ledger.ChainHash(ledger.GenesisHash(), 1, e)}
 	if err := ledger.NewChainVerifier(ledger.Checkpoint{Hash: ledger.GenesisHash()}).Check(rec); err == nil {
 		t.Error("an entry of -5 KRW and +5 USD passed")
+	}
+}
+
+// TestParseCanonical reads back every field, a reversal's too, and refuses
+// what Canonical could not have written.
+func TestParseCanonical(t *testing.T) {
+	e := ledger.Entry{ID: "7e63a5d9-e0e1-4add-ab2e-64393609d5f6", Kind: ledger.EntryReversal, RequestID: "r-9",
+		Actor: "channel/mobile", Memo: "refund", PostedAt: time.UnixMicro(1_700_000_000_123_456).UTC(),
+		ReversesEntryID: "0b1b2c3d-e0e1-4add-ab2e-64393609d5f6", Postings: []ledger.Posting{
+			{AccountID: "B-1", Currency: "KRW", Amount: -500}, {AccountID: "A-1", Currency: "KRW", Amount: 500}}}
+	c := ledger.Canonical(42, e)
+	seq, got, err := ledger.ParseCanonical(c)
+	want := e
+	want.Postings = []ledger.Posting{e.Postings[1], e.Postings[0]} // in the encoding's order
+	if err != nil || seq != 42 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseCanonical = %d, %+v, %v; want 42, %+v", seq, got, err, want)
+	}
+	opening := ledger.Entry{ID: "e", Kind: ledger.EntryAccountOpening, Memo: "opened", PostedAt: e.PostedAt}
+	if _, got, err := ledger.ParseCanonical(ledger.Canonical(1, opening)); err != nil || !reflect.DeepEqual(got, opening) {
+		t.Fatalf("ParseCanonical of an entry without postings = %+v, %v", got, err)
+	}
+	unknownKind := ledger.Canonical(1, ledger.Entry{ID: "e", Kind: ledger.EntryKind(99), PostedAt: e.PostedAt})
+	bad := map[string][]byte{
+		"empty":           nil,
+		"version 3":       append([]byte{3}, c[1:]...),
+		"cut":             c[:len(c)-3],
+		"a byte too many": append(slices.Clone(c), 0),
+		"unknown kind":    unknownKind,
+	}
+	for name, b := range bad {
+		if _, _, err := ledger.ParseCanonical(b); err == nil {
+			t.Errorf("%s: ParseCanonical took it", name)
+		}
 	}
 }

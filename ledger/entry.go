@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -70,6 +71,19 @@ func (k EntryKind) String() string {
 	}
 	return fmt.Sprintf("EntryKind(%d)", int(k))
 }
+
+// ParseEntryKind is the kind whose String is name, or EntryUnspecified.
+func ParseEntryKind(name string) EntryKind { return entryKindByName[name] }
+
+// entryKindByName holds every kind that String names, up to the first
+// it does not.
+var entryKindByName = func() map[string]EntryKind {
+	m := map[string]EntryKind{}
+	for k := EntryDeposit; !strings.HasPrefix(k.String(), "EntryKind("); k++ {
+		m[k.String()] = k
+	}
+	return m
+}()
 
 // Posting is one leg of an entry: a signed amount on one account. Positive
 // credits the account, negative debits it.

@@ -87,23 +87,26 @@ func queueCreateAccount(b *pgx.Batch, a ledger.Account) {
 // the statement that inserts it, so that two requests that both find it
 // missing journal one opening.
 func queueEnsureAccount(b *pgx.Batch, a ledger.Account) {
+	e := ledger.Entry{ID: uuid.NewString(), Kind: ledger.EntryAccountOpening, Actor: ledger.SystemActor,
+		RequestID: "open:" + a.ID, Memo: fmt.Sprintf("account %s opened by the ledger in %s, %s", a.ID, a.Currency, a.Kind),
+		PostedAt: a.CreatedAt}
 	b.Queue(sqlEnsureSystemAccount, a.ID, a.CustomerID, a.Currency, a.Kind.String(), a.Status.String(), a.Shards, a.CreatedAt,
-		uuid.NewString(), ledger.EntryAccountOpening.String(), string(ledger.SystemActor), "open:"+a.ID,
-		fmt.Sprintf("account %s opened by the ledger in %s, %s", a.ID, a.Currency, a.Kind))
+		e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, ledger.Canonical(0, e))
 	b.Queue(sqlEnsureShards, a.ID, a.Shards)
 }
 
 // sqlEnsureSystemAccount inserts one of the ledger's own accounts unless
 // it exists and, only if it inserted it, the entry of its opening ($8, of
 // kind $9 by actor $10 for request $11 with memo $12) and its announcement
-// to the sealer.
+// to the sealer, with its canonical bytes $13.
 const sqlEnsureSystemAccount = `WITH a AS (
 		INSERT INTO accounts (account_id, customer_id, currency, kind, status, shards, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id) DO NOTHING RETURNING account_id),
 	e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at)
 		SELECT CAST($8 AS UUID), CAST($9 AS TEXT), CAST($10 AS TEXT), CAST($11 AS TEXT), CAST($12 AS TEXT),
 			CAST($7 AS TIMESTAMPTZ) FROM a)
-	INSERT INTO journal_pending (entry_id, posted_at) SELECT CAST($8 AS UUID), CAST($7 AS TIMESTAMPTZ) FROM a`
+	INSERT INTO journal_pending (entry_id, posted_at, record)
+		SELECT CAST($8 AS UUID), CAST($7 AS TIMESTAMPTZ), CAST($13 AS BYTEA) FROM a`
 
 func init() { statements = append(statements, sqlEnsureSystemAccount) }
 
@@ -155,7 +158,7 @@ func (s *Store) ListEntries(ctx context.Context, q ledger.StatementQuery) (ledge
 		var l ledger.StatementLine
 		var kind string
 		err := row.Scan(&l.EntryID, &kind, &l.Amount, &l.Memo, &l.PostedAt, &l.BalanceAfter, &l.ReversesEntryID)
-		l.Kind, l.PostedAt = entryKinds[kind], l.PostedAt.UTC()
+		l.Kind, l.PostedAt = ledger.ParseEntryKind(kind), l.PostedAt.UTC()
 		return l, err
 	})
 	if err != nil {

@@ -305,3 +305,55 @@ func TestRolesLeastPrivilege(t *testing.T) {
 		}
 	}
 }
+
+// TestSealerReadsPendingRecords: the sealer seals an entry from the
+// canonical bytes its transaction queued, and from the tables when they are
+// missing (queued before they existed), do not parse, or name another
+// entry; bytes that name the right entry but lie about it are sealed as
+// they are, and verification, which recomputes from the tables, names them.
+func TestSealerReadsPendingRecords(t *testing.T) {
+	ctx := context.Background()
+	f := MustOpenStore(t, cockroach.Options{})
+	f.MustOpen(t, "alice", 50_000)
+	f.MustOpen(t, "bob", 0)
+	ids := map[string]string{}
+	for _, rid := range []string{"none", "garbage", "other", "plain"} {
+		e, err := f.Transfer(ctx, ledger.TransferRequest{RequestID: rid, From: "alice", To: "bob", Amount: 10, Currency: "KRW"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[rid] = e.ID
+	}
+	if n := f.mustCount(t, `SELECT count(*) FROM journal_pending WHERE record IS NULL`); n != 0 {
+		t.Fatalf("%d pending entries without canonical bytes", n)
+	}
+	for sql, args := range map[string][]any{
+		`UPDATE journal_pending SET record = NULL WHERE entry_id = $1`:                                                     {ids["none"]},
+		`UPDATE journal_pending SET record = '\x01beef' WHERE entry_id = $1`:                                               {ids["garbage"]},
+		`UPDATE journal_pending SET record = (SELECT record FROM journal_pending WHERE entry_id = $2) WHERE entry_id = $1`: {ids["other"], ids["plain"]},
+	} {
+		if _, err := f.pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	z := f.MustSealer(t, cockroach.SealerOptions{})
+	head := f.MustSealAll(t, z)
+	if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK || v.Checked != head.Sequence {
+		t.Fatalf("verification = %+v", v)
+	}
+
+	// Bytes of the right entry and time whose memo lies.
+	e, err := f.Transfer(ctx, ledger.TransferRequest{RequestID: "lie", From: "alice", To: "bob", Amount: 10, Currency: "KRW"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lie := e
+	lie.Memo = "not what the entry says"
+	if _, err := f.pool.Exec(ctx, `UPDATE journal_pending SET record = $2 WHERE entry_id = $1`, e.ID, ledger.Canonical(0, lie)); err != nil {
+		t.Fatal(err)
+	}
+	head = f.MustSealAll(t, z)
+	if v := f.MustVerify(t, ledger.JournalRange{}); v.OK || v.BadSequence != head.Sequence {
+		t.Fatalf("verification after a lying record = %+v, want it to name sequence %d", v, head.Sequence)
+	}
+}

@@ -11,20 +11,25 @@ var (
 const (
 	sqlJournalHead = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
 
-	// sqlPendingBatch reads the next batch to seal, oldest first, each
-	// entry with its postings (one row per posting; entries without
-	// postings come once, with NULLs). An entry's postings are keyed by
-	// account (migration 7): its accounts column says where to look.
-	sqlPendingBatch = `SELECT e.entry_id, e.kind, e.actor, e.request_id, e.memo, e.posted_at,
+	// sqlPendingBatch reads the next batch to seal, oldest first: each
+	// entry's id, time and canonical bytes, which its own transaction
+	// wrote (NULL if queued before migration 42).
+	sqlPendingBatch = `SELECT q.entry_id, q.posted_at, q.record FROM journal_pending AS q
+		ORDER BY q.posted_at, q.entry_id LIMIT $1`
+	// sqlPendingEntries reads the entries $1 from their tables, each with
+	// its postings (one row per posting; entries without postings come
+	// once, with NULLs): for pending rows without canonical bytes. An
+	// entry's postings are keyed by account (migration 7): its accounts
+	// column says where to look.
+	sqlPendingEntries = `SELECT e.entry_id, e.kind, e.actor, e.request_id, e.memo, e.posted_at,
 			COALESCE(CAST(e.reverses_entry_id AS TEXT), ''), p.account_id, p.currency, p.amount
-		FROM (SELECT q.entry_id, q.posted_at FROM journal_pending AS q
-			ORDER BY q.posted_at, q.entry_id LIMIT $1) AS q
-		JOIN entries AS e ON e.entry_id = q.entry_id
+		FROM entries AS e
 		LEFT JOIN LATERAL (SELECT p.account_id, p.currency, p.amount
 			FROM unnest(e.accounts) AS a (account_id)
 			JOIN postings AS p ON p.account_id = a.account_id AND p.posted_at = e.posted_at AND p.entry_id = e.entry_id
 		) AS p ON true
-		ORDER BY q.posted_at, q.entry_id, p.account_id`
+		WHERE e.entry_id = ANY(CAST($1 AS UUID[]))
+		ORDER BY e.entry_id, p.account_id`
 	// sqlSealBatch appends a batch of records in one statement: row i of
 	// the arrays is one record.
 	sqlSealBatch = `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by, lease_epoch)
@@ -113,7 +118,7 @@ const (
 func init() {
 	statements = append(statements, sqlTreeSize, sqlLastCheckpoint, sqlTreeNodes, sqlAppendTree, sqlInsertCheckpoint,
 		sqlSignedCheckpoint, sqlCheckpointAt, sqlCheckpointsIn, sqlRecordOfEntry, sqlUnsealedEntry, sqlSealedTwice)
-	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingBatch,
+	statements = append(statements, sqlTakeLease, sqlReleaseLease, sqlJournalHead, sqlPendingBatch, sqlPendingEntries,
 		sqlSealBatch, sqlSealedNotPending, sqlBacklog, sqlJournalPage, sqlJournalPostings, sqlJournalHash, sqlStrayPosting,
 		sqlBalancePage)
 }

@@ -120,7 +120,7 @@ func (s *Store) getEntry(ctx context.Context, id string) (ledger.Entry, error) {
 			return ledger.Entry{}, s.translate(err)
 		}
 		found = true
-		e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
+		e.Kind, e.Actor, e.PostedAt = ledger.ParseEntryKind(kind), ledger.Actor(actor), e.PostedAt.UTC()
 		if account.Valid {
 			e.Postings = append(e.Postings, ledger.Posting{AccountID: account.String, Currency: currency.String,
 				Amount: amount.Int64})

@@ -116,7 +116,7 @@ func (s *Store) pickShards(p *proposal) {
 type postArgs struct {
 	ids                        [][16]byte // UUIDs, as bytes: see sealer.go
 	kinds, actors, reqs, memos []string
-	fps, results               [][]byte
+	fps, results, records      [][]byte
 	reverses                   []pgtype.UUID
 	entryAccounts              []string
 	seqs, shards               []int32
@@ -126,17 +126,30 @@ type postArgs struct {
 	internalOK                 []bool
 	bySeq                      []*ledger.Leg
 	owners                     []*proposal
+	now                        time.Time // when every entry posts
 	// What the batch's postings so far change on each row: debits and
 	// credits, or every change when the batch is atomic.
 	atomic   bool
 	down, up map[rowKey]int64
 }
 
+// written is the entry as sqlPost writes it at now: the request's actor
+// and id, the legs' postings.
+func (p *proposal) written(now time.Time) ledger.Entry {
+	e := p.e
+	e.Actor, e.RequestID, e.PostedAt = p.rq.actor, p.rq.id, now
+	e.Postings = make([]ledger.Posting, len(p.legs))
+	for i, l := range p.legs {
+		e.Postings[i] = l.Posting
+	}
+	return e
+}
+
 // queuePost queues sqlPost for props into b, all posting at now: atomic
 // posts all or none. The statement's answer fills each proposal's legs and
 // posted flags when b is sent.
 func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) error {
-	a := newPostArgs(props, atomic)
+	a := newPostArgs(props, now, atomic)
 	for _, p := range props {
 		if err := a.add(p); err != nil {
 			return err
@@ -144,13 +157,13 @@ func queuePost(b *pgx.Batch, props []*proposal, now time.Time, atomic bool) erro
 	}
 	b.Queue(sqlPost, a.ids, a.kinds, a.actors, a.reqs, a.memos, a.fps, a.results, a.reverses,
 		a.seqs, a.entries, a.accounts, a.shards, a.amounts, a.currencies, a.excls, a.internalOK,
-		now, ledger.MaxBalance, atomic, a.entryAccounts, a.downs, a.ups,
+		now, ledger.MaxBalance, atomic, a.entryAccounts, a.downs, a.ups, a.records,
 	).Query(func(rows pgx.Rows) error { return a.read(rows) })
 	return nil
 }
 
 // newPostArgs returns empty arrays sized for props.
-func newPostArgs(props []*proposal, atomic bool) *postArgs {
+func newPostArgs(props []*proposal, now time.Time, atomic bool) *postArgs {
 	n, m := 0, len(props)
 	for _, p := range props {
 		n += len(p.legs)
@@ -158,12 +171,12 @@ func newPostArgs(props []*proposal, atomic bool) *postArgs {
 	return &postArgs{
 		ids: make([][16]byte, 0, m), kinds: make([]string, 0, m), actors: make([]string, 0, m),
 		reqs: make([]string, 0, m), memos: make([]string, 0, m), fps: make([][]byte, 0, m),
-		results: make([][]byte, 0, m), reverses: make([]pgtype.UUID, 0, m), entryAccounts: make([]string, 0, m),
+		results: make([][]byte, 0, m), records: make([][]byte, 0, m), reverses: make([]pgtype.UUID, 0, m), entryAccounts: make([]string, 0, m),
 		seqs: make([]int32, 0, n), shards: make([]int32, 0, n), entries: make([][16]byte, 0, n),
 		excls: make([][16]byte, 0, n), accounts: make([]string, 0, n), currencies: make([]string, 0, n),
 		amounts: make([]int64, 0, n), downs: make([]int64, 0, n), ups: make([]int64, 0, n),
 		internalOK: make([]bool, 0, n), bySeq: make([]*ledger.Leg, 0, n), owners: make([]*proposal, 0, n),
-		atomic: atomic, down: map[rowKey]int64{}, up: map[rowKey]int64{},
+		now: now, atomic: atomic, down: map[rowKey]int64{}, up: map[rowKey]int64{},
 	}
 }
 
@@ -194,6 +207,7 @@ func (a *postArgs) add(p *proposal) error {
 	a.reqs, a.memos, a.fps = append(a.reqs, p.rq.id), append(a.memos, p.e.Memo), append(a.fps, p.rq.fp)
 	a.results, a.reverses = append(a.results, buf), append(a.reverses, rev)
 	a.entryAccounts = append(a.entryAccounts, entryAccounts(p.e))
+	a.records = append(a.records, ledger.Canonical(0, p.written(a.now)))
 	for i := range p.legs {
 		l := &p.legs[i]
 		r := rowKey{l.Posting.AccountID, l.Shard}

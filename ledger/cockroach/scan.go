@@ -15,18 +15,9 @@ import (
 // Enums are stored by name, so that a person reading the tables (an auditor
 // with psql) needs no lookup table.
 var (
-	kinds      = map[string]ledger.Kind{"CUSTOMER": ledger.KindCustomer, "INTERNAL": ledger.KindInternal}
-	statuses   = map[string]ledger.Status{"ACTIVE": ledger.StatusActive, "FROZEN": ledger.StatusFrozen, "CLOSED": ledger.StatusClosed}
-	holdStates = map[string]ledger.HoldStatus{"ACTIVE": ledger.HoldActive, "CAPTURED": ledger.HoldCaptured, "VOIDED": ledger.HoldVoided}
-	entryKinds = map[string]ledger.EntryKind{
-		"DEPOSIT": ledger.EntryDeposit, "TRANSFER": ledger.EntryTransfer,
-		"WITHDRAWAL": ledger.EntryWithdrawal, "HOLD_CAPTURE": ledger.EntryHoldCapture,
-		"PROMO_SUBSCRIPTION": ledger.EntryPromoSubscription, "ACCOUNT_OPENING": ledger.EntryAccountOpening,
-		"HOLD_PLACEMENT": ledger.EntryHoldPlacement, "HOLD_VOID": ledger.EntryHoldVoid,
-		"GENERAL": ledger.EntryGeneral, "REVERSAL": ledger.EntryReversal,
-		"ACCOUNT_STATUS_CHANGE": ledger.EntryAccountStatusChange, "PROMO_CREATION": ledger.EntryPromoCreation,
-		"PROMO_PAYOUT": ledger.EntryPromoPayout, "PROMO_CANCELLATION": ledger.EntryPromoCancellation,
-	}
+	kinds       = map[string]ledger.Kind{"CUSTOMER": ledger.KindCustomer, "INTERNAL": ledger.KindInternal}
+	statuses    = map[string]ledger.Status{"ACTIVE": ledger.StatusActive, "FROZEN": ledger.StatusFrozen, "CLOSED": ledger.StatusClosed}
+	holdStates  = map[string]ledger.HoldStatus{"ACTIVE": ledger.HoldActive, "CAPTURED": ledger.HoldCaptured, "VOIDED": ledger.HoldVoided}
 	subStatuses = map[string]ledger.SubscriptionStatus{"ACTIVE": ledger.SubscriptionActive,
 		"MATURED": ledger.SubscriptionMatured, "CANCELLED": ledger.SubscriptionCancelled}
 )
@@ -89,5 +80,6 @@ func queueEvent(ctx context.Context, b *pgx.Batch, kind ledger.EntryKind, reques
 // the others by queueEntry, whose one statement does the same and more.
 func queueEntryRow(b *pgx.Batch, e ledger.Entry) {
 	b.Queue(sqlInsertEntry, e.ID, e.Kind.String(), string(e.Actor), e.RequestID, e.Memo, e.PostedAt)
-	b.Queue(sqlAnnounceEntry, e.ID, e.PostedAt)
+	event := ledger.Entry{ID: e.ID, Kind: e.Kind, Actor: e.Actor, RequestID: e.RequestID, Memo: e.Memo, PostedAt: e.PostedAt}
+	b.Queue(sqlAnnounceEntry, e.ID, e.PostedAt, ledger.Canonical(0, event))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -210,7 +211,7 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		}
 		res.First, res.Last = head.Sequence+1, head.Sequence
 		res.TreeBehind = tree.size < head.Sequence
-		var entries []ledger.Entry
+		var pending []pendingRow
 		var behind []ledger.Record
 		var frontier [][]byte
 		b = &pgx.Batch{}
@@ -218,9 +219,13 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		if res.TreeBehind {
 			queueRecords(b, tree.size, min(head.Sequence, tree.size+int64(z.opt.Batch)), &behind)
 		} else {
-			z.queuePending(b, &entries)
+			queuePending(b, z.opt.Batch, &pending)
 		}
 		if err := t.exec(ctx, b); err != nil {
+			return err
+		}
+		entries, err := z.pendingEntries(ctx, t, pending)
+		if err != nil {
 			return err
 		}
 		grow, err := ledger.TreeAt(tree.size, frontier)
@@ -290,30 +295,115 @@ func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Che
 	return ledger.Checkpoint{Sequence: res.Last, Hash: prev}, nil
 }
 
-// queuePending queues the read of the next batch of entries to seal, with
-// their postings, in the order they will be sealed.
-func (z *Sealer) queuePending(b *pgx.Batch, out *[]ledger.Entry) {
-	b.Queue(sqlPendingBatch, z.opt.Batch).Query(func(rows pgx.Rows) error {
-		entries := *out
-		defer func() { *out = entries }()
-		var e ledger.Entry
-		var kind, actor string
-		var account, currency *string
-		var amount *int64
-		_, err := pgx.ForEachRow(rows, []any{&e.ID, &kind, &actor, &e.RequestID, &e.Memo, &e.PostedAt,
-			&e.ReversesEntryID, &account, &currency, &amount}, func() error {
-			if n := len(entries); n == 0 || entries[n-1].ID != e.ID {
-				e.Kind, e.Actor, e.PostedAt = entryKinds[kind], ledger.Actor(actor), e.PostedAt.UTC()
-				entries = append(entries, e) // e has no postings: they are appended below
-			}
-			if account != nil {
-				last := &entries[len(entries)-1]
-				last.Postings = append(last.Postings, ledger.Posting{AccountID: *account, Currency: *currency, Amount: *amount})
-			}
+// pendingRow is an entry waiting to be sealed, as journal_pending has it.
+type pendingRow struct {
+	id       string
+	postedAt time.Time
+	record   []byte // Canonical(0, entry), or nil
+}
+
+// queuePending queues the read of the next batch of at most n entries to
+// seal into *out, in the order they will be sealed.
+func queuePending(b *pgx.Batch, n int, out *[]pendingRow) {
+	b.Queue(sqlPendingBatch, n).Query(func(rows pgx.Rows) error {
+		var r pendingRow
+		_, err := pgx.ForEachRow(rows, []any{&r.id, &r.postedAt, &r.record}, func() error {
+			*out = append(*out, r)
 			return nil
 		})
 		return err
 	})
+}
+
+// pendingEntries returns the entries of rows, in order: from the canonical
+// bytes each row carries, and from the entries and postings tables for a
+// row without them (queued before they were written) or whose bytes do
+// not parse or name another entry or time. The tables are the truth that
+// the verifiers recompute every hash from; the bytes spare the sealer a
+// lookup per entry and posting.
+func (z *Sealer) pendingEntries(ctx context.Context, t *txn, rows []pendingRow) ([]ledger.Entry, error) {
+	entries := make([]ledger.Entry, len(rows))
+	var missing []string
+	for i, r := range rows {
+		e, err := parseRecord(r)
+		if err != nil {
+			if r.record != nil {
+				z.opt.Logger.Error("a pending entry's canonical bytes are not its entry's: sealed from its tables",
+					"entry", r.id, "err", err)
+			}
+			missing = append(missing, r.id)
+			continue
+		}
+		entries[i] = e
+	}
+	if len(missing) == 0 {
+		return entries, nil
+	}
+	ids := make([][16]byte, len(missing))
+	for i, id := range missing {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("pending entry %q: %w", id, err)
+		}
+		ids[i] = u
+	}
+	byID := map[string]ledger.Entry{}
+	b := &pgx.Batch{}
+	b.Queue(sqlPendingEntries, ids).Query(func(rows pgx.Rows) error { return scanEntries(rows, byID) })
+	if err := t.exec(ctx, b); err != nil {
+		return nil, err
+	}
+	for i, r := range rows {
+		if entries[i].ID != "" {
+			continue
+		}
+		e, ok := byID[r.id]
+		if !ok {
+			return nil, fmt.Errorf("pending entry %s is not in the entries", r.id)
+		}
+		entries[i] = e
+	}
+	return entries, nil
+}
+
+// parseRecord is the entry r's canonical bytes encode, if they are r's.
+func parseRecord(r pendingRow) (ledger.Entry, error) {
+	if r.record == nil {
+		return ledger.Entry{}, errors.New("no canonical bytes")
+	}
+	_, e, err := ledger.ParseCanonical(r.record)
+	switch {
+	case err != nil:
+		return ledger.Entry{}, err
+	case !strings.EqualFold(e.ID, r.id):
+		return ledger.Entry{}, fmt.Errorf("the bytes name entry %s", e.ID)
+	case e.PostedAt.UnixMicro() != r.postedAt.UnixMicro():
+		return ledger.Entry{}, fmt.Errorf("the bytes say posted at %s, the row %s", e.PostedAt, r.postedAt.UTC())
+	}
+	e.ID = r.id
+	return e, nil
+}
+
+// scanEntries reads sqlPendingEntries' rows, one per posting, into byID.
+func scanEntries(rows pgx.Rows, byID map[string]ledger.Entry) error {
+	var e ledger.Entry
+	var kind, actor string
+	var account, currency *string
+	var amount *int64
+	_, err := pgx.ForEachRow(rows, []any{&e.ID, &kind, &actor, &e.RequestID, &e.Memo, &e.PostedAt,
+		&e.ReversesEntryID, &account, &currency, &amount}, func() error {
+		got, seen := byID[e.ID]
+		if !seen {
+			got = e
+			got.Kind, got.Actor, got.PostedAt, got.Postings = ledger.ParseEntryKind(kind), ledger.Actor(actor), e.PostedAt.UTC(), nil
+		}
+		if account != nil {
+			got.Postings = append(got.Postings, ledger.Posting{AccountID: *account, Currency: *currency, Amount: *amount})
+		}
+		byID[e.ID] = got
+		return nil
+	})
+	return err
 }
 
 // scanPostings reads rows of (entry_id, account_id, currency, amount) into

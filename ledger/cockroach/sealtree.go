@@ -182,7 +182,7 @@ func scanRecord(row pgx.CollectableRow) (ledger.Record, error) {
 	var at *time.Time
 	err := row.Scan(&r.Sequence, &r.PrevHash, &r.Hash, &r.SealedAt, &r.SealedBy, &r.LeaseEpoch, &r.Entry.ID,
 		&kind, &actor, &r.Entry.RequestID, &r.Entry.Memo, &at, &r.Entry.ReversesEntryID)
-	r.SealedAt, r.Entry.Kind, r.Entry.Actor = r.SealedAt.UTC(), entryKinds[kind], ledger.Actor(actor)
+	r.SealedAt, r.Entry.Kind, r.Entry.Actor = r.SealedAt.UTC(), ledger.ParseEntryKind(kind), ledger.Actor(actor)
 	if at != nil {
 		r.Entry.PostedAt = at.UTC()
 	}

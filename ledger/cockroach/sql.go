@@ -45,7 +45,7 @@ const (
 		VALUES ($1, $2, $3, $4, $5, $6)`
 	// sqlAnnounceEntry tells the sealer of a new entry, in the entry's own
 	// transaction (see sealer.go).
-	sqlAnnounceEntry = `INSERT INTO journal_pending (entry_id, posted_at) VALUES ($1, $2)`
+	sqlAnnounceEntry = `INSERT INTO journal_pending (entry_id, posted_at, record) VALUES ($1, $2, $3)`
 
 	// sqlPost is the posting engine (post.go): every entry that moves money,
 	// whatever call made it, is posted by this statement, alone or in a
@@ -55,7 +55,8 @@ const (
 	//
 	// Entries are arrays of one element per entry: id $1, kind $2, actor
 	// $3, request $4, memo $5, the request's fingerprint $6 and result $7,
-	// and the entry it reverses $8 (NULL for none). Postings are arrays of
+	// the entry it reverses $8 (NULL for none), and its canonical bytes at
+	// sequence 0 for the sealer $23 (see sealer.go). Postings are arrays of
 	// one element per posting, in batch order: its position $9, its entry
 	// $10, the account $11 and shard row $12 it changes, its amount $13 and
 	// currency $14, a hold to leave out of the account's held amount $15
@@ -78,8 +79,9 @@ const (
 	// it unless the account has several shard rows.
 	sqlPost = `WITH i AS (
 			SELECT * FROM unnest(CAST($1 AS UUID[]), CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS TEXT[]),
-				CAST($5 AS TEXT[]), CAST($6 AS BYTEA[]), CAST($7 AS BYTEA[]), CAST($8 AS UUID[]), CAST($20 AS TEXT[]))
-				AS i (entry_id, kind, actor, request_id, memo, fp, result, reverses, accounts)),
+				CAST($5 AS TEXT[]), CAST($6 AS BYTEA[]), CAST($7 AS BYTEA[]), CAST($8 AS UUID[]), CAST($20 AS TEXT[]),
+				CAST($23 AS BYTEA[]))
+				AS i (entry_id, kind, actor, request_id, memo, fp, result, reverses, accounts, record)),
 		l AS (
 			SELECT * FROM unnest(CAST($9 AS INT4[]), CAST($10 AS UUID[]), CAST($11 AS TEXT[]), CAST($12 AS INT4[]),
 				CAST($13 AS INT8[]), CAST($14 AS TEXT[]), CAST($15 AS UUID[]), CAST($16 AS BOOL[]), CAST($21 AS INT8[]),
@@ -115,7 +117,8 @@ const (
 			SELECT entry_id, kind, actor, request_id, memo, CAST($17 AS TIMESTAMPTZ), string_to_array(accounts, ','),
 				reverses
 			FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
-		j AS (INSERT INTO journal_pending (entry_id, posted_at) SELECT entry_id, CAST($17 AS TIMESTAMPTZ) FROM ok),
+		j AS (INSERT INTO journal_pending (entry_id, posted_at, record)
+			SELECT entry_id, CAST($17 AS TIMESTAMPTZ), record FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
 		r AS (INSERT INTO requests (actor, request_id, fingerprint, result, created_at)
 			SELECT actor, request_id, fp, result, CAST($17 AS TIMESTAMPTZ) FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
 		p AS (INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
