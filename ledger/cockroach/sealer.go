@@ -17,8 +17,9 @@ import (
 
 // The sealer gives committed entries their audit sequence and chain hash,
 // after commit and in batches, so that the online path shares nothing: a
-// transfer only inserts its entry's id into journal_pending, a row of its
-// own keyed by a random UUID.
+// transfer only inserts one row into journal_pending, keyed by its entry's
+// random UUID and carrying the entry's canonical bytes, so that the sealer
+// reads the queue alone and not entries and postings.
 //
 // Finding what to seal is cheap and exact. journal_pending holds only the
 // backlog (the sealing transaction deletes what it seals), so a poll reads
