@@ -357,3 +357,45 @@ func TestSealerReadsPendingRecords(t *testing.T) {
 		t.Fatalf("verification after a lying record = %+v, want it to name sequence %d", v, head.Sequence)
 	}
 }
+
+// TestSealerFindsLateEntries commits an entry whose time is a minute
+// before the latest the sealer has sealed, as one that stalled before its
+// commit would be: polls start near the latest time sealed, and the
+// periodic sweep from the queue's beginning must still seal it, once.
+func TestSealerFindsLateEntries(t *testing.T) {
+	ctx := context.Background()
+	f := MustOpenStore(t, cockroach.Options{})
+	f.MustOpen(t, "alice", 50_000)
+	f.MustOpen(t, "bob", 0)
+	z := f.MustSealer(t, cockroach.SealerOptions{})
+	f.clock.Advance(time.Minute)
+	if _, err := f.Transfer(ctx, ledger.TransferRequest{RequestID: "later", From: "alice", To: "bob", Amount: 10, Currency: "KRW"}); err != nil {
+		t.Fatal(err)
+	}
+	f.MustSealAll(t, z)
+	f.clock.Advance(-time.Minute)
+	late, err := f.Transfer(ctx, ledger.TransferRequest{RequestID: "late", From: "alice", To: "bob", Amount: 10, Currency: "KRW"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := func() bool {
+		var n int
+		if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM journal WHERE entry_id = $1`, late.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !sealed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the late entry was not sealed within 10s of polls")
+		}
+		if _, err := z.SealOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK {
+		t.Fatalf("verification = %+v", v)
+	}
+}

@@ -11,11 +11,12 @@ var (
 const (
 	sqlJournalHead = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
 
-	// sqlPendingBatch reads the next batch to seal, oldest first: each
-	// entry's id, time and canonical bytes, which its own transaction
-	// wrote (NULL if queued before migration 42).
+	// sqlPendingBatch reads the next batch to seal, oldest first among
+	// the entries posted at $2 or later: each entry's id, time and
+	// canonical bytes, which its own transaction wrote (NULL if queued
+	// before migration 42).
 	sqlPendingBatch = `SELECT q.entry_id, q.posted_at, q.record FROM journal_pending AS q
-		ORDER BY q.posted_at, q.entry_id LIMIT $1`
+		WHERE q.posted_at >= $2 ORDER BY q.posted_at, q.entry_id LIMIT $1`
 	// sqlPendingEntries reads the entries $1 from their tables, each with
 	// its postings (one row per posting; entries without postings come
 	// once, with NULLs): for pending rows without canonical bytes. An
@@ -36,8 +37,13 @@ const (
 		SELECT r.seq, r.id, r.prev, r.hash, $5, $6, $7
 		FROM unnest(CAST($1 AS INT8[]), CAST($2 AS UUID[]), CAST($3 AS BYTEA[]), CAST($4 AS BYTEA[]))
 			AS r (seq, id, prev, hash)`
-	// sqlSealedNotPending removes from the queue what this transaction sealed.
-	sqlSealedNotPending = `DELETE FROM journal_pending WHERE entry_id = ANY(CAST($1 AS UUID[]))`
+	// sqlSealedNotPending removes from the queue what this transaction
+	// sealed: the batch sqlPendingBatch read, from $1 to its last key ($2,
+	// $3). In the transaction's snapshot that range holds the batch and
+	// nothing else (the sealer checks the count), and one range costs one
+	// descent of the queue's index where a lookup per id costs one each.
+	sqlSealedNotPending = `DELETE FROM journal_pending
+		WHERE posted_at >= $1 AND posted_at <= $2 AND (posted_at, entry_id) <= ($2, $3)`
 	// sqlBacklog measures what waits to be sealed, for the sealer's metrics.
 	// The backlog is small while the sealer keeps up (it holds only what was
 	// committed since the last batch).

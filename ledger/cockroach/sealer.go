@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/corebanking/ledger/ledger"
@@ -112,6 +114,53 @@ func (r SealResult) Sealed() int {
 type Sealer struct {
 	st  *Store
 	opt SealerOptions
+
+	mu    sync.Mutex
+	queue queueCursor
+}
+
+// queueCursor spares a poll the rows at the queue's head that earlier
+// batches deleted. Between two vacuums the queue's index still holds them,
+// tens of thousands under load, and a poll that starts at the beginning
+// steps over all of them to reach the live rows. So a poll starts a little
+// before the latest time this sealer sealed (queueLookback, for entries
+// that committed a moment after later ones), and once a second it sweeps
+// from the beginning: an entry that committed later still, with an older
+// time, is sealed by the next sweep. The cursor is only a hint: a row it
+// skips stays in the queue, and nothing is sealed twice or lost.
+type queueCursor struct {
+	latest time.Time // the latest posted_at sealed; zero: none yet
+	swept  time.Time // when a poll last started from the beginning (wall clock)
+	leader bool
+}
+
+const (
+	// sweepEvery is how often a poll reads the queue from its beginning.
+	sweepEvery = time.Second
+	// queueLookback is how far before the latest time sealed a poll starts.
+	queueLookback = time.Second
+)
+
+// start returns the time the next poll starts from: a little before the
+// latest time sealed, or zero, the queue's beginning, when a sweep is due
+// or this sealer did not lead.
+func (c *queueCursor) start(wall time.Time) (from time.Time, sweep bool) {
+	if !c.leader || c.latest.IsZero() || wall.Sub(c.swept) >= sweepEvery {
+		return time.Time{}, true
+	}
+	return c.latest.Add(-queueLookback), false
+}
+
+// sealed moves the cursor after a committed sealing transaction whose
+// latest entry was posted at latest (zero if it sealed none).
+func (c *queueCursor) sealed(res SealResult, latest time.Time, sweep bool, wall time.Time) {
+	c.leader = res.Leader
+	if sweep {
+		c.swept = wall
+	}
+	if latest.After(c.latest) {
+		c.latest = latest
+	}
 }
 
 // NewSealer returns a sealer that works through st, whose pool should log
@@ -193,8 +242,12 @@ func (z *Sealer) WaitSealed(ctx context.Context, poll time.Duration) error {
 // tree instead.
 func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 	var res SealResult
+	var latest time.Time
+	z.mu.Lock()
+	from, sweep := z.queue.start(time.Now())
+	z.mu.Unlock()
 	err := z.st.inTx(ctx, func(t *txn) error {
-		res = SealResult{}
+		res, latest = SealResult{}, time.Time{}
 		head := ledger.Checkpoint{Hash: ledger.GenesisHash()}
 		var tree treeHead
 		b := &pgx.Batch{}
@@ -220,13 +273,16 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		if res.TreeBehind {
 			queueRecords(b, tree.size, min(head.Sequence, tree.size+int64(z.opt.Batch)), &behind)
 		} else {
-			queuePending(b, z.opt.Batch, &pending)
+			queuePending(b, z.opt.Batch, from, &pending)
 		}
 		if err := t.exec(ctx, b); err != nil {
 			return err
 		}
 		entries, err := z.pendingEntries(ctx, t, pending)
 		if err != nil {
+			return err
+		}
+		if err := deletePending(ctx, t, from, pending); err != nil {
 			return err
 		}
 		grow, err := ledger.TreeAt(tree.size, frontier)
@@ -251,11 +307,17 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		if res.Checkpoint, err = z.checkpoint(final, tree, grow, head, res.Epoch); err != nil {
 			return err
 		}
+		if n := len(pending); n > 0 {
+			latest = pending[n-1].postedAt
+		}
 		return t.commit(ctx, final) // with nothing to seal, commits the renewed lease
 	})
 	if err != nil {
 		return res, err
 	}
+	z.mu.Lock()
+	z.queue.sealed(res, latest, sweep, time.Now())
+	z.mu.Unlock()
 	if z.opt.OnSealed != nil {
 		z.opt.OnSealed(res)
 	}
@@ -292,7 +354,6 @@ func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Che
 		}
 	}
 	b.Queue(sqlSealBatch, seqs, ids, prevs, hashes, z.st.now(), z.opt.Holder, res.Epoch)
-	b.Queue(sqlSealedNotPending, ids)
 	return ledger.Checkpoint{Sequence: res.Last, Hash: prev}, nil
 }
 
@@ -304,9 +365,10 @@ type pendingRow struct {
 }
 
 // queuePending queues the read of the next batch of at most n entries to
-// seal into *out, in the order they will be sealed.
-func queuePending(b *pgx.Batch, n int, out *[]pendingRow) {
-	b.Queue(sqlPendingBatch, n).Query(func(rows pgx.Rows) error {
+// seal, posted at from or later, into *out, in the order they will be
+// sealed.
+func queuePending(b *pgx.Batch, n int, from time.Time, out *[]pendingRow) {
+	b.Queue(sqlPendingBatch, n, from).Query(func(rows pgx.Rows) error {
 		var r pendingRow
 		_, err := pgx.ForEachRow(rows, []any{&r.id, &r.postedAt, &r.record}, func() error {
 			*out = append(*out, r)
@@ -314,6 +376,33 @@ func queuePending(b *pgx.Batch, n int, out *[]pendingRow) {
 		})
 		return err
 	})
+}
+
+// deletePending removes rows, the batch queuePending read from from, from
+// the queue, in a round trip of its own: if it removed anything but
+// exactly them, the transaction fails before it commits.
+func deletePending(ctx context.Context, t *txn, from time.Time, rows []pendingRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	last := rows[len(rows)-1]
+	id, err := uuid.Parse(last.id)
+	if err != nil {
+		return fmt.Errorf("pending entry %q: %w", last.id, err)
+	}
+	var removed int64
+	b := &pgx.Batch{}
+	b.Queue(sqlSealedNotPending, from, last.postedAt, id[:]).Exec(func(tag pgconn.CommandTag) error {
+		removed = tag.RowsAffected()
+		return nil
+	})
+	if err := t.exec(ctx, b); err != nil {
+		return err
+	}
+	if removed != int64(len(rows)) {
+		return fmt.Errorf("removing a batch of %d entries from the journal queue removed %d rows", len(rows), removed)
+	}
+	return nil
 }
 
 // pendingEntries returns the entries of rows, in order: from the canonical
