@@ -28,8 +28,9 @@ import (
 // a small table instead of anti-joining entries against the journal, whose
 // cost would grow with the books. And a pending row commits in the same
 // transaction as its entry: the sealer sees an entry exactly when it is
-// committed, however late or out of order that is, with no time window to
-// guess and no sweep to repeat.
+// committed, however late or out of order that is (queueCursor only spares
+// polls the deleted rows at the queue's head; its periodic sweep finds
+// what it skipped).
 //
 // Gapless and fixed: a sealing transaction reads the head and appends
 // head+1, head+2, ... in one SERIALIZABLE transaction; journal.sequence is
@@ -58,7 +59,7 @@ type SealerOptions struct {
 	// Interval is the pause between polls once the backlog is sealed;
 	// 200ms by default.
 	Interval time.Duration
-	// Batch is the most entries one transaction seals; 256 by default.
+	// Batch is the most entries one transaction seals; 1,024 by default.
 	Batch int
 	// LeaseTTL is how long a lease lasts unless renewed; 5s by default. A
 	// sealer renews it at every poll, so it must be well above Interval.
@@ -173,7 +174,7 @@ func NewSealer(st *Store, opt SealerOptions) *Sealer {
 		opt.Interval = 200 * time.Millisecond
 	}
 	if opt.Batch <= 0 {
-		opt.Batch = 256
+		opt.Batch = 1024
 	}
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 5 * time.Second
