@@ -182,7 +182,6 @@ const (
 	sqlInsertQuota = `INSERT INTO promo_quota (promo_id, shard, quota, used) VALUES ($1, $2, $3, 0)`
 	sqlPromoUsed   = `SELECT CAST(COALESCE(SUM(used), 0) AS INT8) FROM promo_quota WHERE promo_id = $1`
 	// sqlTakeQuota takes amount from one shard if it has room for all of it.
-	// sqlTakeQuota takes amount from one shard if it has room for all of it.
 	sqlTakeQuota = `UPDATE promo_quota SET used = used + $3
 		WHERE promo_id = $1 AND shard = $2 AND used + $3 <= quota RETURNING used`
 	sqlLockQuota = `SELECT shard, quota, used FROM promo_quota WHERE promo_id = $1 ORDER BY shard FOR UPDATE`

@@ -29,7 +29,7 @@ func (s *Store) SetAccountStatus(ctx context.Context, r ledger.SetAccountStatusR
 		return ledger.Account{}, err
 	}
 	var out ledger.Account
-	rq := &request{id: r.RequestID, fp: r.Fingerprint(), out: &out}
+	rq := newRequest(ctx, r.RequestID, r.Fingerprint(), &out)
 	err := s.inTx(ctx, func(t *txn) error {
 		a, err := lockRow(ctx, t, rq, scanAccount, ledger.Errorf(ledger.CodeAccountNotFound, "account %s not found", r.AccountID),
 			sqlGetAccountForUpdate, r.AccountID)

@@ -18,6 +18,7 @@ func TestSetAccountStatus(t *testing.T) {
 	f := MustOpenStore(t, cockroach.Options{})
 	f.MustOpen(t, "alice", 1_000)
 	f.MustOpen(t, "bob", 0)
+	f.MustOpen(t, "carol", 0)
 	set := func(rid string, st ledger.Status, reason string) (ledger.Account, error) {
 		return f.SetAccountStatus(ctx, ledger.SetAccountStatusRequest{RequestID: rid, AccountID: "alice", Status: st, Reason: reason})
 	}
@@ -30,6 +31,12 @@ func TestSetAccountStatus(t *testing.T) {
 	}
 	_, err = set("s1", ledger.StatusClosed, "court order 7")
 	AssertCode(t, err, ledger.CodeIdempotencyConflict)
+	// A request id is the caller's own: another operator's s1 is a request
+	// of its own, not a replay of kim's.
+	lee := ledger.WithActor(context.Background(), "operator/lee")
+	if b, err := f.SetAccountStatus(lee, ledger.SetAccountStatusRequest{RequestID: "s1", AccountID: "carol", Status: ledger.StatusFrozen, Reason: "audit"}); err != nil || b.ID != "carol" || b.Status != ledger.StatusFrozen {
+		t.Fatalf("another operator's s1: %+v, %v", b, err)
+	}
 	_, err = f.Transfer(ctx, ledger.TransferRequest{RequestID: "t1", From: "alice", To: "bob", Amount: 10, Currency: "KRW"})
 	AssertCode(t, err, ledger.CodeAccountFrozen)
 	if _, err := set("s2", ledger.StatusFrozen, "still"); err != nil { // no change: nothing journaled
@@ -55,15 +62,17 @@ func TestSetAccountStatus(t *testing.T) {
 	var changes []string
 	for _, r := range f.MustListJournal(t, 0) {
 		if r.Entry.Kind == ledger.EntryAccountStatusChange {
-			if r.Entry.Actor != "operator/kim" || len(r.Entry.Postings) != 0 {
+			if len(r.Entry.Postings) != 0 {
 				t.Errorf("record %d: %+v", r.Sequence, r.Entry)
 			}
-			changes = append(changes, r.Entry.RequestID+": "+r.Entry.Memo)
+			changes = append(changes, string(r.Entry.Actor)+" "+r.Entry.RequestID+": "+r.Entry.Memo)
 		}
 	}
 	slices.Sort(changes) // entries of one instant are sealed in id order
-	want := []string{"s1: account alice FROZEN, was ACTIVE: court order 7", "s3: account alice ACTIVE, was FROZEN: order lifted",
-		"s4: account alice CLOSED, was ACTIVE: customer left"}
+	want := []string{"operator/kim s1: account alice FROZEN, was ACTIVE: court order 7",
+		"operator/kim s3: account alice ACTIVE, was FROZEN: order lifted",
+		"operator/kim s4: account alice CLOSED, was ACTIVE: customer left",
+		"operator/lee s1: account carol FROZEN, was ACTIVE: audit"}
 	if strings.Join(changes, "\n") != strings.Join(want, "\n") {
 		t.Errorf("journaled changes:\n%s\nwant\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
 	}
