@@ -30,6 +30,10 @@ func main() {
 	flag.IntVar(&cfg.MoveBatch, "move-batch", 0, "most transfers one ledger transaction carries (group commit); 0: the store's default, 1: batching off")
 	flag.IntVar(&cfg.MoveLanes, "move-lanes", 0, "most such transactions at once; 0: the store's default")
 	flag.IntVar(&cfg.Batch, "batch", 0, "also run a phase of SubmitBatch calls of this many transfers each; 0: none")
+	flag.Func("limit", "override one of ledgerd's compartment limits, COMPARTMENT.FIELD=VALUE as ledgerd --limit (repeatable)", func(v string) error {
+		cfg.Limits = append(cfg.Limits, v)
+		return nil
+	})
 	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost")
 	sql := flag.String("sql", "on", "on: each run also has pgbench run the ledger's own transfer statement (throwaway server only); off: skip it")
 	flag.Parse()

@@ -62,6 +62,9 @@ type Config struct {
 	// each submit batches of Batch transfers (SubmitBatch), after the
 	// phase of one Transfer a call.
 	Batch int
+	// Limits override ledgerd's compartment limits, each
+	// COMPARTMENT.FIELD=VALUE as ledgerd --limit takes them.
+	Limits []string
 	// Command is the command line, for the report.
 	Command []string
 	// Out receives the report; os.Stdout by default.

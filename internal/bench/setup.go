@@ -44,8 +44,14 @@ func (m *Main) setup(ctx context.Context) error {
 			return err
 		}
 	}
+	iso := ledgerd.DefaultIsolation()
+	for _, l := range m.cfg.Limits {
+		if err := iso.Set(l); err != nil {
+			return err
+		}
+	}
 	m.ledger, err = ledgerd.Run(ctx, ledgerd.Config{
-		Plaintext:   true, // in-process, on loopback
+		Plaintext: true, Isolation: &iso, // in-process, on loopback
 		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-", WitnessDir: m.witness,
 		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(), Sealer: ledgerd.SealerConfig{Off: m.cfg.SealerOff},
 		StoreOptions: func(_ string, opt *cockroach.Options) {

@@ -77,6 +77,12 @@ const (
 	// returns each posting's row as it was before the batch, and whether
 	// its entry was posted. A posting records its account's balance after
 	// it unless the account has several shard rows.
+	//
+	// The entries not posted (refused) are few, or all of an atomic batch; what
+	// is written is picked by NOT IN them, which PostgreSQL answers from a
+	// hash. (Picked by IN the entries posted, it joined each posting with
+	// each posted entry: a batch of 200 entries spent a sixth of its time
+	// there.)
 	sqlPost = `WITH i AS (
 			SELECT * FROM unnest(CAST($1 AS UUID[]), CAST($2 AS TEXT[]), CAST($3 AS TEXT[]), CAST($4 AS TEXT[]),
 				CAST($5 AS TEXT[]), CAST($6 AS BYTEA[]), CAST($7 AS BYTEA[]), CAST($8 AS UUID[]), CAST($20 AS TEXT[]),
@@ -106,9 +112,9 @@ const (
 					ELSE posted + up + delta <= CAST($18 AS INT8) END)
 			UNION ALL SELECT entry_id FROM l WHERE seq NOT IN (SELECT seq FROM legs)
 			UNION ALL SELECT entry_id FROM rev),
-		ok AS (SELECT entry_id FROM i WHERE entry_id NOT IN (SELECT entry_id FROM bad)
-			AND NOT (CAST($19 AS BOOL) AND EXISTS (SELECT 1 FROM bad))),
-		ol AS (SELECT * FROM legs WHERE entry_id IN (SELECT entry_id FROM ok)),
+		refused AS (SELECT entry_id FROM bad
+			UNION ALL SELECT entry_id FROM i WHERE CAST($19 AS BOOL) AND EXISTS (SELECT 1 FROM bad)),
+		ol AS (SELECT * FROM legs WHERE entry_id NOT IN (SELECT entry_id FROM refused)),
 		u AS (UPDATE balances AS b SET posted = b.posted + d.delta
 			FROM (SELECT account_id, shard, CAST(SUM(delta) AS INT8) AS delta FROM ol GROUP BY account_id, shard) AS d
 			WHERE b.account_id = d.account_id AND b.shard = d.shard
@@ -116,11 +122,11 @@ const (
 		e AS (INSERT INTO entries (entry_id, kind, actor, request_id, memo, posted_at, accounts, reverses_entry_id)
 			SELECT entry_id, kind, actor, request_id, memo, CAST($17 AS TIMESTAMPTZ), string_to_array(accounts, ','),
 				reverses
-			FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
+			FROM i WHERE entry_id NOT IN (SELECT entry_id FROM refused)),
 		j AS (INSERT INTO journal_pending (entry_id, posted_at, record)
-			SELECT entry_id, CAST($17 AS TIMESTAMPTZ), record FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
+			SELECT entry_id, CAST($17 AS TIMESTAMPTZ), record FROM i WHERE entry_id NOT IN (SELECT entry_id FROM refused)),
 		r AS (INSERT INTO requests (actor, request_id, fingerprint, result, created_at)
-			SELECT actor, request_id, fp, result, CAST($17 AS TIMESTAMPTZ) FROM i WHERE entry_id IN (SELECT entry_id FROM ok)),
+			SELECT actor, request_id, fp, result, CAST($17 AS TIMESTAMPTZ) FROM i WHERE entry_id NOT IN (SELECT entry_id FROM refused)),
 		p AS (INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)
 			SELECT entry_id, account_id, want, delta,
 				CASE WHEN shards > 1 THEN 0
@@ -128,7 +134,7 @@ const (
 				CAST($17 AS TIMESTAMPTZ) FROM ol)
 		SELECT l.seq, legs.seq IS NOT NULL, COALESCE(legs.customer_id, ''), COALESCE(legs.currency, ''),
 			COALESCE(legs.kind, ''), COALESCE(legs.status, ''), COALESCE(legs.shards, 0), COALESCE(legs.posted, 0),
-			COALESCE(legs.held, 0), l.entry_id IN (SELECT entry_id FROM ok), l.entry_id IN (SELECT entry_id FROM rev)
+			COALESCE(legs.held, 0), l.entry_id NOT IN (SELECT entry_id FROM refused), l.entry_id IN (SELECT entry_id FROM rev)
 		FROM l LEFT JOIN legs ON legs.seq = l.seq`
 
 	// sqlGenericPlan precedes sqlPost on PostgreSQL, for the rest of the
