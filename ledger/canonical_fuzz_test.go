@@ -30,8 +30,20 @@ func FuzzCanonicalEntry(f *testing.F) {
 		swapped := e1
 		swapped.Postings = slices.Clone(e1.Postings)
 		slices.Reverse(swapped.Postings)
+		order := slices.Clone(swapped.Postings)
 		if !bytes.Equal(c1, ledger.Canonical(7, swapped)) {
 			t.Fatalf("the order of postings changes the encoding of %+v", e1)
+		}
+		if !slices.Equal(order, swapped.Postings) {
+			t.Fatalf("encoding %+v reordered its postings", swapped)
+		}
+		if len(c1) != cap(c1) {
+			t.Fatalf("the encoding of %+v took %d bytes of the %d it sized", e1, len(c1), cap(c1))
+		}
+		prev := bytes.Repeat([]byte{byte(amt1)}, ledger.HashSize)
+		if chain, leaf := ledger.RecordHashes(prev, 7, e1); !bytes.Equal(chain, ledger.ChainHash(prev, 7, e1)) ||
+			!bytes.Equal(leaf, ledger.LeafHash(7, e1)) {
+			t.Fatalf("RecordHashes of %+v are not ChainHash and LeafHash", e1)
 		}
 		same := strings.ToLower(id1) == strings.ToLower(id2) && req1 == req2 && memo1 == memo2 &&
 			e1.PostedAt.UnixMicro() == e2.PostedAt.UnixMicro() && acct1b == acct2b && amt1 == amt2

@@ -35,25 +35,36 @@ func GenesisHash() []byte { return make([]byte, HashSize) }
 // starts with version 2 instead and ends with reverses_entry_id (lower
 // case).
 func Canonical(seq int64, e Entry) []byte {
-	var b []byte
-	putStr := func(s string) {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
+	id, reverses := strings.ToLower(e.ID), strings.ToLower(e.ReversesEntryID)
+	kind := e.Kind.String()
+	n := 1 + 8 + 4*5 + len(id) + len(kind) + len(e.Actor) + len(e.RequestID) + len(e.Memo) + 8 + 4
+	for _, p := range e.Postings {
+		n += 4 + len(p.AccountID) + 4 + len(p.Currency) + 8
 	}
 	version := CanonicalVersion
 	if e.ReversesEntryID != "" {
 		version = CanonicalVersionReversal
+		n += 4 + len(reverses)
+	}
+	b := make([]byte, 0, n)
+	putStr := func(s string) {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
 	}
 	b = append(b, version)
 	b = binary.BigEndian.AppendUint64(b, uint64(seq))
-	putStr(strings.ToLower(e.ID))
-	putStr(e.Kind.String())
+	putStr(id)
+	putStr(kind)
 	putStr(string(e.Actor))
 	putStr(e.RequestID)
 	putStr(e.Memo)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.PostedAt.UnixMicro()))
-	ps := slices.Clone(e.Postings)
-	slices.SortFunc(ps, func(a, b Posting) int { return strings.Compare(a.AccountID, b.AccountID) })
+	byAccount := func(a, b Posting) int { return strings.Compare(a.AccountID, b.AccountID) }
+	ps := e.Postings
+	if !slices.IsSortedFunc(ps, byAccount) {
+		ps = slices.Clone(ps)
+		slices.SortFunc(ps, byAccount)
+	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(ps)))
 	for _, p := range ps {
 		putStr(p.AccountID)
@@ -61,7 +72,7 @@ func Canonical(seq int64, e Entry) []byte {
 		b = binary.BigEndian.AppendUint64(b, uint64(p.Amount))
 	}
 	if version == CanonicalVersionReversal {
-		putStr(strings.ToLower(e.ReversesEntryID))
+		putStr(reverses)
 	}
 	return b
 }
@@ -149,11 +160,20 @@ func (r *canonicalReader) uint64() uint64 {
 func (r *canonicalReader) str() string { return string(r.take(int(r.uint32()))) }
 
 // ChainHash returns SHA-256(prev || Canonical(seq, e)).
-func ChainHash(prev []byte, seq int64, e Entry) []byte {
+func ChainHash(prev []byte, seq int64, e Entry) []byte { return chainHashOf(prev, Canonical(seq, e)) }
+
+func chainHashOf(prev, canonical []byte) []byte {
 	h := sha256.New()
 	h.Write(prev)
-	h.Write(Canonical(seq, e))
+	h.Write(canonical)
 	return h.Sum(nil)
+}
+
+// RecordHashes returns ChainHash(prev, seq, e) and LeafHash(seq, e), for
+// the price of one encoding: what sealing a record computes.
+func RecordHashes(prev []byte, seq int64, e Entry) (chain, leaf []byte) {
+	c := Canonical(seq, e)
+	return chainHashOf(prev, c), hasher.HashLeaf(c)
 }
 
 // ChainVerifier checks records one at a time, in order, against the chain.

@@ -59,7 +59,13 @@ type SealerOptions struct {
 	// Interval is the pause between polls once the backlog is sealed;
 	// 200ms by default.
 	Interval time.Duration
-	// Batch is the most entries one transaction seals; 1,024 by default.
+	// Batch is the most entries one transaction seals; 4,096 by default.
+	// After a full batch the next transaction starts at once, and
+	// PostgreSQL's SERIALIZABLE counts two sealing transactions that close
+	// as overlapping while a transfer that overlapped the first still runs:
+	// the second becomes a pivot between the first and the transfers that
+	// added to the queue it read, and fails, wasting its work. So a batch
+	// should hold more than a poll interval's entries at full load.
 	Batch int
 	// LeaseTTL is how long a lease lasts unless renewed; 5s by default. A
 	// sealer renews it at every poll, so it must be well above Interval.
@@ -174,7 +180,7 @@ func NewSealer(st *Store, opt SealerOptions) *Sealer {
 		opt.Interval = 200 * time.Millisecond
 	}
 	if opt.Batch <= 0 {
-		opt.Batch = 1024
+		opt.Batch = 4096
 	}
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 5 * time.Second
@@ -348,9 +354,9 @@ func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Che
 		}
 		res.Last++
 		seqs[i], ids[i], prevs[i] = res.Last, id, prev
-		hashes[i] = ledger.ChainHash(prev, res.Last, e)
-		prev = hashes[i]
-		if err := tree.Append(ledger.LeafHash(res.Last, e), nodes.add); err != nil {
+		chain, leaf := ledger.RecordHashes(prev, res.Last, e)
+		hashes[i], prev = chain, chain
+		if err := tree.Append(leaf, nodes.add); err != nil {
 			return head, err
 		}
 	}
