@@ -59,13 +59,9 @@ type SealerOptions struct {
 	// Interval is the pause between polls once the backlog is sealed;
 	// 200ms by default.
 	Interval time.Duration
-	// Batch is the most entries one transaction seals; 4,096 by default.
-	// After a full batch the next transaction starts at once, and
-	// PostgreSQL's SERIALIZABLE counts two sealing transactions that close
-	// as overlapping while a transfer that overlapped the first still runs:
-	// the second becomes a pivot between the first and the transfers that
-	// added to the queue it read, and fails, wasting its work. So a batch
-	// should hold more than a poll interval's entries at full load.
+	// Batch is the most entries one transaction seals; 4,096 by default,
+	// more than a poll interval's entries at full load, so that sealing
+	// transactions normally run an Interval apart (see sealApart).
 	Batch int
 	// LeaseTTL is how long a lease lasts unless renewed; 5s by default. A
 	// sealer renews it at every poll, so it must be well above Interval.
@@ -170,6 +166,15 @@ func (c *queueCursor) sealed(res SealResult, latest time.Time, sweep bool, wall 
 	}
 }
 
+// sealApart is the pause after a full batch, while a backlog is sealed.
+// PostgreSQL's SERIALIZABLE counts two sealing transactions as overlapping
+// while a transfer that overlapped the first still runs: the second is
+// then a pivot between the first (which read the journal's head and the
+// queue that the second writes) and the transfers that added to the queue
+// it read, and fails, wasting its batch. A pause longer than a transfer
+// keeps them apart.
+const sealApart = 20 * time.Millisecond
+
 // NewSealer returns a sealer that works through st, whose pool should log
 // in as RoleSealer.
 func NewSealer(st *Store, opt SealerOptions) *Sealer {
@@ -204,7 +209,14 @@ func (z *Sealer) Run(ctx context.Context) {
 		logger: z.opt.Logger, onError: z.opt.OnError,
 		once: func(ctx context.Context) (bool, error) {
 			res, err := z.SealOnce(ctx)
-			return res.Sealed() == z.opt.Batch || res.TreeBehind, err // more backlog: go on at once
+			more := res.Sealed() == z.opt.Batch || res.TreeBehind
+			if more { // more backlog: go on after the transfers that overlapped this one
+				select {
+				case <-ctx.Done():
+				case <-time.After(sealApart):
+				}
+			}
+			return more, err
 		},
 		release: func(ctx context.Context) error {
 			_, err := z.st.pool.Exec(ctx, sqlReleaseLease, leaseName, z.opt.Holder)
