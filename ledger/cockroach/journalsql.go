@@ -33,10 +33,10 @@ const (
 		ORDER BY e.entry_id, p.account_id`
 	// sqlSealBatch appends a batch of records in one statement: row i of
 	// the arrays is one record.
-	sqlSealBatch = `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by, lease_epoch)
-		SELECT r.seq, r.id, r.prev, r.hash, $5, $6, $7
-		FROM unnest(CAST($1 AS INT8[]), CAST($2 AS UUID[]), CAST($3 AS BYTEA[]), CAST($4 AS BYTEA[]))
-			AS r (seq, id, prev, hash)`
+	sqlSealBatch = `INSERT INTO journal (sequence, entry_id, posted_at, prev_hash, hash, sealed_at, sealed_by, lease_epoch)
+		SELECT r.seq, r.id, r.at, r.prev, r.hash, $6, $7, $8
+		FROM unnest(CAST($1 AS INT8[]), CAST($2 AS UUID[]), CAST($3 AS TIMESTAMPTZ[]), CAST($4 AS BYTEA[]),
+			CAST($5 AS BYTEA[])) AS r (seq, id, at, prev, hash)`
 	// sqlSealedNotPending removes from the queue what this transaction
 	// sealed: the batch sqlPendingBatch read, from $1 to its last key ($2,
 	// $3). In the transaction's snapshot that range holds the batch and
@@ -104,7 +104,13 @@ const (
 	// verification.
 	sqlCheckpointsIn = `SELECT tree_size, root_hash, chain_head, signed_at, key_name, key_id, note
 		FROM journal_checkpoints WHERE tree_size > $1 AND tree_size <= $2 ORDER BY tree_size`
-	sqlRecordOfEntry = `SELECT sequence FROM journal WHERE entry_id = $1`
+	// sqlRecordOfEntry finds the sequence of the entry $1: by the entry's
+	// time and id (migration 44), or by its id alone among the records
+	// sealed before records had a time.
+	sqlRecordOfEntry = `SELECT j.sequence FROM entries AS e
+			JOIN journal AS j ON j.posted_at = e.posted_at AND j.entry_id = e.entry_id
+		WHERE e.entry_id = $1
+		UNION ALL SELECT sequence FROM journal WHERE posted_at IS NULL AND entry_id = $1`
 	// sqlUnsealedEntry finds an entry that is neither sealed nor waiting
 	// to be: its record was removed from the journal (or its announcement
 	// from the queue).
@@ -113,8 +119,10 @@ const (
 			AND NOT EXISTS (SELECT 1 FROM journal_pending AS q WHERE q.entry_id = e.entry_id)
 		ORDER BY e.entry_id LIMIT 1`
 	// sqlSealedTwice finds an entry with two records, or sealed and still
-	// waiting to be sealed again (journal.entry_id is unique, so only a
-	// changed schema allows either).
+	// waiting to be sealed again. A record's (posted_at, entry_id) is
+	// unique, and so is its entry_id among the records without a time
+	// (migration 44), so only a changed schema or a record whose time is
+	// not its entry's allows either.
 	sqlSealedTwice = `SELECT x.entry_id FROM (
 			SELECT j.entry_id FROM journal AS j GROUP BY j.entry_id HAVING count(*) > 1
 			UNION ALL SELECT q.entry_id FROM journal_pending AS q JOIN journal AS j ON j.entry_id = q.entry_id) AS x

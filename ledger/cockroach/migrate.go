@@ -2,6 +2,7 @@ package cockroach
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -17,9 +18,45 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// goMigrations are the migrations written in Go: the roles, and the
-// append-only triggers, which run on PostgreSQL only.
-var goMigrations = []*goose.Migration{rolesMigration, appendOnlyMigration, treeChunksAppendOnlyMigration}
+// goMigrations are the migrations written in Go: the roles, the
+// append-only triggers, which run on PostgreSQL only, and a constraint that
+// the two databases drop in words of their own.
+var goMigrations = []*goose.Migration{rolesMigration, appendOnlyMigration, treeChunksAppendOnlyMigration,
+	journalEntryKeyMigration}
+
+// The unique constraint on journal.entry_id (migration 3), which migration
+// 44 replaced: PostgreSQL drops it as a constraint, CockroachDB as the
+// index behind it. Going down, a unique index takes its place on both.
+const (
+	sqlDropJournalEntryKey          = `ALTER TABLE journal DROP CONSTRAINT IF EXISTS journal_entry_id_key`
+	sqlDropJournalEntryKeyCockroach = `DROP INDEX IF EXISTS journal@journal_entry_id_key CASCADE`
+	sqlRestoreJournalEntryKey       = `CREATE UNIQUE INDEX IF NOT EXISTS journal_entry_id_key ON journal (entry_id)`
+)
+
+func init() {
+	statements = append(statements, sqlDropJournalEntryKey, sqlDropJournalEntryKeyCockroach, sqlRestoreJournalEntryKey)
+}
+
+// journalEntryKeyMigration is migration 45: journal.entry_id is no longer
+// unique on its own (see migration 44).
+var journalEntryKeyMigration = goose.NewGoMigration(45,
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		crdb, err := onCockroach(ctx, tx)
+		if err != nil {
+			return err
+		}
+		drop := sqlDropJournalEntryKey
+		if crdb {
+			drop = sqlDropJournalEntryKeyCockroach
+		}
+		_, err = tx.ExecContext(ctx, drop)
+		return err
+	}},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, sqlRestoreJournalEntryKey)
+		return err
+	}},
+)
 
 // Migrate brings the schema up to date with the migrations embedded in the
 // binary, and creates the roles the ledger's pools use (see roles.go). It

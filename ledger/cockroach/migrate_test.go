@@ -2,11 +2,16 @@ package cockroach_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/corebanking/ledger/internal/pgtest"
@@ -183,4 +188,89 @@ func mustSchemaAt(tb testing.TB, version int64) (string, *pgxpool.Pool) {
 		tb.Fatal(err)
 	}
 	return url, pool
+}
+
+// TestMigrateJournalByEntryTime seals entries the way a ledger before
+// migration 44 did (records without a time), migrates, and seals more:
+// the journal verifies, a proof finds a record of either kind by its
+// entry's id, and no entry can get a second record, with a time or
+// without.
+func TestMigrateJournalByEntryTime(t *testing.T) {
+	ctx := context.Background()
+	url, pool := mustSchemaAt(t, 43)
+	f := newFixture(t, url, pool, cockroach.Options{})
+	f.MustOpen(t, "alice", 700)
+	old := sealByHand(t, pool)
+	if err := cockroach.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.mustCount(t, `SELECT count(*) FROM journal WHERE posted_at IS NULL`); n != len(old) {
+		t.Fatalf("%d records without a time after the migration, want the %d sealed before it", n, len(old))
+	}
+	f.MustOpen(t, "bob", 300)
+	signer, _ := mustSigner(t, "test/journal")
+	head := f.MustSealAll(t, f.MustSealer(t, cockroach.SealerOptions{Signer: signer, CheckpointInterval: time.Nanosecond}))
+	if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK || v.Checked != head.Sequence {
+		t.Fatalf("verification = %+v", v)
+	}
+	var timed string
+	var timedSeq int64
+	if err := pool.QueryRow(ctx, `SELECT CAST(entry_id AS TEXT), sequence FROM journal WHERE posted_at IS NOT NULL
+		ORDER BY sequence LIMIT 1`).Scan(&timed, &timedSeq); err != nil {
+		t.Fatal(err)
+	}
+	for id, seq := range map[string]int64{old[0]: 1, timed: timedSeq} {
+		inc, err := f.InclusionProof(ctx, ledger.InclusionQuery{EntryID: id})
+		if err != nil || inc.Record.Sequence != seq {
+			t.Errorf("the proof of entry %s: record %d, %v; want record %d", id, inc.Record.Sequence, err, seq)
+		}
+	}
+	for _, again := range []string{
+		`INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at)
+			SELECT 1000, entry_id, hash, hash, sealed_at FROM journal WHERE sequence = 1`,
+		`INSERT INTO journal (sequence, entry_id, posted_at, prev_hash, hash, sealed_at)
+			SELECT 1001, entry_id, posted_at, hash, hash, sealed_at FROM journal WHERE sequence = ` + strconv.FormatInt(timedSeq, 10),
+	} {
+		_, err := pool.Exec(ctx, again)
+		if pg := (*pgconn.PgError)(nil); !errors.As(err, &pg) || pg.Code != pgerrcode.UniqueViolation {
+			t.Errorf("a second record for a sealed entry: %v, want a unique violation\n%s", err, again)
+		}
+	}
+}
+
+// sealByHand seals what waits in journal_pending as a sealer before
+// migration 44 did, without a time: records 1..n in the queue's order,
+// chained from the genesis. It returns the sealed entries' ids in order.
+func sealByHand(tb testing.TB, pool *pgxpool.Pool) []string {
+	tb.Helper()
+	ctx := context.Background()
+	rows, err := pool.Query(ctx, `SELECT record FROM journal_pending ORDER BY posted_at, entry_id`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	records, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ids []string
+	prev := ledger.GenesisHash()
+	for i, b := range records {
+		_, e, err := ledger.ParseCanonical(b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		hash := ledger.ChainHash(prev, int64(i+1), e)
+		if _, err := pool.Exec(ctx, `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by)
+			VALUES ($1, $2, $3, $4, now(), 'by hand')`, i+1, e.ID, prev, hash); err != nil {
+			tb.Fatal(err)
+		}
+		ids, prev = append(ids, e.ID), hash
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM journal_pending`); err != nil {
+		tb.Fatal(err)
+	}
+	if len(ids) == 0 {
+		tb.Fatal("nothing was pending")
+	}
+	return ids
 }

@@ -34,9 +34,9 @@ import (
 //
 // Gapless and fixed: a sealing transaction reads the head and appends
 // head+1, head+2, ... in one SERIALIZABLE transaction; journal.sequence is
-// the primary key and journal.entry_id unique, so two transactions that
-// started from the same head cannot both commit (no fork), and an entry is
-// sealed once. Batches commit in sequence order, so a reader always sees a
+// the primary key and a record's (posted_at, entry_id) unique (migration
+// 44), so two transactions that started from the same head cannot both
+// commit (no fork), and an entry is sealed once. Batches commit in sequence order, so a reader always sees a
 // prefix 1..N. No role may update or delete a record.
 //
 // One sealer at a time: each sealing transaction first takes or renews the
@@ -357,7 +357,8 @@ func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Che
 	// UUID[] parameter only after a failed binary attempt, whose error
 	// message quotes the whole array, and a uuid.UUID through its
 	// driver.Valuer, as text that it then parses back.
-	seqs, ids, prevs, hashes := make([]int64, n), make([][16]byte, n), make([][]byte, n), make([][]byte, n)
+	seqs, ids, times := make([]int64, n), make([][16]byte, n), make([]time.Time, n)
+	prevs, hashes := make([][]byte, n), make([][]byte, n)
 	prev := head.Hash
 	for i, e := range entries {
 		id, err := uuid.Parse(e.ID)
@@ -365,14 +366,14 @@ func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Che
 			return head, fmt.Errorf("entry %q: %w", e.ID, err)
 		}
 		res.Last++
-		seqs[i], ids[i], prevs[i] = res.Last, id, prev
+		seqs[i], ids[i], times[i], prevs[i] = res.Last, id, e.PostedAt, prev
 		chain, leaf := ledger.RecordHashes(prev, res.Last, e)
 		hashes[i], prev = chain, chain
 		if err := tree.Append(leaf, nodes.add); err != nil {
 			return head, err
 		}
 	}
-	b.Queue(sqlSealBatch, seqs, ids, prevs, hashes, z.st.now(), z.opt.Holder, res.Epoch)
+	b.Queue(sqlSealBatch, seqs, ids, times, prevs, hashes, z.st.now(), z.opt.Holder, res.Epoch)
 	return ledger.Checkpoint{Sequence: res.Last, Hash: prev}, nil
 }
 

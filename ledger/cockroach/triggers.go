@@ -82,12 +82,8 @@ var treeChunksAppendOnlyMigration = goose.NewGoMigration(35,
 
 // runOnPostgres runs stmts, unless the database is CockroachDB.
 func runOnPostgres(ctx context.Context, tx *sql.Tx, stmts []string) error {
-	var version string
-	if err := tx.QueryRowContext(ctx, `SELECT version()`).Scan(&version); err != nil {
+	if crdb, err := onCockroach(ctx, tx); err != nil || crdb {
 		return err
-	}
-	if isCockroach(version) {
-		return nil
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -95,6 +91,15 @@ func runOnPostgres(ctx context.Context, tx *sql.Tx, stmts []string) error {
 		}
 	}
 	return nil
+}
+
+// onCockroach reports whether tx runs on CockroachDB.
+func onCockroach(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var version string
+	if err := tx.QueryRowContext(ctx, `SELECT version()`).Scan(&version); err != nil {
+		return false, err
+	}
+	return isCockroach(version), nil
 }
 
 // isCockroach reports whether the text of SELECT version() is CockroachDB's.
