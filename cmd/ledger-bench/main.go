@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,16 +36,19 @@ func main() {
 		cfg.Limits = append(cfg.Limits, v)
 		return nil
 	})
-	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost")
+	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost; paired: each run measures transfers with the sealer on and paused, on one server")
 	sql := flag.String("sql", "on", "on: each run also has pgbench run the ledger's own transfer statement (throwaway server only); off: skip it")
 	flag.Parse()
-	for name, v := range map[string]string{"sealer": *sealer, "sql": *sql} {
-		if v != "on" && v != "off" {
-			fmt.Fprintf(os.Stderr, "ledger-bench: --%s must be on or off, not %q\n", name, v)
+	for _, f := range []struct {
+		name, value string
+		allowed     []string
+	}{{"sealer", *sealer, []string{"on", "off", "paired"}}, {"sql", *sql, []string{"on", "off"}}} {
+		if !slices.Contains(f.allowed, f.value) {
+			fmt.Fprintf(os.Stderr, "ledger-bench: --%s must be one of %s, not %q\n", f.name, strings.Join(f.allowed, ", "), f.value)
 			os.Exit(2)
 		}
 	}
-	cfg.SealerOff, cfg.SQLOff = *sealer == "off", *sql == "off"
+	cfg.SealerOff, cfg.SealerPaired, cfg.SQLOff = *sealer == "off", *sealer == "paired", *sql == "off"
 	cfg.Command = append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

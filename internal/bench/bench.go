@@ -48,6 +48,12 @@ type Config struct {
 	// SealerOff runs ledgerd without its journal sealer, to measure what
 	// sealing costs transfers.
 	SealerOff bool
+	// SealerPaired runs each run's phase of one Transfer a call twice on
+	// the one server, with the sealer on and with it paused, in an order
+	// that alternates from run to run, so that the two are measured
+	// seconds apart; the backlog of the paused phase is sealed before the
+	// next phase starts. Ignored with SealerOff.
+	SealerPaired bool
 	// SQLOff skips the SQL phase (sqlphase.go), which runs only on the
 	// throwaway server.
 	SQLOff bool
@@ -150,12 +156,19 @@ func (m *Main) Run(ctx context.Context) error {
 	return errors.Join(stopProfile(), m.write(rep.finish()))
 }
 
-// run is one ledger phase followed by one pgbench phase and one SQL phase.
+// run is one ledger phase (two with Config.SealerPaired), then the batch,
+// pgbench and SQL phases that are on.
 func (m *Main) run(ctx context.Context, n int) (Run, error) {
 	r := Run{N: n}
-	m.logf("run %d/%d: ledger, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
 	var err error
 	var db pendingDB
+	paired := m.cfg.SealerPaired && m.ledger.Sealer != nil
+	if paired && n%2 == 0 { // even runs pause the sealer first
+		if err := m.sealerPausedPhase(ctx, n, &r); err != nil {
+			return r, err
+		}
+	}
+	m.logf("run %d/%d: ledger, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
 	if r.Ledger, db, err = m.ledgerPhase(ctx, unaryPhase); err != nil {
 		return r, err
 	}
@@ -163,6 +176,19 @@ func (m *Main) run(ctx context.Context, n int) (Run, error) {
 		return r, err
 	}
 	m.logf("run %d/%d: ledger %.1f transfers/s, p99 %.1fms", n, m.cfg.Runs, r.Ledger.TPS, r.Ledger.P99ms)
+	if paired && n%2 == 1 {
+		// The database's counts of this phase, before the paused one adds to them.
+		if r.Ledger.DB, err = db.finish(ctx); err != nil {
+			return r, err
+		}
+		db = pendingDB{}
+		if err := m.sealerPausedPhase(ctx, n, &r); err != nil {
+			return r, err
+		}
+	}
+	if p := r.SealerPaused; p != nil && p.TPS > 0 {
+		r.SealerCost = 1 - r.Ledger.TPS/p.TPS
+	}
 	if m.cfg.Batch > 0 {
 		m.logf("run %d/%d: ledger batches, %d clients submitting %d transfers a call for %v", n, m.cfg.Runs,
 			m.cfg.Clients, m.cfg.Batch, m.cfg.Duration)
@@ -182,9 +208,34 @@ func (m *Main) run(ctx context.Context, n int) (Run, error) {
 	if err := m.sqlPhase(ctx, &r); err != nil {
 		return r, err
 	}
-	// Read after pgbench, which gives the ledger's idle backends time to publish.
-	r.Ledger.DB, err = db.finish(ctx)
+	if db.url != "" { // read after pgbench, which gives the ledger's idle backends time to publish
+		r.Ledger.DB, err = db.finish(ctx)
+	}
 	return r, err
+}
+
+// sealerPausedPhase is the phase of one Transfer a call again, with the
+// sealer paused (Config.SealerPaired). The backlog it leaves is sealed,
+// and the database's counts published, before anything else runs.
+func (m *Main) sealerPausedPhase(ctx context.Context, n int, r *Run) error {
+	m.logf("run %d/%d: ledger with the sealer paused, %d clients for %v", n, m.cfg.Runs, m.cfg.Clients, m.cfg.Duration)
+	m.ledger.PauseSealer()
+	res, db, err := m.ledgerPhase(ctx, unaryPhase)
+	m.ledger.ResumeSealer(ctx)
+	if err != nil {
+		return err
+	}
+	if res.SealCatchUpSec, err = m.catchUp(ctx); err != nil {
+		return err
+	}
+	// Its database counts, published before the next phase starts.
+	if res.DB, err = db.finish(ctx); err != nil {
+		return err
+	}
+	r.SealerPaused = &res
+	m.logf("run %d/%d: ledger with the sealer paused %.1f transfers/s; its backlog sealed in %.1fs", n, m.cfg.Runs,
+		res.TPS, res.SealCatchUpSec)
+	return nil
 }
 
 // catchUp waits until the sealer has sealed every entry a phase left, so

@@ -35,12 +35,14 @@ type ReportConfig struct {
 	MoveBatch   int     `json:"move_batch,omitempty"` // the --move-batch override; 0: the store's default
 	MoveLanes   int     `json:"move_lanes,omitempty"` // the --move-lanes override; 0: the store's default
 	Batch       int     `json:"batch,omitempty"`      // transfers a SubmitBatch in the batch phase; 0: no batch phase
+	// SealerPaired: each run also had a phase with the sealer paused.
+	SealerPaired bool `json:"sealer_paired,omitempty"`
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{DurationSec: c.Duration.Seconds(), Clients: c.Clients, GRPCConns: grpcConns,
 		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == "",
-		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes, Batch: c.Batch}
+		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes, Batch: c.Batch, SealerPaired: c.SealerPaired && !c.SealerOff}
 }
 
 // Run is one ledger phase and the pgbench and SQL phases right after it.
@@ -56,6 +58,11 @@ type Run struct {
 	// SQL is pgbench running the ledger's own transfer statement (sqlphase.go).
 	SQL      *PgbenchResult `json:"ledger_sql,omitempty"`
 	SQLRatio float64        `json:"ledger_sql_ratio,omitempty"` // its tps over pgbench's
+	// SealerPaused is the phase of one Transfer a call with the sealer
+	// paused, when the sealer's on and off phases are paired, and
+	// SealerCost what the sealer cost: 1 - Ledger's transfers/s over its.
+	SealerPaused *LedgerResult `json:"ledger_sealer_paused,omitempty"`
+	SealerCost   float64       `json:"sealer_cost,omitempty"`
 }
 
 // Summary is the median over runs of each figure, taken separately (the
@@ -69,11 +76,17 @@ type Summary struct {
 	SQLRatio    float64 `json:"ledger_sql_ratio,omitempty"`
 	BatchTPS    float64 `json:"ledger_batch_transfers_per_s,omitempty"`
 	BatchRatio  float64 `json:"batch_ratio,omitempty"`
+	// SealerPausedTPS and SealerCost are the paired phases' medians.
+	SealerPausedTPS float64 `json:"ledger_sealer_paused_transfers_per_s,omitempty"`
+	SealerCost      float64 `json:"sealer_cost,omitempty"`
 }
 
 func (r *Report) finish() *Report {
-	var l, p99, pg, ratio, sql, sqlRatio, batch, batchRatio []float64
+	var l, p99, pg, ratio, sql, sqlRatio, batch, batchRatio, paused, cost []float64
 	for _, run := range r.Runs {
+		if run.SealerPaused != nil {
+			paused, cost = append(paused, run.SealerPaused.TPS), append(cost, run.SealerCost)
+		}
 		if run.Batch != nil {
 			batch = append(batch, run.Batch.TPS)
 			if run.BatchRatio > 0 {
@@ -89,7 +102,8 @@ func (r *Report) finish() *Report {
 		}
 	}
 	r.Median = Summary{LedgerTPS: Median(l), LedgerP99ms: Median(p99), PgbenchTPS: Median(pg), Ratio: Median(ratio),
-		SQLTPS: Median(sql), SQLRatio: Median(sqlRatio), BatchTPS: Median(batch), BatchRatio: Median(batchRatio)}
+		SQLTPS: Median(sql), SQLRatio: Median(sqlRatio), BatchTPS: Median(batch), BatchRatio: Median(batchRatio),
+		SealerPausedTPS: Median(paused), SealerCost: Median(cost)}
 	return r
 }
 
@@ -161,6 +175,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.Config.SealerPaired {
+		if err := r.writeSealerText(w); err != nil {
+			return err
+		}
+	}
 	_, err := io.WriteString(w, "\n"+cpuText(r.Runs))
 	return err
 }
@@ -194,6 +213,22 @@ func (r *Report) writeBatchText(w io.Writer) error {
 	}
 	md := r.Median
 	fmt.Fprintf(tw, "median\t%.1f\t\t\t\t%s\t%s\t\t\t\t\n", md.BatchTPS, orDash(md.PgbenchTPS, "%.1f"), orDash(md.BatchRatio, "%.3f"))
+	return tw.Flush()
+}
+
+// writeSealerText adds the paired phases of one Transfer a call, with the
+// sealer on and paused, and what the sealer cost in each run.
+func (r *Report) writeSealerText(w io.Writer) error {
+	io.WriteString(w, "\nthe sealer: the ledger phase again with the sealer paused, on the same server; odd runs pause it second, even runs first\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tsealer on tx/s\tsealer paused tx/s\tsealer cost\tbacklog sealed in s\t")
+	for _, run := range r.Runs {
+		if p := run.SealerPaused; p != nil {
+			fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.1f%%\t%.1f\t\n", run.N, run.Ledger.TPS, p.TPS, 100*run.SealerCost, p.SealCatchUpSec)
+		}
+	}
+	md := r.Median
+	fmt.Fprintf(tw, "median\t%.1f\t%.1f\t%.1f%%\t\t\n", md.LedgerTPS, md.SealerPausedTPS, 100*md.SealerCost)
 	return tw.Flush()
 }
 

@@ -406,6 +406,23 @@ func (m *Main) startSealer(ctx context.Context, url string) (string, error) {
 	return publicKey, nil
 }
 
+// PauseSealer stops this process's sealer, which gives up its lease, until
+// ResumeSealer: for a benchmark that measures what sealing costs, with the
+// sealer on and off in turn on one server. Neither may run beside Close.
+func (m *Main) PauseSealer() {
+	if m.stopSealer != nil {
+		m.stopSealer()
+		m.stopSealer = nil
+	}
+}
+
+// ResumeSealer starts again the sealer that PauseSealer stopped.
+func (m *Main) ResumeSealer(ctx context.Context) {
+	if m.Sealer != nil && m.stopSealer == nil {
+		m.stopSealer = runBackground(ctx, m.Sealer.Run)
+	}
+}
+
 // runBackground runs a background worker's run in a goroutine of its own,
 // on a context that ends only when the returned stop is called, not with
 // ctx (the worker runs until Close), and returns stop, which cancels that
