@@ -219,7 +219,7 @@ func (r *Report) writeBatchText(w io.Writer) error {
 // writeSealerText adds the paired phases of one Transfer a call, with the
 // sealer on and paused, and what the sealer cost in each run.
 func (r *Report) writeSealerText(w io.Writer) error {
-	io.WriteString(w, "\nthe sealer: the ledger phase again with the sealer paused, on the same server; odd runs pause it second, even runs first\n")
+	fmt.Fprintln(w, "\nthe sealer: the ledger phase again with the sealer paused, on the same server; odd runs pause it second, even runs first")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tsealer on tx/s\tsealer paused tx/s\tsealer cost\tbacklog sealed in s\t")
 	for _, run := range r.Runs {

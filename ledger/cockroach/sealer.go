@@ -36,8 +36,9 @@ import (
 // head+1, head+2, ... in one SERIALIZABLE transaction; journal.sequence is
 // the primary key and a record's (posted_at, entry_id) unique (migration
 // 44), so two transactions that started from the same head cannot both
-// commit (no fork), and an entry is sealed once. Batches commit in sequence order, so a reader always sees a
-// prefix 1..N. No role may update or delete a record.
+// commit (no fork), and an entry is sealed once. Batches commit in
+// sequence order, so a reader always sees a prefix 1..N. No role may
+// update or delete a record.
 //
 // One sealer at a time: each sealing transaction first takes or renews the
 // lease row. A sealer whose lease another has taken gets no row back and
