@@ -36,19 +36,23 @@ func main() {
 		cfg.Limits = append(cfg.Limits, v)
 		return nil
 	})
-	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost; paired: each run measures transfers with the sealer on and paused, on one server")
+	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost; paired: each run measures transfers with the sealer on and paused, on one server; windows: each run's transfers alternate the sealer on and paused in windows of --sealer-window")
+	flag.DurationVar(&cfg.SealerWindow, "sealer-window", 3*time.Second, "with --sealer windows, the length of each window")
 	sql := flag.String("sql", "on", "on: each run also has pgbench run the ledger's own transfer statement (throwaway server only); off: skip it")
 	flag.Parse()
 	for _, f := range []struct {
 		name, value string
 		allowed     []string
-	}{{"sealer", *sealer, []string{"on", "off", "paired"}}, {"sql", *sql, []string{"on", "off"}}} {
+	}{{"sealer", *sealer, []string{"on", "off", "paired", "windows"}}, {"sql", *sql, []string{"on", "off"}}} {
 		if !slices.Contains(f.allowed, f.value) {
 			fmt.Fprintf(os.Stderr, "ledger-bench: --%s must be one of %s, not %q\n", f.name, strings.Join(f.allowed, ", "), f.value)
 			os.Exit(2)
 		}
 	}
 	cfg.SealerOff, cfg.SealerPaired, cfg.SQLOff = *sealer == "off", *sealer == "paired", *sql == "off"
+	if *sealer != "windows" {
+		cfg.SealerWindow = 0
+	}
 	cfg.Command = append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -54,6 +54,11 @@ type Config struct {
 	// seconds apart; the backlog of the paused phase is sealed before the
 	// next phase starts. Ignored with SealerOff.
 	SealerPaired bool
+	// SealerWindow, when set, has each run's phase of one Transfer a call
+	// alternate the sealer on and paused in windows of this length, and
+	// say what it cost in each (sealerWindows). Ignored with SealerOff and
+	// SealerPaired.
+	SealerWindow time.Duration
 	// SQLOff skips the SQL phase (sqlphase.go), which runs only on the
 	// throwaway server.
 	SQLOff bool
@@ -80,6 +85,9 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
+	if c.SealerOff || c.SealerPaired {
+		c.SealerWindow = 0
+	}
 	if c.Duration <= 0 {
 		c.Duration = 20 * time.Second
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -44,6 +45,9 @@ type LedgerResult struct {
 	// SealCatchUpSec is how long the sealer took, after the phase, to seal
 	// what the phase left waiting; the next phase starts after it.
 	SealCatchUpSec float64 `json:"seal_catch_up_s,omitempty"`
+	// SealerWindows are the windows in which the sealer was paused, with
+	// their neighbours, when Config.SealerWindow alternates it.
+	SealerWindows []SealerWindow `json:"sealer_windows,omitempty"`
 }
 
 // phase is what a ledger phase's clients send, and the compartment that
@@ -69,12 +73,15 @@ type worker struct {
 	ok   int64
 	errs map[codes.Code]int64
 	hist *hdrhistogram.Histogram // successful calls, in microseconds
+	done *atomic.Int64           // every worker's transfers so far, for sealerWindows
 }
 
 // ledgerPhase has every client transfer between random accounts, as ph
 // sends them, until the duration is up, then waits for the calls in
 // flight. The database's own counts come later, from the pendingDB it
-// returns.
+// returns. With Config.SealerWindow, the phase of one Transfer a call
+// also alternates the sealer (sealerWindows), and the result says what it
+// cost.
 func (m *Main) ledgerPhase(ctx context.Context, ph phase) (LedgerResult, pendingDB, error) {
 	if err := checkpoint(ctx, m.ledgerDB); err != nil {
 		m.logf("checkpoint: %v", err)
@@ -86,13 +93,19 @@ func (m *Main) ledgerPhase(ctx context.Context, ph phase) (LedgerResult, pending
 	cpu0, moves0 := sampleCPU(), m.ledger.MoveStats(ph.compartment)
 	workers := make([]*worker, m.cfg.Clients)
 	var wg sync.WaitGroup
+	var done atomic.Int64
 	start := time.Now()
 	deadline := start.Add(m.cfg.Duration)
 	for i := range workers {
-		w := &worker{errs: map[codes.Code]int64{}, hist: hdrhistogram.New(1, histMaxMicros, 3)}
+		w := &worker{errs: map[codes.Code]int64{}, hist: hdrhistogram.New(1, histMaxMicros, 3), done: &done}
 		workers[i] = w
 		client := ledgerv1.NewPaymentServiceClient(m.conns[i%len(m.conns)])
 		wg.Go(func() { ph.loop(w, ctx, client, m.accounts, deadline) })
+	}
+	var windows []SealerWindow
+	var windowsErr error
+	if m.cfg.SealerWindow > 0 && m.ledger.Sealer != nil && ph.compartment == unaryPhase.compartment {
+		windows, windowsErr = m.sealerWindows(ctx, deadline, m.cfg.SealerWindow, &done)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -100,8 +113,11 @@ func (m *Main) ledgerPhase(ctx context.Context, ph phase) (LedgerResult, pending
 	if err := ctx.Err(); err != nil {
 		return LedgerResult{}, pendingDB{}, err
 	}
+	if windowsErr != nil {
+		return LedgerResult{}, pendingDB{}, windowsErr
+	}
 	r := summarize(workers, elapsed)
-	r.CPU = cpu
+	r.CPU, r.SealerWindows = cpu, windows
 	r.Moves = m.ledger.MoveStats(ph.compartment).Since(moves0)
 	return r, pendingDB{url: m.ledgerDB, before: db0, end: time.Now(), elapsed: elapsed}, nil
 }
@@ -133,6 +149,7 @@ func (w *worker) loop(ctx context.Context, client ledgerv1.PaymentServiceClient,
 			continue
 		}
 		w.ok++
+		w.done.Add(1)
 		_ = w.hist.RecordValue(min(max(d.Microseconds(), 1), histMaxMicros))
 	}
 }

@@ -37,12 +37,16 @@ type ReportConfig struct {
 	Batch       int     `json:"batch,omitempty"`      // transfers a SubmitBatch in the batch phase; 0: no batch phase
 	// SealerPaired: each run also had a phase with the sealer paused.
 	SealerPaired bool `json:"sealer_paired,omitempty"`
+	// SealerWindowSec: each run's phase of one Transfer a call alternated
+	// the sealer in windows of this many seconds.
+	SealerWindowSec float64 `json:"sealer_window_s,omitempty"`
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{DurationSec: c.Duration.Seconds(), Clients: c.Clients, GRPCConns: grpcConns,
 		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == "",
-		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes, Batch: c.Batch, SealerPaired: c.SealerPaired && !c.SealerOff}
+		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes, Batch: c.Batch, SealerPaired: c.SealerPaired && !c.SealerOff,
+		SealerWindowSec: c.SealerWindow.Seconds()}
 }
 
 // Run is one ledger phase and the pgbench and SQL phases right after it.
@@ -79,11 +83,19 @@ type Summary struct {
 	// SealerPausedTPS and SealerCost are the paired phases' medians.
 	SealerPausedTPS float64 `json:"ledger_sealer_paused_transfers_per_s,omitempty"`
 	SealerCost      float64 `json:"sealer_cost,omitempty"`
+	// SealerWindowCost is the median of every run's windows' costs, and
+	// SealerWindowQuartiles the first and third quartiles.
+	SealerWindowCost      float64    `json:"sealer_window_cost,omitempty"`
+	SealerWindowQuartiles [2]float64 `json:"sealer_window_cost_quartiles,omitzero"`
+	SealerWindows         int        `json:"sealer_windows,omitempty"`
 }
 
 func (r *Report) finish() *Report {
-	var l, p99, pg, ratio, sql, sqlRatio, batch, batchRatio, paused, cost []float64
+	var l, p99, pg, ratio, sql, sqlRatio, batch, batchRatio, paused, cost, windowCost []float64
 	for _, run := range r.Runs {
+		for _, w := range run.Ledger.SealerWindows {
+			windowCost = append(windowCost, w.Cost)
+		}
 		if run.SealerPaused != nil {
 			paused, cost = append(paused, run.SealerPaused.TPS), append(cost, run.SealerCost)
 		}
@@ -103,7 +115,9 @@ func (r *Report) finish() *Report {
 	}
 	r.Median = Summary{LedgerTPS: Median(l), LedgerP99ms: Median(p99), PgbenchTPS: Median(pg), Ratio: Median(ratio),
 		SQLTPS: Median(sql), SQLRatio: Median(sqlRatio), BatchTPS: Median(batch), BatchRatio: Median(batchRatio),
-		SealerPausedTPS: Median(paused), SealerCost: Median(cost)}
+		SealerPausedTPS: Median(paused), SealerCost: Median(cost),
+		SealerWindowCost: Median(windowCost), SealerWindows: len(windowCost),
+		SealerWindowQuartiles: [2]float64{quantile(windowCost, 0.25), quantile(windowCost, 0.75)}}
 	return r
 }
 
@@ -118,6 +132,21 @@ func Median(xs []float64) float64 {
 		return s[n/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// quantile is the q-quantile of xs, interpolated between the two nearest
+// values (Median's rule at q = 0.5); 0 when xs is empty.
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -180,6 +209,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.Config.SealerWindowSec > 0 {
+		if err := r.writeWindowsText(w); err != nil {
+			return err
+		}
+	}
 	_, err := io.WriteString(w, "\n"+cpuText(r.Runs))
 	return err
 }
@@ -229,6 +263,24 @@ func (r *Report) writeSealerText(w io.Writer) error {
 	}
 	md := r.Median
 	fmt.Fprintf(tw, "median\t%.1f\t%.1f\t%.1f%%\t\t\n", md.LedgerTPS, md.SealerPausedTPS, 100*md.SealerCost)
+	return tw.Flush()
+}
+
+// writeWindowsText adds the windows of each run's phase of one Transfer a
+// call in which the sealer was paused, with the windows on either side.
+func (r *Report) writeWindowsText(w io.Writer) error {
+	fmt.Fprintf(w, "\nthe sealer: alternated on and paused in windows of %gs in the ledger phase; "+
+		"each paused window's backlog sealed before the next window on\n", r.Config.SealerWindowSec)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\twindow\ton before tx/s\tpaused tx/s\ton after tx/s\tsealer cost\t")
+	for _, run := range r.Runs {
+		for i, x := range run.Ledger.SealerWindows {
+			fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f%%\t\n", run.N, i+1, x.OnBefore, x.Paused, x.OnAfter, 100*x.Cost)
+		}
+	}
+	md := r.Median
+	fmt.Fprintf(tw, "median of %d\t\t\t\t\t%.1f%%\t\n", md.SealerWindows, 100*md.SealerWindowCost)
+	fmt.Fprintf(tw, "quartiles\t\t\t\t\t%.1f%% to %.1f%%\t\n", 100*md.SealerWindowQuartiles[0], 100*md.SealerWindowQuartiles[1])
 	return tw.Flush()
 }
 

@@ -1,0 +1,83 @@
+package bench
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// SealerWindow is one window with the sealer paused and the windows with
+// it on either side, all of Config.SealerWindow, within one phase of one
+// Transfer a call (Config.SealerWindow). The paused window's backlog is
+// sealed between it and OnAfter, and neither window counts that time.
+type SealerWindow struct {
+	OnBefore float64 `json:"on_before_transfers_per_s"`
+	Paused   float64 `json:"paused_transfers_per_s"`
+	OnAfter  float64 `json:"on_after_transfers_per_s"`
+	// Cost is what the sealer cost: 1 - the mean of the two windows on
+	// over the window paused. The mean of the windows before and after
+	// cancels a drift that is steady over the three.
+	Cost float64 `json:"cost"`
+}
+
+func newSealerWindow(before, paused, after float64) SealerWindow {
+	w := SealerWindow{OnBefore: before, Paused: paused, OnAfter: after}
+	if paused > 0 {
+		w.Cost = 1 - (before+after)/2/paused
+	}
+	return w
+}
+
+// sealerWindows runs while a phase's clients transfer until deadline,
+// counting their transfers in done. It alternates the sealer in windows of
+// length win: on, paused, then (once the paused window's backlog is
+// sealed, a time that no window counts) on again, and so on, and returns
+// each paused window with its neighbours. The sealer is on when it
+// returns.
+//
+// A machine whose speed drifts from one second to the next makes phases
+// tens of seconds apart (Config.SealerPaired) hard to compare; windows of
+// a few seconds, side by side and many times over, are.
+func (m *Main) sealerWindows(ctx context.Context, deadline time.Time, win time.Duration, done *atomic.Int64) ([]SealerWindow, error) {
+	measure := func() float64 {
+		n0, t0 := done.Load(), time.Now()
+		select {
+		case <-ctx.Done():
+		case <-time.After(win):
+		}
+		return float64(done.Load()-n0) / time.Since(t0).Seconds()
+	}
+	var out []SealerWindow
+	before := measure()
+	for ctx.Err() == nil && time.Until(deadline) > 2*win+win/2 {
+		m.ledger.PauseSealer()
+		paused := measure()
+		m.ledger.ResumeSealer(ctx)
+		if err := m.sealedBefore(ctx, time.Now()); err != nil {
+			return out, err
+		}
+		if time.Until(deadline) < win {
+			break
+		}
+		after := measure()
+		out = append(out, newSealerWindow(before, paused, after))
+		before = after
+	}
+	return out, ctx.Err()
+}
+
+// sealedBefore waits until every entry posted before t is sealed: while
+// transfers go on, some always wait for the next poll.
+func (m *Main) sealedBefore(ctx context.Context, t time.Time) error {
+	for {
+		n, oldest, err := m.ledger.Sealer.Backlog(ctx)
+		if err != nil || n == 0 || !oldest.Before(t) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
