@@ -123,16 +123,7 @@ func (r *Report) finish() *Report {
 
 // Median is the middle value of xs (the mean of the two middle ones when
 // their number is even), or 0 when there are none.
-func Median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(xs))
-	if n := len(s); n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
+func Median(xs []float64) float64 { return quantile(xs, 0.5) }
 
 // quantile is the q-quantile of xs, interpolated between the two nearest
 // values (Median's rule at q = 0.5); 0 when xs is empty.

@@ -53,7 +53,7 @@ func (m *Main) sealerWindows(ctx context.Context, deadline time.Time, win time.D
 		m.ledger.PauseSealer()
 		paused := measure()
 		m.ledger.ResumeSealer(ctx)
-		if err := m.sealedBefore(ctx, time.Now()); err != nil {
+		if err := m.ledger.Sealer.WaitSealedBefore(ctx, time.Now(), 50*time.Millisecond); err != nil {
 			return out, err
 		}
 		if time.Until(deadline) < win {
@@ -64,20 +64,4 @@ func (m *Main) sealerWindows(ctx context.Context, deadline time.Time, win time.D
 		before = after
 	}
 	return out, ctx.Err()
-}
-
-// sealedBefore waits until every entry posted before t is sealed: while
-// transfers go on, some always wait for the next poll.
-func (m *Main) sealedBefore(ctx context.Context, t time.Time) error {
-	for {
-		n, oldest, err := m.ledger.Sealer.Backlog(ctx)
-		if err != nil || n == 0 || !oldest.Before(t) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

@@ -241,9 +241,16 @@ func (z *Sealer) Backlog(ctx context.Context) (n int64, oldest time.Time, err er
 
 // WaitSealed polls the backlog every poll until nothing waits to be sealed.
 func (z *Sealer) WaitSealed(ctx context.Context, poll time.Duration) error {
+	return z.WaitSealedBefore(ctx, time.Time{}, poll)
+}
+
+// WaitSealedBefore polls the backlog every poll until no entry posted
+// before t waits to be sealed (with t zero, until none waits at all):
+// while transfers go on, some always wait for the next poll.
+func (z *Sealer) WaitSealedBefore(ctx context.Context, t time.Time, poll time.Duration) error {
 	for {
-		n, _, err := z.Backlog(ctx)
-		if err != nil || n == 0 {
+		n, oldest, err := z.Backlog(ctx)
+		if err != nil || n == 0 || (!t.IsZero() && !oldest.Before(t)) {
 			return err
 		}
 		select {
