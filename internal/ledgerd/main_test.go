@@ -3,10 +3,10 @@ package ledgerd_test
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -56,8 +56,11 @@ func startLedgerd(t *testing.T, bin, dbURL string) *proc {
 	return s
 }
 
-// launchLedgerd starts bin with args, on free gRPC and admin ports in
-// plaintext, and connects a client; it does not wait for it to serve.
+// launchLedgerd starts bin with args, in plaintext on ports of its own
+// choosing, waits until it says where it listens, and connects a client. It
+// does not wait for it to serve; if the process exits first, the proc has no
+// client. The ports are the server's own choice, not ones the test found
+// free and let go, which another process may take in between.
 func launchLedgerd(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "ledgerd.log")
@@ -65,27 +68,29 @@ func launchLedgerd(t *testing.T, bin string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, admin := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, append([]string{"--listen", addr, "--admin-listen", admin, "--plaintext"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--plaintext"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		t.Fatal(err)
 	}
-	s := &proc{cmd: cmd, exited: make(chan struct{}), logPath: logPath, admin: admin}
+	s := &proc{cmd: cmd, exited: make(chan struct{}), logPath: logPath}
 	go func() {
 		cmd.Wait()
 		logFile.Close()
 		close(s.exited)
 	}()
+	var addr string
 	t.Cleanup(func() {
 		s.kill(t)
 		if t.Failed() {
 			t.Logf("ledgerd %s (%s), last lines of %s:\n%s", addr, cmd.ProcessState, logPath, logTail(logPath, 40))
 		}
 	})
+	if addr, s.admin = s.listening(t); addr == "" {
+		return s
+	}
 
-	// Retry the connection quickly: the server is not listening yet.
 	fast := grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, MaxDelay: time.Second},
 		MinConnectTimeout: 5 * time.Second}
 	s.conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(fast))
@@ -98,10 +103,42 @@ func launchLedgerd(t *testing.T, bin string, args ...string) *proc {
 	return s
 }
 
+// servingLine is what the server logs once its listeners are bound.
+var servingLine = regexp.MustCompile(`msg=serving grpc=(\S+) admin=(\S+)`)
+
+// listening waits, for at most two minutes, until the log says where the
+// process listens, and returns its gRPC and admin addresses; or "" if the
+// process exits first.
+func (s *proc) listening(t *testing.T) (grpcAddr, admin string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for exited := false; ; {
+		if b, err := os.ReadFile(s.logPath); err == nil {
+			if m := servingLine.FindSubmatch(b); m != nil {
+				return string(m[1]), string(m[2])
+			}
+		}
+		if exited {
+			return "", ""
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ledgerd has not said where it listens after 2 minutes")
+		}
+		select {
+		case <-s.exited:
+			exited = true // read the whole log once more
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // waitServing polls the health service, for at most two minutes, until the
 // payment service is SERVING.
 func (s *proc) waitServing(t *testing.T) {
 	t.Helper()
+	if s.health == nil {
+		t.Fatalf("ledgerd exited before serving: %s", s.cmd.ProcessState)
+	}
 	req := &healthpb.HealthCheckRequest{Service: ledgerv1.PaymentService_ServiceDesc.ServiceName}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -133,17 +170,6 @@ func (s *proc) kill(tb testing.TB) error {
 		tb.Errorf("ledgerd (pid %d) still running a minute after SIGKILL", s.cmd.Process.Pid)
 	}
 	return err
-}
-
-// freeAddr returns a loopback address with a port nothing listens on.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // logTail returns the last n lines of the file at path.

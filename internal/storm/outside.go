@@ -1,6 +1,7 @@
 package storm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,24 @@ func startOutside(ctx context.Context, cfg Config, newDB func(context.Context, s
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	// The port was free a moment before ledgerd binds it; another process
+	// may take it in between. Then ledgerd exits saying so, and another
+	// port is tried.
+	for attempt := 1; ; attempt++ {
+		t, err := launchOutside(ctx, cfg, url, bulkheads, name)
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			return t, err
+		}
+		cfg.Logf("%v; trying another port", err)
+	}
+}
+
+// errPortTaken is launchOutside's error when ledgerd found its port taken.
+var errPortTaken = errors.New("ledgerd's port was taken before it could listen")
+
+// launchOutside starts cfg.Ledgerd on url, on a port free a moment ago, and
+// waits until it serves.
+func launchOutside(ctx context.Context, cfg Config, url string, bulkheads bool, name string) (*target, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -84,6 +103,9 @@ func startOutside(ctx context.Context, cfg Config, newDB func(context.Context, s
 	}
 	if err := waitServing(ctx, addr, exited); err != nil {
 		_ = stop()
+		if out, _ := os.ReadFile(logPath); bytes.Contains(out, []byte("address already in use")) {
+			return nil, fmt.Errorf("%w (%s)", errPortTaken, addr)
+		}
 		return nil, fmt.Errorf("ledgerd (its output: %s): %w", logPath, err)
 	}
 	cfg.Logf("ledgerd %d serves on %s (its output: %s)", cmd.Process.Pid, addr, logPath)
