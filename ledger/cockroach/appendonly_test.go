@@ -35,7 +35,7 @@ func mustSigner(tb testing.TB, name string) (note.Signer, note.Verifier) {
 
 // historyTables are the tables whose rows never change once written.
 var historyTables = map[string]string{ // table: a column to set
-	"journal": "sealed_by = 'x'", "journal_tree_chunks": "nodes = nodes", "journal_checkpoints": "note = note",
+	"journal_blocks": "sealed_by = 'x'", "journal_tree_chunks": "nodes = nodes", "journal_checkpoints": "note = note",
 	"entries": "memo = 'x'", "postings": "amount = amount + 1",
 }
 

@@ -29,16 +29,16 @@ func (s *Store) ListJournal(ctx context.Context, q ledger.JournalQuery) ([]ledge
 	if err != nil || len(records) == 0 {
 		return records, s.translate(err)
 	}
-	byID := map[string][]ledger.Posting{}
+	bySeq := map[int64][]ledger.Posting{}
 	rows, err = s.pool.Query(ctx, sqlJournalPostings, q.After, records[len(records)-1].Sequence)
 	if err == nil {
-		err = scanPostings(rows, byID)
+		err = scanPostings(rows, bySeq)
 	}
 	if err != nil {
 		return nil, s.translate(err)
 	}
 	for i := range records {
-		records[i].Entry.Postings = byID[records[i].Entry.ID]
+		records[i].Entry.Postings = bySeq[records[i].Sequence]
 	}
 	return records, nil
 }

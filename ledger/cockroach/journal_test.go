@@ -281,17 +281,18 @@ func TestRolesLeastPrivilege(t *testing.T) {
 		cockroach.RoleWriter: {
 			`UPDATE entries SET memo = 'x'`, `DELETE FROM entries`,
 			`UPDATE postings SET amount = amount + 1`, `DELETE FROM postings`,
-			`UPDATE journal SET sealed_by = 'x'`, `DELETE FROM journal`,
-			`INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at) SELECT 99, entry_id, hash, hash, sealed_at FROM journal LIMIT 1`,
+			`UPDATE journal_blocks SET sealed_by = 'x'`, `DELETE FROM journal_blocks`,
+			`INSERT INTO journal_blocks SELECT 99, 99, prev_hash, entry_ids, posted_ats, hashes, first_posted_at, last_posted_at,
+				sealed_at, sealed_by, lease_epoch FROM journal_blocks LIMIT 1`,
 		},
 		cockroach.RoleSealer: {
-			`UPDATE journal SET sealed_by = 'x'`, `DELETE FROM journal`,
+			`UPDATE journal_blocks SET sealed_by = 'x'`, `DELETE FROM journal_blocks`,
 			`UPDATE entries SET memo = 'x'`, `UPDATE postings SET amount = amount + 1`,
 		},
 		cockroach.RoleAuditor: {
 			`INSERT INTO entries (entry_id, kind, request_id, memo, posted_at) VALUES (gen_random_uuid(), 'DEPOSIT', 'x', '', now())`,
 			`INSERT INTO journal_pending (entry_id, posted_at) VALUES (gen_random_uuid(), now())`,
-			`UPDATE balances SET posted = 0`, `DELETE FROM journal`, `UPDATE sealer_lease SET holder = 'x'`,
+			`UPDATE balances SET posted = 0`, `DELETE FROM journal_blocks`, `UPDATE sealer_lease SET holder = 'x'`,
 		},
 	}
 	for role, stmts := range refused {

@@ -1,15 +1,38 @@
 package cockroach
 
+import "fmt"
+
 // The sealer's lease (leaseLoop).
 var (
 	sqlTakeLease    = takeLeaseSQL("sealer_lease")
 	sqlReleaseLease = releaseLeaseSQL("sealer_lease")
 )
 
+// The journal is stored a block to a sealing transaction (migration 46):
+// block b holds records b.first_sequence..b.last_sequence, record
+// first_sequence+i-1 at element i of its arrays.
+const (
+	// journalRecords is a derived table of the records in the blocks that
+	// hold records %[1]s < sequence <= %[2]s, one row a record, as the
+	// journal's view has them. The blocks are found through their key:
+	// from the one that holds record %[1]s+1 to the one that holds %[2]s.
+	journalRecords = `(SELECT b.first_sequence + x.i - 1 AS sequence, x.entry_id, x.posted_at,
+			CASE WHEN x.i = 1 THEN b.prev_hash ELSE b.hashes[CAST(x.i - 1 AS INT4)] END AS prev_hash, x.hash,
+			b.sealed_at, b.sealed_by, b.lease_epoch
+		FROM journal_blocks AS b
+		CROSS JOIN LATERAL unnest(b.entry_ids, b.posted_ats, b.hashes) WITH ORDINALITY AS x (entry_id, posted_at, hash, i)
+		WHERE b.first_sequence <= %[2]s AND b.first_sequence >= (SELECT COALESCE(max(c.first_sequence), 0)
+			FROM journal_blocks AS c WHERE c.first_sequence <= %[1]s + 1))`
+	// allRecords is every record's entry id, for the checks that look at
+	// the whole journal at once.
+	allRecords = `(SELECT x.entry_id FROM journal_blocks AS b CROSS JOIN LATERAL unnest(b.entry_ids) AS x (entry_id))`
+)
+
 // The auditors' journal: the sealer's statements (sealer.go) and the
 // auditors' reads (journal.go).
-const (
-	sqlJournalHead = `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`
+var (
+	sqlJournalHead = `SELECT b.last_sequence, b.hashes[CAST(b.last_sequence - b.first_sequence + 1 AS INT4)]
+		FROM journal_blocks AS b ORDER BY b.first_sequence DESC LIMIT 1`
 
 	// sqlPendingBatch reads the next batch to seal, oldest first among
 	// the entries posted at $2 or later: each entry's id, time and
@@ -31,12 +54,10 @@ const (
 		) AS p ON true
 		WHERE e.entry_id = ANY(CAST($1 AS UUID[]))
 		ORDER BY e.entry_id, p.account_id`
-	// sqlSealBatch appends a batch of records in one statement: row i of
-	// the arrays is one record.
-	sqlSealBatch = `INSERT INTO journal (sequence, entry_id, posted_at, prev_hash, hash, sealed_at, sealed_by, lease_epoch)
-		SELECT r.seq, r.id, r.at, r.prev, r.hash, $6, $7, $8
-		FROM unnest(CAST($1 AS INT8[]), CAST($2 AS UUID[]), CAST($3 AS TIMESTAMPTZ[]), CAST($4 AS BYTEA[]),
-			CAST($5 AS BYTEA[])) AS r (seq, id, at, prev, hash)`
+	// sqlSealBatch appends a batch of records as one block.
+	sqlSealBatch = `INSERT INTO journal_blocks (first_sequence, last_sequence, prev_hash, entry_ids, posted_ats, hashes,
+			first_posted_at, last_posted_at, sealed_at, sealed_by, lease_epoch)
+		VALUES ($1, $2, $3, CAST($4 AS UUID[]), CAST($5 AS TIMESTAMPTZ[]), CAST($6 AS BYTEA[]), $7, $8, $9, $10, $11)`
 	// sqlSealedNotPending removes from the queue what this transaction
 	// sealed: the batch sqlPendingBatch read, from $1 to its last key ($2,
 	// $3). In the transaction's snapshot that range holds the batch and
@@ -55,15 +76,22 @@ const (
 	sqlJournalPage = `SELECT j.sequence, j.prev_hash, j.hash, j.sealed_at, j.sealed_by, j.lease_epoch, j.entry_id,
 		COALESCE(e.kind, ''), COALESCE(e.actor, ''), COALESCE(e.request_id, ''), COALESCE(e.memo, ''), e.posted_at,
 		COALESCE(CAST(e.reverses_entry_id AS TEXT), '')
-		FROM journal AS j LEFT JOIN entries AS e ON e.entry_id = j.entry_id
+		FROM ` + fmt.Sprintf(journalRecords, "CAST($1 AS INT8)", "CAST($1 AS INT8) + CAST($2 AS INT8)") + ` AS j
+		LEFT JOIN entries AS e ON e.entry_id = j.entry_id
 		WHERE j.sequence > $1 ORDER BY j.sequence LIMIT $2`
-	// sqlJournalPostings reads the postings of records $1 < sequence <= $2.
-	sqlJournalPostings = `SELECT p.entry_id, p.account_id, p.currency, p.amount
-		FROM journal AS j JOIN entries AS e ON e.entry_id = j.entry_id
+	// sqlJournalPostings reads the postings of records $1 < sequence <= $2,
+	// by sequence: an entry sealed twice has its postings at each record.
+	sqlJournalPostings = `SELECT j.sequence, p.account_id, p.currency, p.amount
+		FROM ` + fmt.Sprintf(journalRecords, "CAST($1 AS INT8)", "CAST($2 AS INT8)") + ` AS j
+		JOIN entries AS e ON e.entry_id = j.entry_id
 		CROSS JOIN LATERAL unnest(e.accounts) AS a (account_id)
 		JOIN postings AS p ON p.account_id = a.account_id AND p.posted_at = e.posted_at AND p.entry_id = e.entry_id
 		WHERE j.sequence > $1 AND j.sequence <= $2 ORDER BY j.sequence, p.account_id`
-	sqlJournalHash = `SELECT hash FROM journal WHERE sequence = $1`
+	// sqlJournalHash reads record $1's hash from the block that starts at
+	// or before it, if that block holds it.
+	sqlJournalHash = `SELECT b.hashes[CAST($1 - b.first_sequence + 1 AS INT4)]
+		FROM (SELECT * FROM journal_blocks WHERE first_sequence <= $1 ORDER BY first_sequence DESC LIMIT 1) AS b
+		WHERE b.last_sequence >= $1`
 	// sqlStrayPosting finds a posting that its entry does not list, and so
 	// the journal's reads do not see (a posting of no entry, or at another
 	// time than its entry, or to an account not in entries.accounts).
@@ -81,7 +109,7 @@ const (
 )
 
 // The journal's Merkle tree and signed checkpoints (sealtree.go, proofs.go).
-const (
+var (
 	// sqlTreeSize is how many records the tree holds: its last chunk says.
 	sqlTreeSize       = `SELECT tree_size FROM journal_tree_chunks ORDER BY first_node DESC LIMIT 1`
 	sqlLastCheckpoint = `SELECT tree_size, signed_at FROM journal_checkpoints ORDER BY tree_size DESC LIMIT 1`
@@ -104,28 +132,32 @@ const (
 	// verification.
 	sqlCheckpointsIn = `SELECT tree_size, root_hash, chain_head, signed_at, key_name, key_id, note
 		FROM journal_checkpoints WHERE tree_size > $1 AND tree_size <= $2 ORDER BY tree_size`
-	// sqlRecordOfEntry finds the sequence of the entry $1: by the entry's
-	// time and id (migration 44), or by its id alone among the records
-	// sealed before records had a time.
-	sqlRecordOfEntry = `SELECT j.sequence FROM entries AS e
-			JOIN journal AS j ON j.posted_at = e.posted_at AND j.entry_id = e.entry_id
-		WHERE e.entry_id = $1
-		UNION ALL SELECT sequence FROM journal WHERE posted_at IS NULL AND entry_id = $1`
+	// sqlRecordOfEntry finds the sequence of the entry $1 through the
+	// entry's time: among the blocks whose records' times span it, in the
+	// order of their latest time, the first that holds the entry. That is
+	// nearly always the first block read: a block spans more than the
+	// times around its sealing only when it holds an entry committed long
+	// after its time.
+	sqlRecordOfEntry = `SELECT b.first_sequence + x.i - 1 FROM entries AS e
+			JOIN journal_blocks AS b ON b.last_posted_at >= e.posted_at AND b.first_posted_at <= e.posted_at
+			CROSS JOIN LATERAL unnest(b.entry_ids) WITH ORDINALITY AS x (entry_id, i)
+		WHERE e.entry_id = $1 AND x.entry_id = e.entry_id
+		ORDER BY b.last_posted_at LIMIT 1`
 	// sqlUnsealedEntry finds an entry that is neither sealed nor waiting
 	// to be: its record was removed from the journal (or its announcement
 	// from the queue).
 	sqlUnsealedEntry = `SELECT e.entry_id FROM entries AS e
-		WHERE NOT EXISTS (SELECT 1 FROM journal AS j WHERE j.entry_id = e.entry_id)
-			AND NOT EXISTS (SELECT 1 FROM journal_pending AS q WHERE q.entry_id = e.entry_id)
+		LEFT JOIN ` + allRecords + ` AS j ON j.entry_id = e.entry_id
+		LEFT JOIN journal_pending AS q ON q.entry_id = e.entry_id
+		WHERE j.entry_id IS NULL AND q.entry_id IS NULL
 		ORDER BY e.entry_id LIMIT 1`
 	// sqlSealedTwice finds an entry with two records, or sealed and still
-	// waiting to be sealed again. A record's (posted_at, entry_id) is
-	// unique, and so is its entry_id among the records without a time
-	// (migration 44), so only a changed schema or a record whose time is
-	// not its entry's allows either.
+	// waiting to be sealed again. The sealer removes what it seals from the
+	// queue in the transaction that seals it, and the queue holds an entry
+	// once, so only a sealer at fault, or a hand on the tables, does either.
 	sqlSealedTwice = `SELECT x.entry_id FROM (
-			SELECT j.entry_id FROM journal AS j GROUP BY j.entry_id HAVING count(*) > 1
-			UNION ALL SELECT q.entry_id FROM journal_pending AS q JOIN journal AS j ON j.entry_id = q.entry_id) AS x
+			SELECT j.entry_id FROM ` + allRecords + ` AS j GROUP BY j.entry_id HAVING count(*) > 1
+			UNION ALL SELECT q.entry_id FROM journal_pending AS q JOIN ` + allRecords + ` AS j ON j.entry_id = q.entry_id) AS x
 		ORDER BY x.entry_id LIMIT 1`
 )
 

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/corebanking/ledger/internal/pgtest"
@@ -190,58 +188,70 @@ func mustSchemaAt(tb testing.TB, version int64) (string, *pgxpool.Pool) {
 	return url, pool
 }
 
-// TestMigrateJournalByEntryTime seals entries the way a ledger before
-// migration 44 did (records without a time), migrates, and seals more:
-// the journal verifies, a proof finds a record of either kind by its
-// entry's id, and no entry can get a second record, with a time or
-// without.
-func TestMigrateJournalByEntryTime(t *testing.T) {
+// TestMigrateJournalIntoBlocks seals entries the way a ledger before
+// migration 44 did (records without a time), migrates to 45 and seals more
+// as a ledger between 44 and 46 did (records with a time), then migrates
+// to blocks (migrations 46 to 49) and seals more with the sealer: every
+// record is there with its entry's time, the journal verifies, a proof
+// finds a record of each kind by its entry's id, and an entry given a
+// second record is named by the verification.
+func TestMigrateJournalIntoBlocks(t *testing.T) {
 	ctx := context.Background()
 	url, pool := mustSchemaAt(t, 43)
 	f := newFixture(t, url, pool, cockroach.Options{})
 	f.MustOpen(t, "alice", 700)
-	old := sealByHand(t, pool)
+	untimed := sealByHand(t, pool, false)
+	if err := cockroach.MigrateTo(ctx, pool, 45); err != nil {
+		t.Fatal(err)
+	}
+	f.MustOpen(t, "bob", 300)
+	timed := sealByHand(t, pool, true)
 	if err := cockroach.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.mustCount(t, `SELECT count(*) FROM journal WHERE posted_at IS NULL`); n != len(old) {
-		t.Fatalf("%d records without a time after the migration, want the %d sealed before it", n, len(old))
+	sealed := len(untimed) + len(timed)
+	if n := f.mustCount(t, `SELECT count(*) FROM journal_blocks`); n != sealed {
+		t.Fatalf("%d blocks after the migration, want one for each of the %d records", n, sealed)
 	}
-	f.MustOpen(t, "bob", 300)
+	if n := f.mustCount(t, `SELECT count(*) FROM journal AS j JOIN entries AS e ON e.entry_id = j.entry_id
+		WHERE j.posted_at = e.posted_at`); n != sealed {
+		t.Fatalf("%d records with their entry's time after the migration, want %d", n, sealed)
+	}
+	f.MustOpen(t, "carol", 100)
 	signer, _ := mustSigner(t, "test/journal")
 	head := f.MustSealAll(t, f.MustSealer(t, cockroach.SealerOptions{Signer: signer, CheckpointInterval: time.Nanosecond}))
-	if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK || v.Checked != head.Sequence {
-		t.Fatalf("verification = %+v", v)
+	if v := f.MustVerify(t, ledger.JournalRange{}); !v.OK || v.Checked != head.Sequence || head.Sequence <= int64(sealed) {
+		t.Fatalf("verification = %+v, head %d", v, head.Sequence)
 	}
-	var timed string
-	var timedSeq int64
-	if err := pool.QueryRow(ctx, `SELECT CAST(entry_id AS TEXT), sequence FROM journal WHERE posted_at IS NOT NULL
-		ORDER BY sequence LIMIT 1`).Scan(&timed, &timedSeq); err != nil {
-		t.Fatal(err)
-	}
-	for id, seq := range map[string]int64{old[0]: 1, timed: timedSeq} {
+	records := f.MustListJournal(t, 0)
+	last := records[len(records)-1]
+	for id, seq := range map[string]int64{untimed[0]: 1, timed[0]: int64(len(untimed) + 1), last.Entry.ID: last.Sequence} {
 		inc, err := f.InclusionProof(ctx, ledger.InclusionQuery{EntryID: id})
 		if err != nil || inc.Record.Sequence != seq {
 			t.Errorf("the proof of entry %s: record %d, %v; want record %d", id, inc.Record.Sequence, err, seq)
 		}
 	}
-	for _, again := range []string{
-		`INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at)
-			SELECT 1000, entry_id, hash, hash, sealed_at FROM journal WHERE sequence = 1`,
-		`INSERT INTO journal (sequence, entry_id, posted_at, prev_hash, hash, sealed_at)
-			SELECT 1001, entry_id, posted_at, hash, hash, sealed_at FROM journal WHERE sequence = ` + strconv.FormatInt(timedSeq, 10),
-	} {
-		_, err := pool.Exec(ctx, again)
-		if pg := (*pgconn.PgError)(nil); !errors.As(err, &pg) || pg.Code != pgerrcode.UniqueViolation {
-			t.Errorf("a second record for a sealed entry: %v, want a unique violation\n%s", err, again)
-		}
+
+	// A second record of the first entry, chained onto the head as a
+	// sealer at fault would append it.
+	again := records[0].Entry
+	hash := ledger.ChainHash(head.Hash, head.Sequence+1, again)
+	if _, err := pool.Exec(ctx, `INSERT INTO journal_blocks (first_sequence, last_sequence, prev_hash, entry_ids, posted_ats,
+			hashes, first_posted_at, last_posted_at, sealed_at, sealed_by, lease_epoch)
+		VALUES ($1, $1, $2, ARRAY[CAST($3 AS UUID)], ARRAY[CAST($4 AS TIMESTAMPTZ)], ARRAY[CAST($5 AS BYTEA)], $4, $4, now(), 'by hand', 0)`,
+		head.Sequence+1, head.Hash, again.ID, again.PostedAt, hash); err != nil {
+		t.Fatal(err)
+	}
+	if v := f.MustVerify(t, ledger.JournalRange{}); v.OK || !strings.Contains(v.Reason, "entry "+again.ID+" is sealed more than once") {
+		t.Errorf("verification with a second record of entry %s = %+v", again.ID, v)
 	}
 }
 
 // sealByHand seals what waits in journal_pending as a sealer before
-// migration 44 did, without a time: records 1..n in the queue's order,
-// chained from the genesis. It returns the sealed entries' ids in order.
-func sealByHand(tb testing.TB, pool *pgxpool.Pool) []string {
+// migration 46 did, a row a record, chained on from the journal's head:
+// with the entry's time (migration 44 on) or without (before it). It
+// returns the sealed entries' ids in order.
+func sealByHand(tb testing.TB, pool *pgxpool.Pool, timed bool) []string {
 	tb.Helper()
 	ctx := context.Background()
 	rows, err := pool.Query(ctx, `SELECT record FROM journal_pending ORDER BY posted_at, entry_id`)
@@ -253,15 +263,26 @@ func sealByHand(tb testing.TB, pool *pgxpool.Pool) []string {
 		tb.Fatal(err)
 	}
 	var ids []string
+	var seq int64
 	prev := ledger.GenesisHash()
-	for i, b := range records {
+	if err := pool.QueryRow(ctx, `SELECT sequence, hash FROM journal ORDER BY sequence DESC LIMIT 1`).Scan(&seq, &prev); err != nil &&
+		!errors.Is(err, pgx.ErrNoRows) {
+		tb.Fatal(err)
+	}
+	for _, b := range records {
 		_, e, err := ledger.ParseCanonical(b)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		hash := ledger.ChainHash(prev, int64(i+1), e)
-		if _, err := pool.Exec(ctx, `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by)
-			VALUES ($1, $2, $3, $4, now(), 'by hand')`, i+1, e.ID, prev, hash); err != nil {
+		seq++
+		hash := ledger.ChainHash(prev, seq, e)
+		insert, args := `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by)
+			VALUES ($1, $2, $3, $4, now(), 'by hand')`, []any{seq, e.ID, prev, hash}
+		if timed {
+			insert, args = `INSERT INTO journal (sequence, entry_id, prev_hash, hash, sealed_at, sealed_by, posted_at)
+				VALUES ($1, $2, $3, $4, now(), 'by hand', $5)`, append(args, e.PostedAt)
+		}
+		if _, err := pool.Exec(ctx, insert, args...); err != nil {
 			tb.Fatal(err)
 		}
 		ids, prev = append(ids, e.ID), hash

@@ -33,12 +33,13 @@ import (
 // what it skipped).
 //
 // Gapless and fixed: a sealing transaction reads the head and appends
-// head+1, head+2, ... in one SERIALIZABLE transaction; journal.sequence is
-// the primary key and a record's (posted_at, entry_id) unique (migration
-// 44), so two transactions that started from the same head cannot both
-// commit (no fork), and an entry is sealed once. Batches commit in
-// sequence order, so a reader always sees a prefix 1..N. No role may
-// update or delete a record.
+// head+1, head+2, ... in one SERIALIZABLE transaction, as one row of
+// journal_blocks (migration 46) whose key is its first sequence, so two
+// transactions that started from the same head cannot both commit (no
+// fork); and it deletes from the queue exactly the rows it seals, so a
+// second transaction sealing any of them fails, and an entry is sealed
+// once. Batches commit in sequence order, so a reader always sees a prefix
+// 1..N. No role may update or delete a record.
 //
 // One sealer at a time: each sealing transaction first takes or renews the
 // lease row. A sealer whose lease another has taken gets no row back and
@@ -365,8 +366,8 @@ func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Che
 	// UUID[] parameter only after a failed binary attempt, whose error
 	// message quotes the whole array, and a uuid.UUID through its
 	// driver.Valuer, as text that it then parses back.
-	seqs, ids, times := make([]int64, n), make([][16]byte, n), make([]time.Time, n)
-	prevs, hashes := make([][]byte, n), make([][]byte, n)
+	ids, times, hashes := make([][16]byte, n), make([]time.Time, n), make([][]byte, n)
+	earliest, latest := entries[0].PostedAt, entries[0].PostedAt
 	prev := head.Hash
 	for i, e := range entries {
 		id, err := uuid.Parse(e.ID)
@@ -374,14 +375,21 @@ func (z *Sealer) queueSeal(b *pgx.Batch, entries []ledger.Entry, head ledger.Che
 			return head, fmt.Errorf("entry %q: %w", e.ID, err)
 		}
 		res.Last++
-		seqs[i], ids[i], times[i], prevs[i] = res.Last, id, e.PostedAt, prev
+		ids[i], times[i] = id, e.PostedAt
+		if e.PostedAt.Before(earliest) {
+			earliest = e.PostedAt
+		}
+		if e.PostedAt.After(latest) {
+			latest = e.PostedAt
+		}
 		chain, leaf := ledger.RecordHashes(prev, res.Last, e)
 		hashes[i], prev = chain, chain
 		if err := tree.Append(leaf, nodes.add); err != nil {
 			return head, err
 		}
 	}
-	b.Queue(sqlSealBatch, seqs, ids, times, prevs, hashes, z.st.now(), z.opt.Holder, res.Epoch)
+	b.Queue(sqlSealBatch, head.Sequence+1, res.Last, head.Hash, ids, times, hashes, earliest, latest,
+		z.st.now(), z.opt.Holder, res.Epoch)
 	return ledger.Checkpoint{Sequence: res.Last, Hash: prev}, nil
 }
 
@@ -519,18 +527,6 @@ func scanEntries(rows pgx.Rows, byID map[string]ledger.Entry) error {
 			got.Postings = append(got.Postings, ledger.Posting{AccountID: *account, Currency: *currency, Amount: *amount})
 		}
 		byID[e.ID] = got
-		return nil
-	})
-	return err
-}
-
-// scanPostings reads rows of (entry_id, account_id, currency, amount) into
-// byID, by entry.
-func scanPostings(rows pgx.Rows, byID map[string][]ledger.Posting) error {
-	var id string
-	var p ledger.Posting
-	_, err := pgx.ForEachRow(rows, []any{&id, &p.AccountID, &p.Currency, &p.Amount}, func() error {
-		byID[id] = append(byID[id], p)
 		return nil
 	})
 	return err

@@ -164,12 +164,12 @@ func queueRecords(b *pgx.Batch, after, to int64, out *[]ledger.Record) {
 		return err
 	})
 	b.Queue(sqlJournalPostings, after, to).Query(func(rows pgx.Rows) error {
-		byID := map[string][]ledger.Posting{}
-		if err := scanPostings(rows, byID); err != nil {
+		bySeq := map[int64][]ledger.Posting{}
+		if err := scanPostings(rows, bySeq); err != nil {
 			return err
 		}
 		for i := range *out {
-			(*out)[i].Entry.Postings = byID[(*out)[i].Entry.ID]
+			(*out)[i].Entry.Postings = bySeq[(*out)[i].Sequence]
 		}
 		return nil
 	})
@@ -187,4 +187,15 @@ func scanRecord(row pgx.CollectableRow) (ledger.Record, error) {
 		r.Entry.PostedAt = at.UTC()
 	}
 	return r, err
+}
+
+// scanPostings reads rows of sqlJournalPostings into bySeq, by record.
+func scanPostings(rows pgx.Rows, bySeq map[int64][]ledger.Posting) error {
+	var seq int64
+	var p ledger.Posting
+	_, err := pgx.ForEachRow(rows, []any{&seq, &p.AccountID, &p.Currency, &p.Amount}, func() error {
+		bySeq[seq] = append(bySeq[seq], p)
+		return nil
+	})
+	return err
 }

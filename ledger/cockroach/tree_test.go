@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/corebanking/ledger/internal/pgtest"
 	"github.com/corebanking/ledger/ledger"
 	"github.com/corebanking/ledger/ledger/cockroach"
@@ -135,7 +137,7 @@ func TestVerifyJournalFindsRewrites(t *testing.T) {
 	})
 	t.Run("CutTail", func(t *testing.T) {
 		f, head := setup(t)
-		pgtest.Tamper(t, f.pool, `DELETE FROM journal WHERE sequence > 3`)
+		pgtest.TamperFunc(t, f.pool, func(ctx context.Context, tx pgx.Tx) error { return pgtest.CutJournal(ctx, tx, 4) })
 		v := f.MustVerify(t, ledger.JournalRange{})
 		want := "committed to " + strconv.FormatInt(head.Sequence, 10) + " records"
 		if v.OK || v.BadSequence != 4 || !strings.Contains(v.Reason, want) {
@@ -169,14 +171,13 @@ func TestVerifyJournalFindsRewrites(t *testing.T) {
 func rechain(t *testing.T, f *fixture) {
 	t.Helper()
 	prev := ledger.GenesisHash()
-	var stmts []string
+	b := &pgx.Batch{}
 	for _, r := range f.MustListJournal(t, 0) {
 		hash := ledger.ChainHash(prev, r.Sequence, r.Entry)
-		stmts = append(stmts, "UPDATE journal SET prev_hash = '\\x"+hexOf(prev)+"', hash = '\\x"+hexOf(hash)+"' WHERE sequence = "+
-			strconv.FormatInt(r.Sequence, 10))
+		pgtest.QueueRecordHashes(b, r.Sequence, prev, hash)
 		prev = hash
 	}
-	pgtest.Tamper(t, f.pool, stmts...)
+	pgtest.TamperFunc(t, f.pool, func(ctx context.Context, tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 }
 
 // storeTree replaces the stored tree with one of the first n records, whose

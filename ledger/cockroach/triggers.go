@@ -80,6 +80,17 @@ var treeChunksAppendOnlyMigration = goose.NewGoMigration(35,
 	}},
 )
 
+// journalBlocksAppendOnlyMigration is migration 49: the trigger on the
+// journal's table of blocks (migration 46), on PostgreSQL only.
+var journalBlocksAppendOnlyMigration = goose.NewGoMigration(49,
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, appendOnlyTriggers("journal_blocks"))
+	}},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, dropAppendOnlyTriggers("journal_blocks"))
+	}},
+)
+
 // runOnPostgres runs stmts, unless the database is CockroachDB.
 func runOnPostgres(ctx context.Context, tx *sql.Tx, stmts []string) error {
 	if crdb, err := onCockroach(ctx, tx); err != nil || crdb {
