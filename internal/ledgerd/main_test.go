@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/corebanking/ledger/internal/pgtest"
+	"github.com/corebanking/ledger/internal/server"
 	ledgerv1 "github.com/corebanking/ledger/proto/ledger/v1"
 )
 
@@ -103,9 +103,6 @@ func launchLedgerd(t *testing.T, bin string, args ...string) *proc {
 	return s
 }
 
-// servingLine is what the server logs once its listeners are bound.
-var servingLine = regexp.MustCompile(`msg=serving grpc=(\S+) admin=(\S+)`)
-
 // listening waits, for at most two minutes, until the log says where the
 // process listens, and returns its gRPC and admin addresses; or "" if the
 // process exits first.
@@ -114,8 +111,8 @@ func (s *proc) listening(t *testing.T) (grpcAddr, admin string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for exited := false; ; {
 		if b, err := os.ReadFile(s.logPath); err == nil {
-			if m := servingLine.FindSubmatch(b); m != nil {
-				return string(m[1]), string(m[2])
+			if grpcAddr, admin, ok := server.ServingAddrs(b); ok {
+				return grpcAddr, admin
 			}
 		}
 		if exited {

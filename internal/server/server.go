@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"sync"
 	"time"
 
@@ -294,6 +295,24 @@ func (s *Server) serve() error {
 		go s.http.Serve(s.adminLis)
 	}
 	return nil
+}
+
+// servingLine is the line Start logs once the listeners are bound, as
+// ledgerd's text log has it.
+var servingLine = regexp.MustCompile(`msg=serving grpc=(\S+) admin=(\S*)`)
+
+// ServingAddrs finds, in ledgerd's text log, the addresses Start said it
+// listens on: a process started on port 0 says there which port it got.
+// The admin address is "" when it is off.
+func ServingAddrs(log []byte) (grpcAddr, admin string, ok bool) {
+	m := servingLine.FindSubmatch(log)
+	if m == nil {
+		return "", "", false
+	}
+	if admin = string(m[2]); admin == `""` {
+		admin = ""
+	}
+	return string(m[1]), admin, true
 }
 
 // Addr is the gRPC address the server listens on.

@@ -1,11 +1,9 @@
 package storm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/corebanking/ledger/internal/server"
 )
 
 // OutsideDefaults returns the storm measured from outside, as a bank
@@ -51,29 +51,7 @@ func startOutside(ctx context.Context, cfg Config, newDB func(context.Context, s
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	// The port was free a moment before ledgerd binds it; another process
-	// may take it in between. Then ledgerd exits saying so, and another
-	// port is tried.
-	for attempt := 1; ; attempt++ {
-		t, err := launchOutside(ctx, cfg, url, bulkheads, name)
-		if !errors.Is(err, errPortTaken) || attempt == 3 {
-			return t, err
-		}
-		cfg.Logf("%v; trying another port", err)
-	}
-}
-
-// errPortTaken is launchOutside's error when ledgerd found its port taken.
-var errPortTaken = errors.New("ledgerd's port was taken before it could listen")
-
-// launchOutside starts cfg.Ledgerd on url, on a port free a moment ago, and
-// waits until it serves.
-func launchOutside(ctx context.Context, cfg Config, url string, bulkheads bool, name string) (*target, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"--database-url", url, "--listen", addr, "--admin-listen", "-", "--plaintext",
+	args := []string{"--database-url", url, "--listen", "127.0.0.1:0", "--admin-listen", "-", "--plaintext",
 		"--bulkheads", map[bool]string{true: "on", false: "off"}[bulkheads]}
 	for _, kv := range cfg.Limits {
 		args = append(args, "--limit", kv)
@@ -89,23 +67,38 @@ func launchOutside(ctx context.Context, cfg Config, url string, bulkheads bool, 
 		logFile.Close()
 		return nil, fmt.Errorf("ledgerd: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	// exited is closed once the process is reaped, waitErr set before.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		logFile.Close()
+		close(exited)
+	}()
 	stop := func() error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
-			return err
+		case <-exited:
+			return waitErr
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-			return errors.Join(errors.New("ledgerd did not stop within 30s of SIGTERM"), <-exited)
+			<-exited
+			return errors.Join(errors.New("ledgerd did not stop within 30s of SIGTERM"), waitErr)
 		}
 	}
-	if err := waitServing(ctx, addr, exited); err != nil {
-		_ = stop()
-		if out, _ := os.ReadFile(logPath); bytes.Contains(out, []byte("address already in use")) {
-			return nil, fmt.Errorf("%w (%s)", errPortTaken, addr)
+	// ledgerd picks its own port and says which in its log: a port found
+	// free here and given to it could be taken by another process first.
+	addr, err := listening(ctx, logPath, exited)
+	if err == nil {
+		err = waitServing(ctx, addr, exited)
+	}
+	if err != nil {
+		select {
+		case <-exited:
+			err = fmt.Errorf("%w: %v", err, waitErr)
+		default:
 		}
+		_ = stop()
 		return nil, fmt.Errorf("ledgerd (its output: %s): %w", logPath, err)
 	}
 	cfg.Logf("ledgerd %d serves on %s (its output: %s)", cmd.Process.Pid, addr, logPath)
@@ -118,19 +111,36 @@ func launchOutside(ctx context.Context, cfg Config, url string, bulkheads bool, 
 	return t, nil
 }
 
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// listening waits until ledgerd's log at logPath says where it listens and
+// returns its gRPC address; or fails when the process exits first, or a
+// minute passes.
+func listening(ctx context.Context, logPath string, exited <-chan struct{}) (string, error) {
+	deadline := time.Now().Add(time.Minute)
+	for gone := false; ; {
+		if b, err := os.ReadFile(logPath); err == nil {
+			if addr, _, ok := server.ServingAddrs(b); ok {
+				return addr, nil
+			}
+		}
+		if gone {
+			return "", errors.New("exited before listening")
+		}
+		if time.Now().After(deadline) {
+			return "", errors.New("not listening a minute after its start")
+		}
+		select {
+		case <-exited:
+			gone = true // read the whole log once more
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // waitServing polls the health service at addr until it answers SERVING,
 // the process exits, or a minute passes.
-func waitServing(ctx context.Context, addr string, exited <-chan error) error {
+func waitServing(ctx context.Context, addr string, exited <-chan struct{}) error {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -146,8 +156,8 @@ func waitServing(ctx context.Context, addr string, exited <-chan error) error {
 			return nil
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before serving: %v", err)
+		case <-exited:
+			return errors.New("exited before serving")
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -109,7 +109,7 @@ var (
 )
 
 // The journal's Merkle tree and signed checkpoints (sealtree.go, proofs.go).
-var (
+const (
 	// sqlTreeSize is how many records the tree holds: its last chunk says.
 	sqlTreeSize       = `SELECT tree_size FROM journal_tree_chunks ORDER BY first_node DESC LIMIT 1`
 	sqlLastCheckpoint = `SELECT tree_size, signed_at FROM journal_checkpoints ORDER BY tree_size DESC LIMIT 1`
