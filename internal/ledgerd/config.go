@@ -31,10 +31,6 @@ type Limits struct {
 	// on CockroachDB ("background", "regular", "critical"; empty: the
 	// database's default, regular). PostgreSQL has no such setting.
 	QualityOfService string `yaml:"quality_of_service"`
-	// BackendNice, from 1 to 19, lowers the operating system's priority
-	// of the compartment's database sessions when the database is a
-	// PostgreSQL on this machine (cockroach.BackendNice); 0 leaves it.
-	BackendNice int `yaml:"backend_nice"`
 	// MoveBatch and MoveLanes shape group commit in the compartment's
 	// store (cockroach.Options): the most transfers, deposits and
 	// withdrawals one transaction carries, and how many such transactions

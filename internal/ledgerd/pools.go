@@ -28,12 +28,8 @@ import (
 var auditorLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 
 // sealerLimits size the sealer's pool: one transaction at a time, and a
-// second connection for releasing its lease. Sealing is background work:
-// it may lag a moment behind the payments it seals, but must not slow
-// them. On CockroachDB its transactions yield to regular ones; on a
-// PostgreSQL on this machine its server processes run at a lower priority
-// (docs/journal.md, "What the sealer costs").
-var sealerLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second, QualityOfService: "background", BackendNice: 10}
+// second connection for releasing its lease.
+var sealerLimits = Limits{PoolSize: 2, StatementTimeout: 10 * time.Second}
 
 // payerLimits size the payer's pool: one transaction at a time, and a
 // second connection for releasing its lease. A batch of payouts is one
@@ -89,11 +85,9 @@ func openPool(ctx context.Context, url, role, password, name string, l Limits, t
 	}
 	// A SET on connect, not a runtime parameter: PostgreSQL refuses a
 	// startup parameter it does not know.
-	qos, err := cockroach.QualityOfService(l.QualityOfService)
-	if err != nil {
+	if pcfg.AfterConnect, err = cockroach.QualityOfService(l.QualityOfService); err != nil {
 		return nil, fmt.Errorf("database (%s): %w", name, err)
 	}
-	pcfg.AfterConnect = cockroach.AfterConnects(qos, cockroach.BackendNice(l.BackendNice, nil))
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err == nil {
 		// Log in now: a role without its password should stop the start,

@@ -1,14 +1,14 @@
 package pgserver
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
-
-	"github.com/corebanking/ledger/internal/procstat"
 )
 
 // Faults a soak injects into a running server. Each acts on the postmaster
@@ -98,10 +98,24 @@ func (s *Server) children() []int {
 		if err != nil {
 			continue // exited meanwhile
 		}
-		if ppid, err := procstat.ParentOf(string(b)); err == nil && ppid == parent {
+		if ppid, err := parentOf(string(b)); err == nil && ppid == parent {
 			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// parentOf reads the parent pid from a /proc/PID/stat line: "pid (comm)
+// state ppid ...", where comm may itself hold spaces and parentheses.
+func parentOf(stat string) (int, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat line")
+	}
+	fields := strings.Fields(stat[i+1:])
+	if len(fields) < 2 {
+		return 0, errors.New("malformed stat line")
+	}
+	return strconv.Atoi(fields[1])
 }
