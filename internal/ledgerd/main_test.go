@@ -3,6 +3,7 @@ package ledgerd_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,8 +88,12 @@ func launchLedgerd(t *testing.T, bin string, args ...string) *proc {
 			t.Logf("ledgerd %s (%s), last lines of %s:\n%s", addr, cmd.ProcessState, logPath, logTail(logPath, 40))
 		}
 	})
-	if addr, s.admin = s.listening(t); addr == "" {
+	addr, s.admin, err = server.WaitServingAddrs(context.Background(), logPath, s.exited, 2*time.Minute)
+	if errors.Is(err, server.ErrExitedBeforeListening) {
 		return s
+	}
+	if err != nil {
+		t.Fatalf("ledgerd: %v", err)
 	}
 
 	fast := grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, MaxDelay: time.Second},
@@ -101,32 +106,6 @@ func launchLedgerd(t *testing.T, bin string, args ...string) *proc {
 	s.acct, s.pay = ledgerv1.NewAccountServiceClient(s.conn), ledgerv1.NewPaymentServiceClient(s.conn)
 	s.health = healthpb.NewHealthClient(s.conn)
 	return s
-}
-
-// listening waits, for at most two minutes, until the log says where the
-// process listens, and returns its gRPC and admin addresses; or "" if the
-// process exits first.
-func (s *proc) listening(t *testing.T) (grpcAddr, admin string) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for exited := false; ; {
-		if b, err := os.ReadFile(s.logPath); err == nil {
-			if grpcAddr, admin, ok := server.ServingAddrs(b); ok {
-				return grpcAddr, admin
-			}
-		}
-		if exited {
-			return "", ""
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ledgerd has not said where it listens after 2 minutes")
-		}
-		select {
-		case <-s.exited:
-			exited = true // read the whole log once more
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // waitServing polls the health service, for at most two minutes, until the

@@ -8,9 +8,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"sync"
 	"time"
@@ -313,6 +315,38 @@ func ServingAddrs(log []byte) (grpcAddr, admin string, ok bool) {
 		admin = ""
 	}
 	return string(m[1]), admin, true
+}
+
+// ErrExitedBeforeListening is WaitServingAddrs' error for a process that
+// exited before its log said where it listens.
+var ErrExitedBeforeListening = errors.New("exited before listening")
+
+// WaitServingAddrs polls the ledgerd log at logPath until it says where the
+// process listens (ServingAddrs), the process exits (exited is closed:
+// ErrExitedBeforeListening, after one last read of the whole log), ctx
+// ends, or timeout passes.
+func WaitServingAddrs(ctx context.Context, logPath string, exited <-chan struct{}, timeout time.Duration) (grpcAddr, admin string, err error) {
+	deadline := time.Now().Add(timeout)
+	for gone := false; ; {
+		if b, err := os.ReadFile(logPath); err == nil {
+			if grpcAddr, admin, ok := ServingAddrs(b); ok {
+				return grpcAddr, admin, nil
+			}
+		}
+		if gone {
+			return "", "", ErrExitedBeforeListening
+		}
+		if time.Now().After(deadline) {
+			return "", "", fmt.Errorf("not listening %v after its start", timeout)
+		}
+		select {
+		case <-exited:
+			gone = true // read the whole log once more
+		case <-ctx.Done():
+			return "", "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Addr is the gRPC address the server listens on.

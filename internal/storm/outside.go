@@ -88,7 +88,7 @@ func startOutside(ctx context.Context, cfg Config, newDB func(context.Context, s
 	}
 	// ledgerd picks its own port and says which in its log: a port found
 	// free here and given to it could be taken by another process first.
-	addr, err := listening(ctx, logPath, exited)
+	addr, _, err := server.WaitServingAddrs(ctx, logPath, exited, time.Minute)
 	if err == nil {
 		err = waitServing(ctx, addr, exited)
 	}
@@ -109,33 +109,6 @@ func startOutside(ctx context.Context, cfg Config, newDB func(context.Context, s
 	}
 	t.stop, t.pid = stop, cmd.Process.Pid
 	return t, nil
-}
-
-// listening waits until ledgerd's log at logPath says where it listens and
-// returns its gRPC address; or fails when the process exits first, or a
-// minute passes.
-func listening(ctx context.Context, logPath string, exited <-chan struct{}) (string, error) {
-	deadline := time.Now().Add(time.Minute)
-	for gone := false; ; {
-		if b, err := os.ReadFile(logPath); err == nil {
-			if addr, _, ok := server.ServingAddrs(b); ok {
-				return addr, nil
-			}
-		}
-		if gone {
-			return "", errors.New("exited before listening")
-		}
-		if time.Now().After(deadline) {
-			return "", errors.New("not listening a minute after its start")
-		}
-		select {
-		case <-exited:
-			gone = true // read the whole log once more
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // waitServing polls the health service at addr until it answers SERVING,
