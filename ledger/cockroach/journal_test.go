@@ -3,6 +3,7 @@ package cockroach_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,10 +69,10 @@ func (f *fixture) MustVerify(tb testing.TB, r ledger.JournalRange) ledger.Verifi
 	return v
 }
 
-func (f *fixture) mustCount(tb testing.TB, sql string) int {
+func (f *fixture) mustCount(tb testing.TB, sql string, args ...any) int {
 	tb.Helper()
 	var n int
-	if err := f.pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+	if err := f.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		tb.Fatal(err)
 	}
 	return n
@@ -308,10 +309,11 @@ func TestRolesLeastPrivilege(t *testing.T) {
 }
 
 // TestSealerReadsPendingRecords: the sealer seals an entry from the
-// canonical bytes its transaction queued, and from the tables when they are
-// missing (queued before they existed), do not parse, or name another
-// entry; bytes that name the right entry but lie about it are sealed as
-// they are, and verification, which recomputes from the tables, names them.
+// canonical bytes its transaction queued, alone or in a row of several,
+// and from the tables when they are missing (queued before they existed),
+// do not parse, or name another entry; bytes that name the right entry but
+// lie about it are sealed as they are, and verification, which recomputes
+// from the tables, names them.
 func TestSealerReadsPendingRecords(t *testing.T) {
 	ctx := context.Background()
 	f := MustOpenStore(t, cockroach.Options{})
@@ -325,13 +327,39 @@ func TestSealerReadsPendingRecords(t *testing.T) {
 		}
 		ids[rid] = e.ID
 	}
-	if n := f.mustCount(t, `SELECT count(*) FROM journal_pending WHERE record IS NULL`); n != 0 {
+	var items []ledger.BatchItem
+	for i := range 3 {
+		items = append(items, ledger.BatchItem{Transfer: &ledger.TransferRequest{RequestID: fmt.Sprintf("batch-%d", i),
+			From: "alice", To: "bob", Amount: 10, Currency: "KRW"}})
+	}
+	results, err := f.SubmitBatch(ctx, ledger.SubmitBatchRequest{Items: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	batch := results[0].Entry.ID
+	if n := f.mustCount(t, `SELECT count(*) FROM journal_pending WHERE array_length(entry_ids, 1) = 3 AND $1 = ANY (entry_ids)`,
+		batch); n != 1 {
+		t.Fatalf("%d rows of the queue hold the batch's three entries, want 1", n)
+	}
+	if n := f.mustCount(t, `SELECT count(*) FROM journal_pending AS q
+		CROSS JOIN LATERAL unnest(COALESCE(q.records, ARRAY[q.record])) AS x (record) WHERE x.record IS NULL`); n != 0 {
 		t.Fatalf("%d pending entries without canonical bytes", n)
 	}
+	single := func(record string) string {
+		return `UPDATE journal_pending SET records = ARRAY[CAST(` + record + ` AS BYTEA)] WHERE entry_id = $1`
+	}
 	for sql, args := range map[string][]any{
-		`UPDATE journal_pending SET record = NULL WHERE entry_id = $1`:                                                     {ids["none"]},
-		`UPDATE journal_pending SET record = '\x01beef' WHERE entry_id = $1`:                                               {ids["garbage"]},
-		`UPDATE journal_pending SET record = (SELECT record FROM journal_pending WHERE entry_id = $2) WHERE entry_id = $1`: {ids["other"], ids["plain"]},
+		single("NULL"):       {ids["none"]},
+		single(`'\x01beef'`): {ids["garbage"]},
+		single("(SELECT records[1] FROM journal_pending WHERE entry_id = $2)"): {ids["other"], ids["plain"]},
+		// In the batch's row: the first entry's bytes name the third, the second's do not parse.
+		`UPDATE journal_pending SET records = ARRAY[records[3], CAST('\x01beef' AS BYTEA), records[3]]
+			WHERE $1 = ANY (entry_ids)`: {batch},
 	} {
 		if _, err := f.pool.Exec(ctx, sql, args...); err != nil {
 			t.Fatal(err)
@@ -350,7 +378,7 @@ func TestSealerReadsPendingRecords(t *testing.T) {
 	}
 	lie := e
 	lie.Memo = "not what the entry says"
-	if _, err := f.pool.Exec(ctx, `UPDATE journal_pending SET record = $2 WHERE entry_id = $1`, e.ID, ledger.Canonical(0, lie)); err != nil {
+	if _, err := f.pool.Exec(ctx, single("$2"), e.ID, ledger.Canonical(0, lie)); err != nil {
 		t.Fatal(err)
 	}
 	head = f.MustSealAll(t, z)
