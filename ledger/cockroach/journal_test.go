@@ -387,6 +387,40 @@ func TestSealerReadsPendingRecords(t *testing.T) {
 	}
 }
 
+// TestQueueRowsUncompressed: on PostgreSQL, the queue's row of a batch of
+// sixteen transfers, over the 2 kB at which PostgreSQL compresses a row
+// and moves it out of line, stays in line and uncompressed (migration 51),
+// so that neither the posting statement nor the sealer pays for it.
+func TestQueueRowsUncompressed(t *testing.T) {
+	ctx := context.Background()
+	if pgtest.IsCockroach(t) {
+		t.Skip("the storage of a row is PostgreSQL's (migration 51)")
+	}
+	f := MustOpenStore(t, cockroach.Options{})
+	f.MustOpen(t, "alice", 50_000)
+	f.MustOpen(t, "bob", 0)
+	var items []ledger.BatchItem
+	for i := range 16 {
+		items = append(items, ledger.BatchItem{Transfer: &ledger.TransferRequest{RequestID: fmt.Sprintf("batch-%d", i),
+			From: "alice", To: "bob", Amount: 10, Currency: "KRW"}})
+	}
+	if _, err := f.SubmitBatch(ctx, ledger.SubmitBatchRequest{Items: items}); err != nil {
+		t.Fatal(err)
+	}
+	var size int
+	var compression string
+	if err := f.pool.QueryRow(ctx, `SELECT pg_column_size(records), COALESCE(pg_column_compression(records), 'none')
+		FROM journal_pending WHERE array_length(entry_ids, 1) = 16`).Scan(&size, &compression); err != nil {
+		t.Fatal(err)
+	}
+	if size <= 2048 || compression != "none" {
+		t.Fatalf("the batch's row stores its records in %d bytes, compressed by %s; want over 2048, uncompressed", size, compression)
+	}
+	if n := f.mustCount(t, `SELECT CAST(pg_relation_size(reltoastrelid) AS INT4) FROM pg_class WHERE relname = 'journal_pending'`); n != 0 {
+		t.Fatalf("the queue's TOAST table holds %d bytes, want none", n)
+	}
+}
+
 // TestSealerFindsLateEntries commits an entry whose time is a minute
 // before the latest the sealer has sealed, as one that stalled before its
 // commit would be: polls start near the latest time sealed, and the
