@@ -3,7 +3,6 @@ package cockroach_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -69,10 +68,10 @@ func (f *fixture) MustVerify(tb testing.TB, r ledger.JournalRange) ledger.Verifi
 	return v
 }
 
-func (f *fixture) mustCount(tb testing.TB, sql string, args ...any) int {
+func (f *fixture) mustCount(tb testing.TB, sql string) int {
 	tb.Helper()
 	var n int
-	if err := f.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := f.pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
 		tb.Fatal(err)
 	}
 	return n
@@ -309,11 +308,10 @@ func TestRolesLeastPrivilege(t *testing.T) {
 }
 
 // TestSealerReadsPendingRecords: the sealer seals an entry from the
-// canonical bytes its transaction queued, alone or in a row of several,
-// and from the tables when they are missing (queued before they existed),
-// do not parse, or name another entry; bytes that name the right entry but
-// lie about it are sealed as they are, and verification, which recomputes
-// from the tables, names them.
+// canonical bytes its transaction queued, and from the tables when they are
+// missing (queued before they existed), do not parse, or name another
+// entry; bytes that name the right entry but lie about it are sealed as
+// they are, and verification, which recomputes from the tables, names them.
 func TestSealerReadsPendingRecords(t *testing.T) {
 	ctx := context.Background()
 	f := MustOpenStore(t, cockroach.Options{})
@@ -327,39 +325,13 @@ func TestSealerReadsPendingRecords(t *testing.T) {
 		}
 		ids[rid] = e.ID
 	}
-	var items []ledger.BatchItem
-	for i := range 3 {
-		items = append(items, ledger.BatchItem{Transfer: &ledger.TransferRequest{RequestID: fmt.Sprintf("batch-%d", i),
-			From: "alice", To: "bob", Amount: 10, Currency: "KRW"}})
-	}
-	results, err := f.SubmitBatch(ctx, ledger.SubmitBatchRequest{Items: items})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range results {
-		if r.Err != nil {
-			t.Fatal(r.Err)
-		}
-	}
-	batch := results[0].Entry.ID
-	if n := f.mustCount(t, `SELECT count(*) FROM journal_pending WHERE array_length(entry_ids, 1) = 3 AND $1 = ANY (entry_ids)`,
-		batch); n != 1 {
-		t.Fatalf("%d rows of the queue hold the batch's three entries, want 1", n)
-	}
-	if n := f.mustCount(t, `SELECT count(*) FROM journal_pending AS q
-		CROSS JOIN LATERAL unnest(COALESCE(q.records, ARRAY[q.record])) AS x (record) WHERE x.record IS NULL`); n != 0 {
+	if n := f.mustCount(t, `SELECT count(*) FROM journal_pending WHERE record IS NULL`); n != 0 {
 		t.Fatalf("%d pending entries without canonical bytes", n)
 	}
-	single := func(record string) string {
-		return `UPDATE journal_pending SET records = ARRAY[CAST(` + record + ` AS BYTEA)] WHERE entry_id = $1`
-	}
 	for sql, args := range map[string][]any{
-		single("NULL"):       {ids["none"]},
-		single(`'\x01beef'`): {ids["garbage"]},
-		single("(SELECT records[1] FROM journal_pending WHERE entry_id = $2)"): {ids["other"], ids["plain"]},
-		// In the batch's row: the first entry's bytes name the third, the second's do not parse.
-		`UPDATE journal_pending SET records = ARRAY[records[3], CAST('\x01beef' AS BYTEA), records[3]]
-			WHERE $1 = ANY (entry_ids)`: {batch},
+		`UPDATE journal_pending SET record = NULL WHERE entry_id = $1`:                                                     {ids["none"]},
+		`UPDATE journal_pending SET record = '\x01beef' WHERE entry_id = $1`:                                               {ids["garbage"]},
+		`UPDATE journal_pending SET record = (SELECT record FROM journal_pending WHERE entry_id = $2) WHERE entry_id = $1`: {ids["other"], ids["plain"]},
 	} {
 		if _, err := f.pool.Exec(ctx, sql, args...); err != nil {
 			t.Fatal(err)
@@ -378,46 +350,12 @@ func TestSealerReadsPendingRecords(t *testing.T) {
 	}
 	lie := e
 	lie.Memo = "not what the entry says"
-	if _, err := f.pool.Exec(ctx, single("$2"), e.ID, ledger.Canonical(0, lie)); err != nil {
+	if _, err := f.pool.Exec(ctx, `UPDATE journal_pending SET record = $2 WHERE entry_id = $1`, e.ID, ledger.Canonical(0, lie)); err != nil {
 		t.Fatal(err)
 	}
 	head = f.MustSealAll(t, z)
 	if v := f.MustVerify(t, ledger.JournalRange{}); v.OK || v.BadSequence != head.Sequence {
 		t.Fatalf("verification after a lying record = %+v, want it to name sequence %d", v, head.Sequence)
-	}
-}
-
-// TestQueueRowsUncompressed: on PostgreSQL, the queue's row of a batch of
-// sixteen transfers, over the 2 kB at which PostgreSQL compresses a row
-// and moves it out of line, stays in line and uncompressed (migration 51),
-// so that neither the posting statement nor the sealer pays for it.
-func TestQueueRowsUncompressed(t *testing.T) {
-	ctx := context.Background()
-	if pgtest.IsCockroach(t) {
-		t.Skip("the storage of a row is PostgreSQL's (migration 51)")
-	}
-	f := MustOpenStore(t, cockroach.Options{})
-	f.MustOpen(t, "alice", 50_000)
-	f.MustOpen(t, "bob", 0)
-	var items []ledger.BatchItem
-	for i := range 16 {
-		items = append(items, ledger.BatchItem{Transfer: &ledger.TransferRequest{RequestID: fmt.Sprintf("batch-%d", i),
-			From: "alice", To: "bob", Amount: 10, Currency: "KRW"}})
-	}
-	if _, err := f.SubmitBatch(ctx, ledger.SubmitBatchRequest{Items: items}); err != nil {
-		t.Fatal(err)
-	}
-	var size int
-	var compression string
-	if err := f.pool.QueryRow(ctx, `SELECT pg_column_size(records), COALESCE(pg_column_compression(records), 'none')
-		FROM journal_pending WHERE array_length(entry_ids, 1) = 16`).Scan(&size, &compression); err != nil {
-		t.Fatal(err)
-	}
-	if size <= 2048 || compression != "none" {
-		t.Fatalf("the batch's row stores its records in %d bytes, compressed by %s; want over 2048, uncompressed", size, compression)
-	}
-	if n := f.mustCount(t, `SELECT CAST(pg_relation_size(reltoastrelid) AS INT4) FROM pg_class WHERE relname = 'journal_pending'`); n != 0 {
-		t.Fatalf("the queue's TOAST table holds %d bytes, want none", n)
 	}
 }
 

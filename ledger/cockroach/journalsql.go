@@ -26,10 +26,6 @@ const (
 	// allRecords is every record's entry id, for the checks that look at
 	// the whole journal at once.
 	allRecords = `(SELECT x.entry_id FROM journal_blocks AS b CROSS JOIN LATERAL unnest(b.entry_ids) AS x (entry_id))`
-	// allPending is every entry waiting in the queue: a row holds the
-	// entries of its arrays (migration 50), or the one its key names.
-	allPending = `(SELECT x.entry_id FROM journal_pending AS q
-		CROSS JOIN LATERAL unnest(COALESCE(q.entry_ids, ARRAY[q.entry_id])) AS x (entry_id))`
 )
 
 // The auditors' journal: the sealer's statements (sealer.go) and the
@@ -38,13 +34,11 @@ var (
 	sqlJournalHead = `SELECT b.last_sequence, b.hashes[CAST(b.last_sequence - b.first_sequence + 1 AS INT4)]
 		FROM journal_blocks AS b ORDER BY b.first_sequence DESC LIMIT 1`
 
-	// sqlPendingBatch reads the next batch to seal, at most $1 rows of the
-	// queue, oldest first among those posted at $2 or later: each row's
-	// key (its first entry's id) and time, and its entries' canonical
-	// bytes, which their own transaction wrote: one entry's in record
-	// (NULL if queued before migration 42), or several entries' ids and
-	// bytes in entry_ids and records (migration 50).
-	sqlPendingBatch = `SELECT q.entry_id, q.posted_at, q.record, q.entry_ids, q.records FROM journal_pending AS q
+	// sqlPendingBatch reads the next batch to seal, oldest first among
+	// the entries posted at $2 or later: each entry's id, time and
+	// canonical bytes, which its own transaction wrote (NULL if queued
+	// before migration 42).
+	sqlPendingBatch = `SELECT q.entry_id, q.posted_at, q.record FROM journal_pending AS q
 		WHERE q.posted_at >= $2 ORDER BY q.posted_at, q.entry_id LIMIT $1`
 	// sqlPendingEntries reads the entries $1 from their tables, each with
 	// its postings (one row per posting; entries without postings come
@@ -74,8 +68,7 @@ var (
 	// sqlBacklog measures what waits to be sealed, for the sealer's metrics.
 	// The backlog is small while the sealer keeps up (it holds only what was
 	// committed since the last batch).
-	sqlBacklog = `SELECT CAST(COALESCE(SUM(COALESCE(array_length(entry_ids, 1), 1)), 0) AS INT8), min(posted_at)
-		FROM journal_pending`
+	sqlBacklog = `SELECT count(*), min(posted_at) FROM journal_pending`
 
 	// sqlJournalPage reads records after $1 with their entries. A record
 	// whose entry is gone still reads, with empty fields, so that
@@ -155,7 +148,7 @@ const (
 	// from the queue).
 	sqlUnsealedEntry = `SELECT e.entry_id FROM entries AS e
 		LEFT JOIN ` + allRecords + ` AS j ON j.entry_id = e.entry_id
-		LEFT JOIN ` + allPending + ` AS q ON q.entry_id = e.entry_id
+		LEFT JOIN journal_pending AS q ON q.entry_id = e.entry_id
 		WHERE j.entry_id IS NULL AND q.entry_id IS NULL
 		ORDER BY e.entry_id LIMIT 1`
 	// sqlSealedTwice finds an entry with two records, or sealed and still
@@ -164,7 +157,7 @@ const (
 	// once, so only a sealer at fault, or a hand on the tables, does either.
 	sqlSealedTwice = `SELECT x.entry_id FROM (
 			SELECT j.entry_id FROM ` + allRecords + ` AS j GROUP BY j.entry_id HAVING count(*) > 1
-			UNION ALL SELECT q.entry_id FROM ` + allPending + ` AS q JOIN ` + allRecords + ` AS j ON j.entry_id = q.entry_id) AS x
+			UNION ALL SELECT q.entry_id FROM journal_pending AS q JOIN ` + allRecords + ` AS j ON j.entry_id = q.entry_id) AS x
 		ORDER BY x.entry_id LIMIT 1`
 )
 

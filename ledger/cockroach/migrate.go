@@ -22,7 +22,7 @@ var migrations embed.FS
 // append-only triggers, which run on PostgreSQL only, and a constraint that
 // the two databases drop in words of their own.
 var goMigrations = []*goose.Migration{rolesMigration, appendOnlyMigration, treeChunksAppendOnlyMigration,
-	journalEntryKeyMigration, journalBlocksMigration, journalPendingStorageMigration}
+	journalEntryKeyMigration, journalBlocksMigration}
 
 // The unique constraint on journal.entry_id (migration 3), which migration
 // 44 replaced: PostgreSQL drops it as a constraint, CockroachDB as the

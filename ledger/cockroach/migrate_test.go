@@ -198,12 +198,6 @@ func mustSchemaAt(tb testing.TB, version int64) (string, *pgxpool.Pool) {
 func TestMigrateJournalIntoBlocks(t *testing.T) {
 	ctx := context.Background()
 	url, pool := mustSchemaAt(t, 43)
-	// This store queues entries in the columns of migration 50: here they
-	// are added early, by the statement of that migration.
-	if _, err := pool.Exec(ctx, `ALTER TABLE journal_pending ADD COLUMN IF NOT EXISTS entry_ids UUID[],
-		ADD COLUMN IF NOT EXISTS records BYTEA[]`); err != nil {
-		t.Fatal(err)
-	}
 	f := newFixture(t, url, pool, cockroach.Options{})
 	f.MustOpen(t, "alice", 700)
 	untimed := sealByHand(t, pool, false)
@@ -260,9 +254,7 @@ func TestMigrateJournalIntoBlocks(t *testing.T) {
 func sealByHand(tb testing.TB, pool *pgxpool.Pool, timed bool) []string {
 	tb.Helper()
 	ctx := context.Background()
-	rows, err := pool.Query(ctx, `SELECT x.record FROM journal_pending AS q
-		CROSS JOIN LATERAL unnest(COALESCE(q.records, ARRAY[q.record])) WITH ORDINALITY AS x (record, i)
-		ORDER BY q.posted_at, q.entry_id, x.i`)
+	rows, err := pool.Query(ctx, `SELECT record FROM journal_pending ORDER BY posted_at, entry_id`)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -19,11 +19,9 @@ import (
 
 // The sealer gives committed entries their audit sequence and chain hash,
 // after commit and in batches, so that the online path shares nothing: a
-// statement that posts entries only inserts one row into journal_pending,
-// keyed by its first entry's random UUID and carrying its entries' ids and
-// canonical bytes, so that the sealer reads the queue alone and not entries
-// and postings, and a row for each statement, not each entry: a group
-// commit of transfers is one row.
+// transfer only inserts one row into journal_pending, keyed by its entry's
+// random UUID and carrying the entry's canonical bytes, so that the sealer
+// reads the queue alone and not entries and postings.
 //
 // Finding what to seal is cheap and exact. journal_pending holds only the
 // backlog (the sealing transaction deletes what it seals), so a poll reads
@@ -63,12 +61,9 @@ type SealerOptions struct {
 	// Interval is the pause between polls once the backlog is sealed;
 	// 200ms by default.
 	Interval time.Duration
-	// Batch is the most rows of the queue one transaction seals (a row
-	// holds the entries one statement posted: a group commit of transfers,
-	// a batch, or one entry), and the most records one transaction adds to
-	// a tree that lags the journal; 1,024 by default, more than a poll
-	// interval's rows at full load, so that sealing transactions normally
-	// run an Interval apart (see sealApart).
+	// Batch is the most entries one transaction seals; 4,096 by default,
+	// more than a poll interval's entries at full load, so that sealing
+	// transactions normally run an Interval apart (see sealApart).
 	Batch int
 	// LeaseTTL is how long a lease lasts unless renewed; 5s by default. A
 	// sealer renews it at every poll, so it must be well above Interval.
@@ -108,9 +103,6 @@ type SealResult struct {
 	// TreeBehind is set while the Merkle tree catches up on records sealed
 	// before it existed: such a transaction seals nothing new.
 	TreeBehind bool
-	// Full is set when the transaction took as many rows of the queue as
-	// it may (SealerOptions.Batch): more may wait.
-	Full bool
 	// Checkpoint is the checkpoint the transaction signed, if any.
 	Checkpoint *ledger.SignedCheckpoint
 }
@@ -195,7 +187,7 @@ func NewSealer(st *Store, opt SealerOptions) *Sealer {
 		opt.Interval = 200 * time.Millisecond
 	}
 	if opt.Batch <= 0 {
-		opt.Batch = 1024
+		opt.Batch = 4096
 	}
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 5 * time.Second
@@ -219,7 +211,7 @@ func (z *Sealer) Run(ctx context.Context) {
 		logger: z.opt.Logger, onError: z.opt.OnError,
 		once: func(ctx context.Context) (bool, error) {
 			res, err := z.SealOnce(ctx)
-			more := res.Full || res.TreeBehind
+			more := res.Sealed() == z.opt.Batch || res.TreeBehind
 			if more { // more backlog: go on after the transfers that overlapped this one
 				select {
 				case <-ctx.Done():
@@ -301,7 +293,7 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		}
 		res.First, res.Last = head.Sequence+1, head.Sequence
 		res.TreeBehind = tree.size < head.Sequence
-		var pending pendingBatch
+		var pending []pendingRow
 		var behind []ledger.Record
 		var frontier [][]byte
 		b = &pgx.Batch{}
@@ -314,8 +306,7 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		if err := t.exec(ctx, b); err != nil {
 			return err
 		}
-		res.Full = pending.rows == z.opt.Batch
-		entries, err := z.pendingEntries(ctx, t, pending.entries)
+		entries, err := z.pendingEntries(ctx, t, pending)
 		if err != nil {
 			return err
 		}
@@ -344,7 +335,9 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		if res.Checkpoint, err = z.checkpoint(final, tree, grow, head, res.Epoch); err != nil {
 			return err
 		}
-		latest = pending.lastAt
+		if n := len(pending); n > 0 {
+			latest = pending[n-1].postedAt
+		}
 		return t.commit(ctx, final) // with nothing to seal, commits the renewed lease
 	})
 	if err != nil {
@@ -407,63 +400,43 @@ type pendingRow struct {
 	record   []byte // Canonical(0, entry), or nil
 }
 
-// pendingBatch is what a poll read of the queue: its entries, in the order
-// they will be sealed, and the rows that hold them.
-type pendingBatch struct {
-	entries []pendingRow
-	rows    int       // how many rows of the queue
-	lastAt  time.Time // the last row's key: time and id
-	lastID  string
-}
-
-// queuePending queues the read of the next batch of at most n rows of the
-// queue, posted at from or later, into *out.
-func queuePending(b *pgx.Batch, n int, from time.Time, out *pendingBatch) {
+// queuePending queues the read of the next batch of at most n entries to
+// seal, posted at from or later, into *out, in the order they will be
+// sealed.
+func queuePending(b *pgx.Batch, n int, from time.Time, out *[]pendingRow) {
 	b.Queue(sqlPendingBatch, n, from).Query(func(rows pgx.Rows) error {
 		var r pendingRow
-		var ids []string
-		var records [][]byte
-		_, err := pgx.ForEachRow(rows, []any{&r.id, &r.postedAt, &r.record, &ids, &records}, func() error {
-			out.rows, out.lastAt, out.lastID = out.rows+1, r.postedAt, r.id
-			if ids == nil { // one entry, the row's own
-				out.entries = append(out.entries, r)
-				return nil
-			}
-			if len(ids) == 0 || len(records) != len(ids) || !strings.EqualFold(ids[0], r.id) {
-				return fmt.Errorf("the journal queue's row %s holds %d entries, %d records, the first %v",
-					r.id, len(ids), len(records), ids)
-			}
-			for i, id := range ids {
-				out.entries = append(out.entries, pendingRow{id: id, postedAt: r.postedAt, record: records[i]})
-			}
+		_, err := pgx.ForEachRow(rows, []any{&r.id, &r.postedAt, &r.record}, func() error {
+			*out = append(*out, r)
 			return nil
 		})
 		return err
 	})
 }
 
-// deletePending removes p, the rows queuePending read from from, from the
-// queue, in a round trip of its own: if it removed anything but exactly
-// them, the transaction fails before it commits.
-func deletePending(ctx context.Context, t *txn, from time.Time, p pendingBatch) error {
-	if p.rows == 0 {
+// deletePending removes rows, the batch queuePending read from from, from
+// the queue, in a round trip of its own: if it removed anything but
+// exactly them, the transaction fails before it commits.
+func deletePending(ctx context.Context, t *txn, from time.Time, rows []pendingRow) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	id, err := uuid.Parse(p.lastID)
+	last := rows[len(rows)-1]
+	id, err := uuid.Parse(last.id)
 	if err != nil {
-		return fmt.Errorf("pending entry %q: %w", p.lastID, err)
+		return fmt.Errorf("pending entry %q: %w", last.id, err)
 	}
 	var removed int64
 	b := &pgx.Batch{}
-	b.Queue(sqlSealedNotPending, from, p.lastAt, id[:]).Exec(func(tag pgconn.CommandTag) error {
+	b.Queue(sqlSealedNotPending, from, last.postedAt, id[:]).Exec(func(tag pgconn.CommandTag) error {
 		removed = tag.RowsAffected()
 		return nil
 	})
 	if err := t.exec(ctx, b); err != nil {
 		return err
 	}
-	if removed != int64(p.rows) {
-		return fmt.Errorf("removing a batch of %d rows from the journal queue removed %d", p.rows, removed)
+	if removed != int64(len(rows)) {
+		return fmt.Errorf("removing a batch of %d entries from the journal queue removed %d rows", len(rows), removed)
 	}
 	return nil
 }

@@ -56,8 +56,7 @@ const (
 	// Entries are arrays of one element per entry: id $1, kind $2, actor
 	// $3, request $4, memo $5, the request's fingerprint $6 and result $7,
 	// the entry it reverses $8 (NULL for none), and its canonical bytes at
-	// sequence 0 for the sealer $23 (see sealer.go), which the statement
-	// queues as one row for all the entries it posts. Postings are arrays of
+	// sequence 0 for the sealer $23 (see sealer.go). Postings are arrays of
 	// one element per posting, in batch order: its position $9, its entry
 	// $10, the account $11 and shard row $12 it changes, its amount $13 and
 	// currency $14, a hold to leave out of the account's held amount $15
@@ -124,11 +123,8 @@ const (
 			SELECT entry_id, kind, actor, request_id, memo, CAST($17 AS TIMESTAMPTZ), string_to_array(accounts, ','),
 				reverses
 			FROM i WHERE entry_id NOT IN (SELECT entry_id FROM refused)),
-		j AS (INSERT INTO journal_pending (entry_id, posted_at, entry_ids, records)
-			SELECT q.ids[1], CAST($17 AS TIMESTAMPTZ), q.ids, q.records
-			FROM (SELECT array_agg(entry_id ORDER BY entry_id) AS ids, array_agg(record ORDER BY entry_id) AS records
-				FROM i WHERE entry_id NOT IN (SELECT entry_id FROM refused)) AS q
-			WHERE q.ids IS NOT NULL),
+		j AS (INSERT INTO journal_pending (entry_id, posted_at, record)
+			SELECT entry_id, CAST($17 AS TIMESTAMPTZ), record FROM i WHERE entry_id NOT IN (SELECT entry_id FROM refused)),
 		r AS (INSERT INTO requests (actor, request_id, fingerprint, result, created_at)
 			SELECT actor, request_id, fp, result, CAST($17 AS TIMESTAMPTZ) FROM i WHERE entry_id NOT IN (SELECT entry_id FROM refused)),
 		p AS (INSERT INTO postings (entry_id, account_id, currency, amount, balance_after, posted_at)

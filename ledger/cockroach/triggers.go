@@ -94,21 +94,6 @@ var journalBlocksMigration = goose.NewGoMigration(49,
 	}},
 )
 
-// journalPendingStorageMigration is migration 51, on PostgreSQL only: the
-// queue's rows of a posting statement (migration 50) stay in line and
-// uncompressed up to a page. PostgreSQL compresses a row over 2 kB and
-// moves it to the table's TOAST table, on the transfer's path, and the
-// sealer reads it back from there; canonical bytes of random ids and
-// hashes barely compress.
-var journalPendingStorageMigration = goose.NewGoMigration(51,
-	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-		return runOnPostgres(ctx, tx, []string{`ALTER TABLE journal_pending SET (toast_tuple_target = 8160)`})
-	}},
-	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
-		return runOnPostgres(ctx, tx, []string{`ALTER TABLE journal_pending RESET (toast_tuple_target)`})
-	}},
-)
-
 // sqlColumnStorage sets the storage of the journal's large columns:
 // EXTERNAL (out of line, not compressed) or EXTENDED (PostgreSQL's default).
 func sqlColumnStorage(storage string) []string {
