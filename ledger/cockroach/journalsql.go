@@ -145,12 +145,14 @@ const (
 		ORDER BY b.last_posted_at LIMIT 1`
 	// sqlUnsealedEntry finds an entry that is neither sealed nor waiting
 	// to be: its record was removed from the journal (or its announcement
-	// from the queue).
-	sqlUnsealedEntry = `SELECT e.entry_id FROM entries AS e
-		LEFT JOIN ` + allRecords + ` AS j ON j.entry_id = e.entry_id
-		LEFT JOIN journal_pending AS q ON q.entry_id = e.entry_id
-		WHERE j.entry_id IS NULL AND q.entry_id IS NULL
-		ORDER BY e.entry_id LIMIT 1`
+	// from the queue). A set difference, not an anti-join: PostgreSQL
+	// guesses ten records a block, and with stale statistics, or under the
+	// LIMIT, it would compare every entry with every record (20 to 35 s
+	// for 19k entries after a soak, against 20 ms for the difference).
+	sqlUnsealedEntry = `SELECT u.entry_id FROM (SELECT e.entry_id FROM entries AS e
+			EXCEPT SELECT j.entry_id FROM ` + allRecords + ` AS j
+			EXCEPT SELECT q.entry_id FROM journal_pending AS q) AS u
+		ORDER BY u.entry_id LIMIT 1`
 	// sqlSealedTwice finds an entry with two records, or sealed and still
 	// waiting to be sealed again. The sealer removes what it seals from the
 	// queue in the transaction that seals it, and the queue holds an entry
