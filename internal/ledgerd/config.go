@@ -98,6 +98,14 @@ func DefaultIsolation() Isolation {
 					Timeout: 10 * time.Second, SlowCall: -1},
 				PoolSize: 2, StatementTimeout: 10 * time.Second, ReadOnly: true,
 			},
+			// VerifyJournal reads the whole journal, which grows without
+			// end: one at a time, on a connection of its own, for minutes
+			// if it must, while audit reads keep their two.
+			"verify": {
+				Settings: bulkhead.Settings{MaxConcurrent: 1, MaxQueue: 2, MaxWait: 200 * time.Millisecond,
+					Timeout: 10 * time.Minute, SlowCall: -1},
+				PoolSize: 1, StatementTimeout: time.Minute, ReadOnly: true,
+			},
 			// Settlement files and payroll runs: a few large batches at a
 			// time, on connections of their own, so that a batch of a
 			// thousand transfers never takes routine payments' slots. Each
@@ -131,7 +139,7 @@ func DefaultIsolation() Isolation {
 			ledgerv1.AuditService_ListJournal_FullMethodName:         "audit",
 			ledgerv1.AuditService_StreamJournal_FullMethodName:       "audit",
 			ledgerv1.AuditService_GetCheckpoint_FullMethodName:       "audit",
-			ledgerv1.AuditService_VerifyJournal_FullMethodName:       "audit",
+			ledgerv1.AuditService_VerifyJournal_FullMethodName:       "verify",
 			ledgerv1.AuditService_GetInclusionProof_FullMethodName:   "audit",
 			ledgerv1.AuditService_GetConsistencyProof_FullMethodName: "audit",
 		},

@@ -294,7 +294,7 @@ func (m *Main) openCompartments(ctx context.Context, url string, iso Isolation) 
 		}
 		m.stores[name] = store
 		switch {
-		case l.ReadOnly && journal == nil:
+		case l.ReadOnly && (journal == nil || name == "audit"):
 			journal = store
 		case !l.ReadOnly && (def == nil || name == "routine"):
 			def = store
@@ -303,6 +303,7 @@ func (m *Main) openCompartments(ctx context.Context, url string, iso Isolation) 
 			Settings:      l.settings(name),
 			Ledger:        store,
 			Promotions:    store,
+			Journal:       journalOf(store, l.ReadOnly),
 			MaxBatchItems: l.MaxBatchItems,
 			Pool: func() (int32, int32) {
 				st := pool.Stat()
@@ -316,6 +317,14 @@ func (m *Main) openCompartments(ctx context.Context, url string, iso Isolation) 
 		}
 	}
 	return compartments, def, journal, nil
+}
+
+// journalOf is store as a read-only compartment's journal, or nil.
+func journalOf(store *cockroach.Store, readOnly bool) ledger.Journal {
+	if !readOnly {
+		return nil
+	}
+	return store
 }
 
 // Fatal delivers the error that stops the program while it serves: the

@@ -87,7 +87,28 @@ func TestTwoSealersNeverFork(t *testing.T) {
 	if err != nil || !v.GetOk() || v.GetRecordsChecked() != entries {
 		t.Errorf("VerifyJournal = %v, %v", v, err)
 	}
+	assertVerifiedApart(t, cc)
 	assertTurns(t, db)
+}
+
+// assertVerifiedApart checks that VerifyJournal ran in the verify
+// compartment, on its own connection, and no audit read did.
+func assertVerifiedApart(t *testing.T, c *client) {
+	t.Helper()
+	list, err := c.admin.ListCompartments(t.Context(), &ledgerv1.ListCompartmentsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admitted := map[string]uint64{}
+	for _, k := range list.GetCompartments() {
+		admitted[k.GetName()] = k.GetAdmitted()
+		if k.GetName() == "verify" && k.GetPoolMaxConns() != 1 {
+			t.Errorf("the verify compartment has a pool of %d connections, want 1", k.GetPoolMaxConns())
+		}
+	}
+	if admitted["verify"] != 1 || admitted["audit"] != 0 {
+		t.Errorf("calls admitted: verify %d, audit %d; want VerifyJournal's one in verify", admitted["verify"], admitted["audit"])
+	}
 }
 
 // assertTurns checks that lease epochs never decrease along the sequence,
@@ -148,6 +169,7 @@ type client struct {
 	pay   ledgerv1.PaymentServiceClient
 	audit ledgerv1.AuditServiceClient
 	promo ledgerv1.PromoServiceClient
+	admin ledgerv1.AdminServiceClient
 }
 
 func dial(t *testing.T, addr string) *client {
@@ -158,5 +180,5 @@ func dial(t *testing.T, addr string) *client {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return &client{ledgerv1.NewAccountServiceClient(conn), ledgerv1.NewPaymentServiceClient(conn), ledgerv1.NewAuditServiceClient(conn),
-		ledgerv1.NewPromoServiceClient(conn)}
+		ledgerv1.NewPromoServiceClient(conn), ledgerv1.NewAdminServiceClient(conn)}
 }

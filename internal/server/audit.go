@@ -28,15 +28,17 @@ type audit struct {
 	stopping <-chan struct{}
 }
 
-func (a *audit) journal() (ledger.Journal, error) {
-	if a.j == nil {
+// journal is the journal of the call's compartment, or the server's.
+func (a *audit) journal(ctx context.Context) (ledger.Journal, error) {
+	j := journalFor(ctx, a.j)
+	if j == nil {
 		return nil, status.Error(codes.Unimplemented, "the journal is not served here")
 	}
-	return a.j, nil
+	return j, nil
 }
 
 func (a *audit) ListJournal(ctx context.Context, r *ledgerv1.ListJournalRequest) (*ledgerv1.ListJournalResponse, error) {
-	j, err := a.journal()
+	j, err := a.journal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +54,7 @@ func (a *audit) ListJournal(ctx context.Context, r *ledgerv1.ListJournalRequest)
 }
 
 func (a *audit) GetCheckpoint(ctx context.Context, _ *ledgerv1.GetCheckpointRequest) (*ledgerv1.GetCheckpointResponse, error) {
-	j, err := a.journal()
+	j, err := a.journal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +74,7 @@ func (a *audit) GetCheckpoint(ctx context.Context, _ *ledgerv1.GetCheckpointRequ
 }
 
 func (a *audit) GetInclusionProof(ctx context.Context, r *ledgerv1.GetInclusionProofRequest) (*ledgerv1.GetInclusionProofResponse, error) {
-	j, err := a.journal()
+	j, err := a.journal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +87,7 @@ func (a *audit) GetInclusionProof(ctx context.Context, r *ledgerv1.GetInclusionP
 }
 
 func (a *audit) GetConsistencyProof(ctx context.Context, r *ledgerv1.GetConsistencyProofRequest) (*ledgerv1.GetConsistencyProofResponse, error) {
-	j, err := a.journal()
+	j, err := a.journal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func (a *audit) GetConsistencyProof(ctx context.Context, r *ledgerv1.GetConsiste
 }
 
 func (a *audit) VerifyJournal(ctx context.Context, r *ledgerv1.VerifyJournalRequest) (*ledgerv1.VerifyJournalResponse, error) {
-	j, err := a.journal()
+	j, err := a.journal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +116,11 @@ func (a *audit) VerifyJournal(ctx context.Context, r *ledgerv1.VerifyJournalRequ
 // StreamJournal sends pages until it has caught up, then looks for new
 // records every poll until the client leaves.
 func (a *audit) StreamJournal(r *ledgerv1.StreamJournalRequest, stream ledgerv1.AuditService_StreamJournalServer) error {
-	j, err := a.journal()
+	ctx := stream.Context()
+	j, err := a.journal(ctx)
 	if err != nil {
 		return err
 	}
-	ctx := stream.Context()
 	q := ledger.JournalQuery{After: max(r.GetFromSequence()-1, 0), Limit: ledger.MaxJournalPage}
 	for {
 		var page []ledger.Record

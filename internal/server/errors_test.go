@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -196,7 +197,8 @@ func TestServerDeadlineIsUnavailable(t *testing.T) {
 	}
 	const callerGone = 10 * time.Millisecond
 	var defaultCtx context.Context
-	defaultDeadline(20*time.Millisecond)(context.Background(), nil, nil, func(ctx context.Context, _ any) (any, error) {
+	noBudget := func(string) time.Duration { return 0 }
+	defaultDeadline(20*time.Millisecond, noBudget)(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: method}, func(ctx context.Context, _ any) (any, error) {
 		<-ctx.Done()
 		defaultCtx = ctx
 		return nil, nil
@@ -226,5 +228,37 @@ func TestServerDeadlineIsUnavailable(t *testing.T) {
 				t.Errorf("RetryInfo present: %v, want %v", retry, want)
 			}
 		})
+	}
+}
+
+// A call without a deadline gets the server's default, or its
+// compartment's budget when that is longer; a caller's own deadline stays.
+func TestDefaultDeadlineFollowsCompartmentBudget(t *testing.T) {
+	budgets := map[string]time.Duration{"/long": time.Hour, "/short": time.Millisecond}
+	deadline := func(ctx context.Context, method string) time.Duration {
+		var left time.Duration
+		_, _ = defaultDeadline(time.Minute, func(m string) time.Duration { return budgets[m] })(ctx, nil,
+			&grpc.UnaryServerInfo{FullMethod: method}, func(ctx context.Context, _ any) (any, error) {
+				d, ok := ctx.Deadline()
+				if !ok {
+					t.Fatalf("%s: no deadline", method)
+				}
+				left = time.Until(d)
+				return nil, nil
+			})
+		return left
+	}
+	if left := deadline(context.Background(), "/long"); left <= 50*time.Minute {
+		t.Errorf("a call of a compartment with an hour's budget has %v, want its budget", left)
+	}
+	for _, m := range []string{"/short", "/unrouted"} {
+		if left := deadline(context.Background(), m); left <= 50*time.Second || left > time.Minute {
+			t.Errorf("%s has %v, want the server's default of a minute", m, left)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if left := deadline(ctx, "/long"); left > time.Second {
+		t.Errorf("a caller's deadline of a second became %v", left)
 	}
 }

@@ -29,6 +29,9 @@ type CompartmentConfig struct {
 	// Promotions serves PromoService in the compartment; nil leaves it
 	// unimplemented there.
 	Promotions ledger.Promotions
+	// Journal serves AuditService's unary calls in the compartment, on its
+	// own pool; nil: the server's journal (Config.Journal).
+	Journal ledger.Journal
 	// Pool reports the compartment's database pool: its size and the
 	// connections in use. Optional.
 	Pool func() (max, acquired int32)
@@ -42,6 +45,7 @@ type compartment struct {
 	*bulkhead.Compartment
 	ledger        ledger.Ledger
 	promotions    ledger.Promotions
+	journal       ledger.Journal
 	pool          func() (max, acquired int32)
 	latency       prometheus.Observer
 	maxBatchItems int
@@ -67,7 +71,7 @@ func newIsolation(log *slog.Logger, cfgs []CompartmentConfig, methods map[string
 		s.IsFailure = isInfrastructureFailure
 		s.OnStateChange = iso.onStateChange
 		iso.byName[s.Name] = &compartment{
-			Compartment: bulkhead.New(s), ledger: c.Ledger, promotions: c.Promotions, pool: c.Pool,
+			Compartment: bulkhead.New(s), ledger: c.Ledger, promotions: c.Promotions, journal: c.Journal, pool: c.Pool,
 			latency:       iso.metrics.latency.WithLabelValues(s.Name),
 			maxBatchItems: min(cmp.Or(c.MaxBatchItems, ledger.MaxBatchItems), ledger.MaxBatchItems),
 		}
@@ -224,6 +228,23 @@ func promotionsFor(ctx context.Context, def ledger.Promotions) ledger.Promotions
 		return c.promotions
 	}
 	return def
+}
+
+// journalFor returns the journal of the call's compartment, or def.
+func journalFor(ctx context.Context, def ledger.Journal) ledger.Journal {
+	if c, ok := ctx.Value(compartmentKey{}).(*compartment); ok && c.journal != nil {
+		return c.journal
+	}
+	return def
+}
+
+// budget is the deadline budget of method's compartment; 0 for a method
+// outside every compartment.
+func (iso *isolation) budget(method string) time.Duration {
+	if c, ok := iso.methods[method]; ok {
+		return c.Stats().Timeout
+	}
+	return 0
 }
 
 // batchLimit is the most items a batch may carry in the call's compartment.

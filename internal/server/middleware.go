@@ -105,12 +105,15 @@ func mapStreamErrors(log *slog.Logger) grpc.StreamServerInterceptor {
 	}
 }
 
-// defaultDeadline bounds a call whose client set no deadline.
-func defaultDeadline(d time.Duration) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+// defaultDeadline bounds a call whose client set no deadline: by d, or by
+// its compartment's budget when that is longer (a batch, a verification
+// of the whole journal), so that a caller who sets no deadline gets the
+// time the compartment allows.
+func defaultDeadline(d time.Duration, budget func(method string) time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 		if _, ok := ctx.Deadline(); !ok {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, d, errDefaultDeadline)
+			ctx, cancel = context.WithTimeoutCause(ctx, max(d, budget(info.FullMethod)), errDefaultDeadline)
 			defer cancel()
 		}
 		return next(ctx, req)

@@ -192,7 +192,7 @@ func Start(cfg Config) (*Server, error) {
 		grpc.MaxHeaderListSize(16<<10),
 		grpc.InTapHandle(chainTaps(authz.tap, iso.tap)),
 		grpc.ChainUnaryInterceptor(unaryChain(cfg.Logger, iso.early, metrics.UnaryServerInterceptor(), codec.refuseUndecoded(cfg.Logger),
-			authz.unary, defaultDeadline(cfg.DefaultTimeout), iso.unary)...),
+			authz.unary, defaultDeadline(cfg.DefaultTimeout, iso.budget), iso.unary)...),
 		grpc.ChainStreamInterceptor(append(streamChain(cfg.Logger, metrics.StreamServerInterceptor(),
 			codec.refuseUndecodedStream(cfg.Logger)), authz.stream)...),
 	)...)
