@@ -19,10 +19,11 @@ import (
 var migrations embed.FS
 
 // goMigrations are the migrations written in Go: the roles, the
-// append-only triggers, which run on PostgreSQL only, and a constraint that
-// the two databases drop in words of their own.
+// append-only triggers and the journal's storage and statistics, which
+// run on PostgreSQL only, and a constraint that the two databases drop in
+// words of their own.
 var goMigrations = []*goose.Migration{rolesMigration, appendOnlyMigration, treeChunksAppendOnlyMigration,
-	journalEntryKeyMigration, journalBlocksMigration}
+	journalEntryKeyMigration, journalBlocksMigration, journalStatisticsMigration}
 
 // The unique constraint on journal.entry_id (migration 3), which migration
 // 44 replaced: PostgreSQL drops it as a constraint, CockroachDB as the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -294,4 +295,42 @@ func sealByHand(tb testing.TB, pool *pgxpool.Pool, timed bool) []string {
 		tb.Fatal("nothing was pending")
 	}
 	return ids
+}
+
+// TestJournalArraysHaveNoStatistics: on PostgreSQL, ANALYZE of the
+// journal's blocks gathers statistics of their plain columns but not of
+// their arrays, whose elements it would otherwise read one by one
+// (migration 52).
+func TestJournalArraysHaveNoStatistics(t *testing.T) {
+	ctx := context.Background()
+	if pgtest.IsCockroach(t) {
+		t.Skip("statistics targets are PostgreSQL's")
+	}
+	f := MustOpenStore(t, cockroach.Options{})
+	f.MustOpen(t, "alice", 5_000)
+	f.MustOpen(t, "bob", 0)
+	sealer := f.MustSealer(t, cockroach.SealerOptions{})
+	for i := range 3 {
+		if _, err := f.Transfer(ctx, ledger.TransferRequest{RequestID: "t" + strconv.Itoa(i), From: "alice", To: "bob",
+			Amount: 10, Currency: "KRW"}); err != nil {
+			t.Fatal(err)
+		}
+		f.MustSealAll(t, sealer)
+	}
+	if _, err := f.pool.Exec(ctx, `ANALYZE journal_blocks`); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.pool.Query(ctx, `SELECT attname FROM pg_stats WHERE tablename = 'journal_blocks' ORDER BY attname`)
+	columns, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(columns, "first_sequence") {
+		t.Fatalf("ANALYZE gathered statistics of %v, want first_sequence among them", columns)
+	}
+	for _, array := range []string{"entry_ids", "posted_ats", "hashes"} {
+		if slices.Contains(columns, array) {
+			t.Errorf("ANALYZE gathered statistics of the array %s", array)
+		}
+	}
 }

@@ -94,16 +94,44 @@ var journalBlocksMigration = goose.NewGoMigration(49,
 	}},
 )
 
+// journalStatisticsMigration is migration 52, on PostgreSQL only: no
+// statistics on the blocks' arrays. ANALYZE computes statistics of the
+// elements of every array up to 64 kB, as a block's are, in every sampled
+// row (up to 30,000): 330 ms for 389 blocks of 600,000 records, against
+// 1.7 ms without. Autovacuum analyzes the table each time a tenth of it is
+// new, so that cost per block never shrinks: a few percent of a core
+// under steady load, for statistics no query uses (nothing filters on the
+// arrays' elements). Migrations 50 and 51 were tried and taken out again.
+var journalStatisticsMigration = goose.NewGoMigration(52,
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, sqlArrayStatistics(0))
+	}},
+	&goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		return runOnPostgres(ctx, tx, sqlArrayStatistics(-1))
+	}},
+)
+
+// journalArrays are the blocks' arrays, a record each element.
+var journalArrays = []string{"entry_ids", "posted_ats", "hashes"}
+
+// sqlArrayStatistics sets the statistics target of the blocks' arrays: 0
+// for none, -1 for the server's default.
+func sqlArrayStatistics(target int) []string {
+	var out []string
+	for _, column := range journalArrays {
+		out = append(out, fmt.Sprintf(`ALTER TABLE journal_blocks ALTER COLUMN %s SET STATISTICS %d`, column, target))
+	}
+	return out
+}
+
 // sqlColumnStorage sets the storage of the journal's large columns:
 // EXTERNAL (out of line, not compressed) or EXTENDED (PostgreSQL's default).
 func sqlColumnStorage(storage string) []string {
 	var out []string
-	for _, c := range []string{"journal_blocks.entry_ids", "journal_blocks.posted_ats", "journal_blocks.hashes",
-		"journal_tree_chunks.nodes"} {
-		table, column, _ := strings.Cut(c, ".")
-		out = append(out, fmt.Sprintf(`ALTER TABLE %s ALTER COLUMN %s SET STORAGE %s`, table, column, storage))
+	for _, column := range journalArrays {
+		out = append(out, fmt.Sprintf(`ALTER TABLE journal_blocks ALTER COLUMN %s SET STORAGE %s`, column, storage))
 	}
-	return out
+	return append(out, `ALTER TABLE journal_tree_chunks ALTER COLUMN nodes SET STORAGE `+storage)
 }
 
 // runOnPostgres runs stmts, unless the database is CockroachDB.
@@ -113,7 +141,7 @@ func runOnPostgres(ctx context.Context, tx *sql.Tx, stmts []string) error {
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("append-only triggers: %w", err)
+			return fmt.Errorf("%s: %w", s, err)
 		}
 	}
 	return nil
