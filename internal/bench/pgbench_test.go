@@ -9,7 +9,7 @@ import (
 // pg15 is pgbench 15's output for the transfer script, verbatim.
 const pg15 = `pgbench (15.18 (Debian 15.18-0+deb12u1))
 starting vacuum...end.
-transaction type: /work/shared/bench/pgbench-transfer.sql
+transaction type: ../shared/bench/pgbench-transfer.sql
 scaling factor: 1
 query mode: prepared
 number of clients: 32
