@@ -38,6 +38,7 @@ func main() {
 	})
 	sealer := flag.String("sealer", "on", "on: ledgerd seals the journal as it runs; off: no sealer, to measure its cost; paired: each run measures transfers with the sealer on and paused, on one server; windows: each run's transfers alternate the sealer on and paused in windows of --sealer-window")
 	flag.DurationVar(&cfg.SealerWindow, "sealer-window", 3*time.Second, "with --sealer windows, the length of each window")
+	flag.DurationVar(&cfg.SealerInterval, "sealer-interval", 0, "the sealer's pause between polls once caught up; 0: ledgerd's default")
 	sql := flag.String("sql", "on", "on: each run also has pgbench run the ledger's own transfer statement (throwaway server only); off: skip it")
 	flag.Parse()
 	for _, f := range []struct {

@@ -59,6 +59,9 @@ type Config struct {
 	// say what it cost in each (sealerWindows). Ignored with SealerOff and
 	// SealerPaired.
 	SealerWindow time.Duration
+	// SealerInterval, when set, overrides the sealer's pause between polls
+	// once caught up (ledgerd.SealerConfig.Interval).
+	SealerInterval time.Duration
 	// SQLOff skips the SQL phase (sqlphase.go), which runs only on the
 	// throwaway server.
 	SQLOff bool

@@ -40,13 +40,15 @@ type ReportConfig struct {
 	// SealerWindowSec: each run's phase of one Transfer a call alternated
 	// the sealer in windows of this many seconds.
 	SealerWindowSec float64 `json:"sealer_window_s,omitempty"`
+	// SealerIntervalSec is the --sealer-interval override; 0: ledgerd's default.
+	SealerIntervalSec float64 `json:"sealer_interval_s,omitempty"`
 }
 
 func reportConfig(c Config) ReportConfig {
 	return ReportConfig{DurationSec: c.Duration.Seconds(), Clients: c.Clients, GRPCConns: grpcConns,
 		Accounts: c.Accounts, Runs: c.Runs, OwnServer: c.DatabaseURL == "",
 		MoveBatch: c.MoveBatch, MoveLanes: c.MoveLanes, Batch: c.Batch, SealerPaired: c.SealerPaired && !c.SealerOff,
-		SealerWindowSec: c.SealerWindow.Seconds()}
+		SealerWindowSec: c.SealerWindow.Seconds(), SealerIntervalSec: c.SealerInterval.Seconds()}
 }
 
 // Run is one ledger phase and the pgbench and SQL phases right after it.

@@ -53,7 +53,7 @@ func (m *Main) setup(ctx context.Context) error {
 	m.ledger, err = ledgerd.Run(ctx, ledgerd.Config{
 		Plaintext: true, Isolation: &iso, // in-process, on loopback
 		DatabaseURL: m.ledgerDB, Listen: "127.0.0.1:0", AdminListen: "-", WitnessDir: m.witness,
-		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(), Sealer: ledgerd.SealerConfig{Off: m.cfg.SealerOff},
+		MaxConns: int32(m.cfg.Clients), Logger: quietLogger(), Sealer: ledgerd.SealerConfig{Off: m.cfg.SealerOff, Interval: m.cfg.SealerInterval},
 		StoreOptions: func(_ string, opt *cockroach.Options) {
 			if m.cfg.MoveBatch != 0 {
 				opt.MoveBatch = m.cfg.MoveBatch
