@@ -157,9 +157,10 @@ const (
 	// waiting to be sealed again. The sealer removes what it seals from the
 	// queue in the transaction that seals it, and the queue holds an entry
 	// once, so only a sealer at fault, or a hand on the tables, does either.
+	// An intersection, for sqlUnsealedEntry's reason.
 	sqlSealedTwice = `SELECT x.entry_id FROM (
 			SELECT j.entry_id FROM ` + allRecords + ` AS j GROUP BY j.entry_id HAVING count(*) > 1
-			UNION ALL SELECT q.entry_id FROM journal_pending AS q JOIN ` + allRecords + ` AS j ON j.entry_id = q.entry_id) AS x
+			UNION ALL (SELECT q.entry_id FROM journal_pending AS q INTERSECT SELECT j.entry_id FROM ` + allRecords + ` AS j)) AS x
 		ORDER BY x.entry_id LIMIT 1`
 )
 

@@ -151,6 +151,21 @@ func TestVerifyJournalFindsRewrites(t *testing.T) {
 			t.Errorf("verification = %+v, want an entry not sealed", v)
 		}
 	})
+	// A sealed entry put back in the queue, as a hand on the tables would:
+	// the next sealer would record it a second time.
+	t.Run("SealedAndWaitingAgain", func(t *testing.T) {
+		f, _ := setup(t)
+		pgtest.Tamper(t, f.pool, `INSERT INTO journal_pending (entry_id, posted_at)
+			SELECT entry_id, posted_at FROM journal WHERE sequence = 2`)
+		var id string
+		if err := f.pool.QueryRow(context.Background(), `SELECT CAST(entry_id AS TEXT) FROM journal WHERE sequence = 2`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		v := f.MustVerify(t, ledger.JournalRange{})
+		if v.OK || v.BadSequence != 0 || v.Reason != "entry "+id+" is sealed more than once" {
+			t.Errorf("verification = %+v, want entry %s sealed more than once", v, id)
+		}
+	})
 	t.Run("TreeNotTheRecords", func(t *testing.T) {
 		f, head := setup(t)
 		storeTree(t, f, head.Sequence, func(seq int64, e ledger.Entry) []byte {
