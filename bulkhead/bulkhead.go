@@ -61,6 +61,9 @@ func New(s Settings) *Compartment {
 // Name returns the compartment's name.
 func (c *Compartment) Name() string { return c.s.Name }
 
+// Timeout returns the deadline budget of each admitted call.
+func (c *Compartment) Timeout() time.Duration { return c.s.Timeout }
+
 // readyToTrip judges finished calls only: Requests also counts calls still
 // in flight, which would dilute the ratio under load.
 func (c *Compartment) readyToTrip(n gobreaker.Counts) bool {

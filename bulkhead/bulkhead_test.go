@@ -263,8 +263,8 @@ func TestStats(t *testing.T) {
 	if n := c.Stats().TotalRejected(); n != 1 {
 		t.Fatalf("TotalRejected = %d", n)
 	}
-	if c.Name() != "audit" {
-		t.Fatalf("Name = %q", c.Name())
+	if c.Name() != "audit" || c.Timeout() != 2*time.Second {
+		t.Fatalf("Name = %q, Timeout = %v", c.Name(), c.Timeout())
 	}
 }
 

@@ -242,7 +242,7 @@ func journalFor(ctx context.Context, def ledger.Journal) ledger.Journal {
 // outside every compartment.
 func (iso *isolation) budget(method string) time.Duration {
 	if c, ok := iso.methods[method]; ok {
-		return c.Stats().Timeout
+		return c.Timeout()
 	}
 	return 0
 }
