@@ -32,31 +32,44 @@ func TestSealerPairedReport(t *testing.T) {
 }
 
 // TestSealerWindowsReport: each paused window is compared with the mean of
-// its neighbours, and the report gives every window, the median over all
-// runs' windows and the quartiles.
+// its neighbours, in throughput and in host CPU a transfer, and the report
+// gives every window, the median over all runs' windows and the quartiles.
 func TestSealerWindowsReport(t *testing.T) {
-	w := newSealerWindow(900, 1000, 1100)
-	if w.Cost != 0 {
-		t.Fatalf("a paused window between 900 and 1100 at 1000 costs %v, want 0", w.Cost)
+	w := newSealerWindow(windowLoad{900, 90}, windowLoad{1000, 100}, windowLoad{1100, 110})
+	if w.Cost != 0 || w.CPUCost != 0 {
+		t.Fatalf("a paused window between 900 and 1100 at 1000, each at 0.1 CPU a transfer, costs %v and %v CPU, want 0",
+			w.Cost, w.CPUCost)
 	}
+	// The same host share for fewer transfers: each took more CPU.
+	on := windowLoad{950, 95}
 	runs := []Run{
-		{N: 1, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(950, 1000, 950), newSealerWindow(950, 1000, 1010)}}},
-		{N: 2, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(1000, 800, 1000), newSealerWindow(980, 1000, 980)}}},
+		{N: 1, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(on, windowLoad{1000, 95}, on),
+			newSealerWindow(on, windowLoad{1000, 100}, windowLoad{1010, 101})}}},
+		{N: 2, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(windowLoad{1000, 100}, windowLoad{800, 80}, windowLoad{1000, 100}),
+			newSealerWindow(windowLoad{980, 98}, windowLoad{1000, 98}, windowLoad{980, 98})}}},
 	}
 	r := (&Report{Config: ReportConfig{SealerWindowSec: 3}, Runs: runs}).finish()
-	// Costs: 5%, 2%, -25%, 2%: median 2%, quartiles -4.75% and 2.75%.
+	// Costs: 5%, 2%, -25%, 2%: median 2%, quartiles -4.75% and 2.75%. CPU a
+	// transfer: 0.1 on against 0.095, 0.1, 0.1 and 0.098 paused: +5.26%,
+	// 0, 0, +2.04%: median 1.02%. Host on 95, 98, 100 and 98: median 98;
+	// paused 95, 100, 80 and 98: median 96.5.
 	md := r.Median
 	if md.SealerWindows != 4 || math.Abs(md.SealerWindowCost-0.02) > 1e-9 ||
 		math.Abs(md.SealerWindowQuartiles[0]+0.0475) > 1e-9 || math.Abs(md.SealerWindowQuartiles[1]-0.0275) > 1e-9 {
 		t.Fatalf("windows %d, median %v, quartiles %v; want 4, 0.02, [-0.0475 0.0275]", md.SealerWindows,
 			md.SealerWindowCost, md.SealerWindowQuartiles)
 	}
+	wantCPU := (0.1/0.098 - 1) / 2
+	if math.Abs(md.SealerWindowCPUCost-wantCPU) > 1e-9 || md.SealerWindowHost != [2]float64{98, 96.5} {
+		t.Fatalf("median CPU cost %v, host on/paused %v; want %v, [98 96.5]", md.SealerWindowCPUCost, md.SealerWindowHost, wantCPU)
+	}
 	var b bytes.Buffer
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	quartiles := fmt.Sprintf("%.1f%% to %.1f%%", 100*md.SealerWindowQuartiles[0], 100*md.SealerWindowQuartiles[1])
-	for _, want := range []string{"windows of 3s", "paused tx/s", "-25.0%", "median of 4", "2.0%", quartiles} {
+	for _, want := range []string{"windows of 3s", "paused tx/s", "-25.0%", "median of 4", "2.0%", quartiles,
+		"host busy on/paused", fmt.Sprintf("%+.1f%%", 100*wantCPU)} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())
 		}

@@ -18,12 +18,31 @@ type SealerWindow struct {
 	// over the window paused. The mean of the windows before and after
 	// cancels a drift that is steady over the three.
 	Cost float64 `json:"cost"`
+	// The host's busy share in each window (every process on the machine,
+	// percent of all cores), and CPUCost, the host CPU a transfer took
+	// with the sealer on (the mean of the two windows) over what it took
+	// paused, less 1: the sealer's own work, measured in CPU rather than
+	// in throughput. Zero where /proc/stat cannot be read.
+	OnBeforeHost float64 `json:"on_before_host_pct,omitempty"`
+	PausedHost   float64 `json:"paused_host_pct,omitempty"`
+	OnAfterHost  float64 `json:"on_after_host_pct,omitempty"`
+	CPUCost      float64 `json:"cpu_cost,omitempty"`
 }
 
-func newSealerWindow(before, paused, after float64) SealerWindow {
-	w := SealerWindow{OnBefore: before, Paused: paused, OnAfter: after}
-	if paused > 0 {
-		w.Cost = 1 - (before+after)/2/paused
+// windowLoad is one window's transfers a second and host busy share.
+type windowLoad struct{ tps, host float64 }
+
+// cpuPerTransfer is the host's CPU a transfer took, in percent-seconds.
+func (l windowLoad) cpuPerTransfer() float64 { return l.host / l.tps }
+
+func newSealerWindow(before, paused, after windowLoad) SealerWindow {
+	w := SealerWindow{OnBefore: before.tps, Paused: paused.tps, OnAfter: after.tps,
+		OnBeforeHost: before.host, PausedHost: paused.host, OnAfterHost: after.host}
+	if paused.tps > 0 {
+		w.Cost = 1 - (before.tps+after.tps)/2/paused.tps
+	}
+	if before.tps > 0 && paused.tps > 0 && after.tps > 0 && paused.host > 0 {
+		w.CPUCost = (before.cpuPerTransfer()+after.cpuPerTransfer())/2/paused.cpuPerTransfer() - 1
 	}
 	return w
 }
@@ -39,13 +58,14 @@ func newSealerWindow(before, paused, after float64) SealerWindow {
 // tens of seconds apart (Config.SealerPaired) hard to compare; windows of
 // a few seconds, side by side and many times over, are.
 func (m *Main) sealerWindows(ctx context.Context, deadline time.Time, win time.Duration, done *atomic.Int64) ([]SealerWindow, error) {
-	measure := func() float64 {
-		n0, t0 := done.Load(), time.Now()
+	measure := func() windowLoad {
+		n0, t0, c0 := done.Load(), time.Now(), sampleCPU()
 		select {
 		case <-ctx.Done():
 		case <-time.After(win):
 		}
-		return float64(done.Load()-n0) / time.Since(t0).Seconds()
+		elapsed := time.Since(t0)
+		return windowLoad{tps: float64(done.Load()-n0) / elapsed.Seconds(), host: sampleCPU().since(c0, elapsed).HostPct}
 	}
 	var out []SealerWindow
 	before := measure()
