@@ -29,6 +29,7 @@ func main() {
 	flag.StringVar(&cfg.PgbenchScript, "pgbench-script", "../shared/bench/pgbench-transfer.sql", "pgbench transfer script")
 	flag.StringVar(&cfg.JSONPath, "json", "", "also write the report as JSON to this file (\"-\": JSON only, to standard output)")
 	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of ledgerd and the load generator to this file")
+	flag.StringVar(&cfg.AllocProfile, "allocprofile", "", "write what ledgerd and the load generator allocated, from start to the end of the runs, to this file")
 	flag.IntVar(&cfg.MoveBatch, "move-batch", 0, "most transfers one ledger transaction carries (group commit); 0: the store's default, 1: batching off")
 	flag.IntVar(&cfg.MoveLanes, "move-lanes", 0, "most such transactions at once; 0: the store's default")
 	flag.IntVar(&cfg.Batch, "batch", 0, "also run a phase of SubmitBatch calls of this many transfers each; 0: none")

@@ -45,6 +45,9 @@ type Config struct {
 	// CPUProfile, when set, receives a CPU profile of this process (ledgerd
 	// and the load generator) over all the runs.
 	CPUProfile string
+	// AllocProfile, when set, receives this process's allocations, from its
+	// start to the end of the runs (pprof's allocs profile).
+	AllocProfile string
 	// SealerOff runs ledgerd without its journal sealer, to measure what
 	// sealing costs transfers.
 	SealerOff bool
@@ -296,18 +299,32 @@ func (m *Main) runPgbench(ctx context.Context, n int, p *pgbench, what string) (
 }
 
 func (m *Main) startProfile() (stop func() error, err error) {
-	if m.cfg.CPUProfile == "" {
-		return func() error { return nil }, nil
+	stopCPU := func() error { return nil }
+	if m.cfg.CPUProfile != "" {
+		f, err := os.Create(m.cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		stopCPU = func() error { pprof.StopCPUProfile(); return f.Close() }
 	}
-	f, err := os.Create(m.cfg.CPUProfile)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() error { pprof.StopCPUProfile(); return f.Close() }, nil
+	return func() error {
+		if err := stopCPU(); err != nil || m.cfg.AllocProfile == "" {
+			return err
+		}
+		f, err := os.Create(m.cfg.AllocProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}, nil
 }
 
 // write prints the report, and writes it as JSON when asked.

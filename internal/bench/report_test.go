@@ -35,18 +35,24 @@ func TestSealerPairedReport(t *testing.T) {
 // its neighbours, in throughput and in host CPU a transfer, and the report
 // gives every window, the median over all runs' windows and the quartiles.
 func TestSealerWindowsReport(t *testing.T) {
-	w := newSealerWindow(windowLoad{900, 90}, windowLoad{1000, 100}, windowLoad{1100, 110})
+	w := newSealerWindow(windowLoad{900, 90, 0}, windowLoad{1000, 100, 0}, windowLoad{1100, 110, 0})
 	if w.Cost != 0 || w.CPUCost != 0 {
 		t.Fatalf("a paused window between 900 and 1100 at 1000, each at 0.1 CPU a transfer, costs %v and %v CPU, want 0",
 			w.Cost, w.CPUCost)
 	}
+	// The host 5 points busier for as many transfers, all of it in this
+	// process: each transfer took 1/19 more CPU, and all of that here.
+	w = newSealerWindow(windowLoad{1000, 100, 40}, windowLoad{1000, 95, 35}, windowLoad{1000, 100, 40})
+	if math.Abs(w.CPUCost-1.0/19) > 1e-9 || math.Abs(w.ProcessCPUCost-1.0/19) > 1e-9 {
+		t.Fatalf("CPU cost %v, of it this process %v; want both 1/19", w.CPUCost, w.ProcessCPUCost)
+	}
 	// The same host share for fewer transfers: each took more CPU.
-	on := windowLoad{950, 95}
+	on := windowLoad{950, 95, 0}
 	runs := []Run{
-		{N: 1, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(on, windowLoad{1000, 95}, on),
-			newSealerWindow(on, windowLoad{1000, 100}, windowLoad{1010, 101})}}},
-		{N: 2, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(windowLoad{1000, 100}, windowLoad{800, 80}, windowLoad{1000, 100}),
-			newSealerWindow(windowLoad{980, 98}, windowLoad{1000, 98}, windowLoad{980, 98})}}},
+		{N: 1, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(on, windowLoad{1000, 95, 0}, on),
+			newSealerWindow(on, windowLoad{1000, 100, 0}, windowLoad{1010, 101, 0})}}},
+		{N: 2, Ledger: LedgerResult{SealerWindows: []SealerWindow{newSealerWindow(windowLoad{1000, 100, 0}, windowLoad{800, 80, 0}, windowLoad{1000, 100, 0}),
+			newSealerWindow(windowLoad{980, 98, 0}, windowLoad{1000, 98, 0}, windowLoad{980, 98, 0})}}},
 	}
 	r := (&Report{Config: ReportConfig{SealerWindowSec: 3}, Runs: runs}).finish()
 	// Costs: 5%, 2%, -25%, 2%: median 2%, quartiles -4.75% and 2.75%. CPU a
@@ -69,7 +75,7 @@ func TestSealerWindowsReport(t *testing.T) {
 	}
 	quartiles := fmt.Sprintf("%.1f%% to %.1f%%", 100*md.SealerWindowQuartiles[0], 100*md.SealerWindowQuartiles[1])
 	for _, want := range []string{"windows of 3s", "paused tx/s", "-25.0%", "median of 4", "2.0%", quartiles,
-		"host busy on/paused", fmt.Sprintf("%+.1f%%", 100*wantCPU)} {
+		"host busy on/paused", "of it, this process", fmt.Sprintf("%+.1f%%", 100*wantCPU)} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())
 		}

@@ -27,10 +27,16 @@ type SealerWindow struct {
 	PausedHost   float64 `json:"paused_host_pct,omitempty"`
 	OnAfterHost  float64 `json:"on_after_host_pct,omitempty"`
 	CPUCost      float64 `json:"cpu_cost,omitempty"`
+	// ProcessCPUCost is the part of CPUCost spent in this process (ledgerd,
+	// with the sealer's own Go work, and the load generator): its CPU a
+	// transfer on less paused, over the host's CPU a transfer paused. The
+	// rest of CPUCost was spent in the database and elsewhere on the host.
+	ProcessCPUCost float64 `json:"process_cpu_cost,omitempty"`
 }
 
-// windowLoad is one window's transfers a second and host busy share.
-type windowLoad struct{ tps, host float64 }
+// windowLoad is one window's transfers a second, the host's busy share and
+// this process's share (percent of all cores).
+type windowLoad struct{ tps, host, process float64 }
 
 // cpuPerTransfer is the host's CPU a transfer took, in percent-seconds.
 func (l windowLoad) cpuPerTransfer() float64 { return l.host / l.tps }
@@ -43,6 +49,8 @@ func newSealerWindow(before, paused, after windowLoad) SealerWindow {
 	}
 	if before.tps > 0 && paused.tps > 0 && after.tps > 0 && paused.host > 0 {
 		w.CPUCost = (before.cpuPerTransfer()+after.cpuPerTransfer())/2/paused.cpuPerTransfer() - 1
+		w.ProcessCPUCost = ((before.process/before.tps+after.process/after.tps)/2 - paused.process/paused.tps) /
+			paused.cpuPerTransfer()
 	}
 	return w
 }
@@ -65,7 +73,8 @@ func (m *Main) sealerWindows(ctx context.Context, deadline time.Time, win time.D
 		case <-time.After(win):
 		}
 		elapsed := time.Since(t0)
-		return windowLoad{tps: float64(done.Load()-n0) / elapsed.Seconds(), host: sampleCPU().since(c0, elapsed).HostPct}
+		use := sampleCPU().since(c0, elapsed)
+		return windowLoad{tps: float64(done.Load()-n0) / elapsed.Seconds(), host: use.HostPct, process: use.BenchPct}
 	}
 	var out []SealerWindow
 	before := measure()
