@@ -21,8 +21,9 @@ type SealerWindow struct {
 	// The host's busy share in each window (every process on the machine,
 	// percent of all cores), and CPUCost, the host CPU a transfer took
 	// with the sealer on (the mean of the two windows) over what it took
-	// paused, less 1: the sealer's own work, measured in CPU rather than
-	// in throughput. Zero where /proc/stat cannot be read.
+	// paused, less 1: what the sealer cost, its own work and what it made
+	// others spend, in CPU rather than in throughput. Zero where /proc/stat
+	// cannot be read.
 	OnBeforeHost float64 `json:"on_before_host_pct,omitempty"`
 	PausedHost   float64 `json:"paused_host_pct,omitempty"`
 	OnAfterHost  float64 `json:"on_after_host_pct,omitempty"`
