@@ -106,7 +106,7 @@ func (r *Report) finish() *Report {
 			windowCost = append(windowCost, w.Cost)
 			if w.PausedHost > 0 {
 				windowCPU, windowProcess = append(windowCPU, w.CPUCost), append(windowProcess, w.ProcessCPUCost)
-				hostOn, hostPaused = append(hostOn, (w.OnBeforeHost+w.OnAfterHost)/2), append(hostPaused, w.PausedHost)
+				hostOn, hostPaused = append(hostOn, w.onHost()), append(hostPaused, w.PausedHost)
 			}
 		}
 		if run.SealerPaused != nil {
@@ -282,7 +282,7 @@ func (r *Report) writeWindowsText(w io.Writer) error {
 	for _, run := range r.Runs {
 		for i, x := range run.Ledger.SealerWindows {
 			fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f%%\t%.1f%% / %.1f%%\t%+.1f%%\t%+.1f%%\t\n", run.N, i+1, x.OnBefore, x.Paused, x.OnAfter,
-				100*x.Cost, (x.OnBeforeHost+x.OnAfterHost)/2, x.PausedHost, 100*x.CPUCost, 100*x.ProcessCPUCost)
+				100*x.Cost, x.onHost(), x.PausedHost, 100*x.CPUCost, 100*x.ProcessCPUCost)
 		}
 	}
 	md := r.Median

@@ -35,6 +35,10 @@ type SealerWindow struct {
 	ProcessCPUCost float64 `json:"process_cpu_cost,omitempty"`
 }
 
+// onHost is the host's busy share with the sealer on: the mean of the
+// windows before and after the paused one.
+func (w SealerWindow) onHost() float64 { return (w.OnBeforeHost + w.OnAfterHost) / 2 }
+
 // windowLoad is one window's transfers a second, the host's busy share and
 // this process's share (percent of all cores).
 type windowLoad struct{ tps, host, process float64 }
