@@ -16,6 +16,10 @@ import (
 // write data as an older ledger did and then migrate it.
 var MigrateTo = migrateTo
 
+// SweepEvery is how often the sealer's poll reads the queue from its
+// beginning.
+const SweepEvery = sweepEvery
+
 // SQLPost is the posting engine's statement, for tests that send it by
 // hand.
 const SQLPost = sqlPost

@@ -386,10 +386,11 @@ func TestSealerFindsLateEntries(t *testing.T) {
 		}
 		return n > 0
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	wait := cockroach.SweepEvery + 10*time.Second
+	deadline := time.Now().Add(wait)
 	for !sealed() {
 		if time.Now().After(deadline) {
-			t.Fatal("the late entry was not sealed within 10s of polls")
+			t.Fatalf("the late entry was not sealed within %s of polls", wait)
 		}
 		if _, err := z.SealOnce(ctx); err != nil {
 			t.Fatal(err)

@@ -59,12 +59,15 @@ var (
 			first_posted_at, last_posted_at, sealed_at, sealed_by, lease_epoch)
 		VALUES ($1, $2, $3, CAST($4 AS UUID[]), CAST($5 AS TIMESTAMPTZ[]), CAST($6 AS BYTEA[]), $7, $8, $9, $10, $11)`
 	// sqlSealedNotPending removes from the queue what this transaction
-	// sealed: the batch sqlPendingBatch read, from $1 to its last key ($2,
-	// $3). In the transaction's snapshot that range holds the batch and
-	// nothing else (the sealer checks the count), and one range costs one
-	// descent of the queue's index where a lookup per id costs one each.
+	// sealed: the batch sqlPendingBatch read, from its first key ($1, $2)
+	// to its last ($3, $4). In the transaction's snapshot that range holds
+	// the batch and nothing else (the sealer checks the count), and one
+	// range costs one descent of the queue's index where a lookup per id
+	// costs one each. The range starts at the batch, not where the poll
+	// started, so that it does not step again over the deleted rows that
+	// the poll stepped over before it.
 	sqlSealedNotPending = `DELETE FROM journal_pending
-		WHERE posted_at >= $1 AND posted_at <= $2 AND (posted_at, entry_id) <= ($2, $3)`
+		WHERE posted_at >= $1 AND posted_at <= $3 AND (posted_at, entry_id) >= ($1, $2) AND (posted_at, entry_id) <= ($3, $4)`
 	// sqlBacklog measures what waits to be sealed, for the sealer's metrics.
 	// The backlog is small while the sealer keeps up (it holds only what was
 	// committed since the last batch).

@@ -129,10 +129,10 @@ type Sealer struct {
 // tens of thousands under load, and a poll that starts at the beginning
 // steps over all of them to reach the live rows. So a poll starts a little
 // before the latest time this sealer sealed (queueLookback, for entries
-// that committed a moment after later ones), and once a second it sweeps
-// from the beginning: an entry that committed later still, with an older
-// time, is sealed by the next sweep. The cursor is only a hint: a row it
-// skips stays in the queue, and nothing is sealed twice or lost.
+// that committed a moment after later ones), and every sweepEvery it
+// sweeps from the beginning: an entry that committed later still, with an
+// older time, is sealed by the next sweep. The cursor is only a hint: a
+// row it skips stays in the queue, and nothing is sealed twice or lost.
 type queueCursor struct {
 	latest time.Time // the latest posted_at sealed; zero: none yet
 	swept  time.Time // when a poll last started from the beginning (wall clock)
@@ -141,7 +141,13 @@ type queueCursor struct {
 
 const (
 	// sweepEvery is how often a poll reads the queue from its beginning.
-	sweepEvery = time.Second
+	// A sweep steps over every row deleted since the queue's last vacuum,
+	// up to a minute's worth under load, and visits their heap pages: at
+	// 5,000 transfers a second, tens of milliseconds of the database's
+	// time. Once a second, that was a good part of what the sealer cost
+	// transfers; every ten seconds, it is a small part, and only an entry
+	// that commits more than queueLookback after later ones waits for it.
+	sweepEvery = 10 * time.Second
 	// queueLookback is how far before the latest time sealed a poll starts.
 	queueLookback = time.Second
 )
@@ -310,7 +316,7 @@ func (z *Sealer) SealOnce(ctx context.Context) (SealResult, error) {
 		if err != nil {
 			return err
 		}
-		if err := deletePending(ctx, t, from, pending); err != nil {
+		if err := deletePending(ctx, t, pending); err != nil {
 			return err
 		}
 		grow, err := ledger.TreeAt(tree.size, frontier)
@@ -414,21 +420,25 @@ func queuePending(b *pgx.Batch, n int, from time.Time, out *[]pendingRow) {
 	})
 }
 
-// deletePending removes rows, the batch queuePending read from from, from
-// the queue, in a round trip of its own: if it removed anything but
-// exactly them, the transaction fails before it commits.
-func deletePending(ctx context.Context, t *txn, from time.Time, rows []pendingRow) error {
+// deletePending removes rows, the batch queuePending read, from the
+// queue, in a round trip of its own: if it removed anything but exactly
+// them, the transaction fails before it commits.
+func deletePending(ctx context.Context, t *txn, rows []pendingRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	last := rows[len(rows)-1]
-	id, err := uuid.Parse(last.id)
+	first, last := rows[0], rows[len(rows)-1]
+	firstID, err := uuid.Parse(first.id)
+	if err != nil {
+		return fmt.Errorf("pending entry %q: %w", first.id, err)
+	}
+	lastID, err := uuid.Parse(last.id)
 	if err != nil {
 		return fmt.Errorf("pending entry %q: %w", last.id, err)
 	}
 	var removed int64
 	b := &pgx.Batch{}
-	b.Queue(sqlSealedNotPending, from, last.postedAt, id[:]).Exec(func(tag pgconn.CommandTag) error {
+	b.Queue(sqlSealedNotPending, first.postedAt, firstID[:], last.postedAt, lastID[:]).Exec(func(tag pgconn.CommandTag) error {
 		removed = tag.RowsAffected()
 		return nil
 	})
