@@ -144,9 +144,10 @@ const (
 	// A sweep steps over every row deleted since the queue's last vacuum,
 	// up to a minute's worth under load, and visits their heap pages: at
 	// 5,000 transfers a second, tens of milliseconds of the database's
-	// time. Once a second, that was a good part of what the sealer cost
-	// transfers; every ten seconds, it is a small part, and only an entry
-	// that commits more than queueLookback after later ones waits for it.
+	// time. Once a second, that would be a good part of what the sealer
+	// costs transfers (docs/benchmark.md); every ten seconds it is a small
+	// part, and only an entry that commits more than queueLookback after
+	// later ones waits for it.
 	sweepEvery = 10 * time.Second
 	// queueLookback is how far before the latest time sealed a poll starts.
 	queueLookback = time.Second
